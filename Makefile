@@ -1,0 +1,31 @@
+# `make test` and `make demo` work on a fresh Debian machine: they build .venv, install the
+# project into it (only again when setup.cfg changes) and make sure MariaDB is running.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: test lint demo venv db
+
+test: venv db lint
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check protocol agent proxy tests bench
+	$(BIN)/mypy
+
+demo: venv
+	$(BIN)/portico-agent run
+
+venv: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test,bench,dev]'
+	touch $@
+
+db:
+	scripts/ensure-mariadb.sh

@@ -1,0 +1,1 @@
+"""The on-premise agent: the only program that reads and writes patient data."""

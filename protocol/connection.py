@@ -1,0 +1,560 @@
+"""The sans-IO link connection: bytes in, events out; method calls in, bytes out.
+
+It never touches a socket or a clock (h11/h2 style). Which frame may be sent or received in
+which connection state is the table `TRANSITIONS`; streams are tracked in a few bounded sets.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from protocol import payloads
+from protocol.errors import (
+    RETRYABLE_CODES,
+    ErrorCode,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+)
+from protocol.events import CancelReceived, Event, PingReceived, PongReceived
+from protocol.frames import (
+    DEFAULT_LIMITS,
+    FLAG_MORE,
+    MAX_STREAM_ID,
+    VERSION,
+    Frame,
+    FrameDecoder,
+    FrameType,
+    Limits,
+    encode_frame,
+    encode_json,
+    encode_message,
+)
+
+
+class Role(Enum):
+    REQUESTER = "requester"  # the proxy: says HELLO, opens odd request streams
+    RESPONDER = "responder"  # the agent: says WELCOME, answers requests
+
+
+class ConnectionState(Enum):
+    IDLE = "idle"  # nothing exchanged yet
+    HANDSHAKING = "handshaking"  # HELLO sent/received, WELCOME pending
+    OPEN = "open"
+    CLOSING = "closing"  # a GOAWAY went one way or the other: no new streams
+    CLOSED = "closed"  # refused or failed; nothing more is processed
+
+
+class Direction(Enum):
+    SEND = "send"
+    RECV = "recv"
+
+
+REQUESTER, RESPONDER = Role.REQUESTER, Role.RESPONDER
+IDLE, HANDSHAKING, OPEN, CLOSING, CLOSED = (
+    ConnectionState.IDLE,
+    ConnectionState.HANDSHAKING,
+    ConnectionState.OPEN,
+    ConnectionState.CLOSING,
+    ConnectionState.CLOSED,
+)
+SEND, RECV = Direction.SEND, Direction.RECV
+F = FrameType
+
+# (role, state, direction, frame type) -> next state. Anything absent is a protocol error:
+# received, the peer's fault (RemoteProtocolError + GOAWAY); sent, ours (LocalProtocolError).
+TRANSITIONS: dict[tuple[Role, ConnectionState, Direction, FrameType], ConnectionState] = {
+    # The handshake. Nothing else is allowed before it completes.
+    (REQUESTER, IDLE, SEND, F.HELLO): HANDSHAKING,
+    (REQUESTER, HANDSHAKING, RECV, F.WELCOME): OPEN,
+    (REQUESTER, HANDSHAKING, RECV, F.GOAWAY): CLOSED,
+    (REQUESTER, HANDSHAKING, SEND, F.GOAWAY): CLOSED,
+    (RESPONDER, IDLE, RECV, F.HELLO): HANDSHAKING,
+    (RESPONDER, HANDSHAKING, SEND, F.WELCOME): OPEN,
+    (RESPONDER, HANDSHAKING, SEND, F.GOAWAY): CLOSED,
+    (RESPONDER, HANDSHAKING, RECV, F.GOAWAY): CLOSED,
+    # New requests only while open.
+    (REQUESTER, OPEN, SEND, F.REQUEST): OPEN,
+    # After the responder's GOAWAY, requests already in flight toward it are answered with
+    # `shutdown` by the connection itself; continuation frames of in-flight ones are accepted.
+    (RESPONDER, OPEN, RECV, F.REQUEST): OPEN,
+    (RESPONDER, CLOSING, RECV, F.REQUEST): CLOSING,
+    # Going away: either side, once open; in-flight streams finish.
+    (REQUESTER, OPEN, SEND, F.GOAWAY): CLOSING,
+    (REQUESTER, OPEN, RECV, F.GOAWAY): CLOSING,
+    (RESPONDER, OPEN, SEND, F.GOAWAY): CLOSING,
+    (RESPONDER, OPEN, RECV, F.GOAWAY): CLOSING,
+    (REQUESTER, CLOSING, SEND, F.GOAWAY): CLOSING,
+    (REQUESTER, CLOSING, RECV, F.GOAWAY): CLOSING,
+    (RESPONDER, CLOSING, SEND, F.GOAWAY): CLOSING,
+    (RESPONDER, CLOSING, RECV, F.GOAWAY): CLOSING,
+}
+# Traffic on existing streams and liveness continue while open or closing.
+for _state in (OPEN, CLOSING):
+    for _role, _direction, _type in (
+        (REQUESTER, SEND, F.CANCEL),
+        (REQUESTER, RECV, F.RESPONSE),
+        (REQUESTER, RECV, F.ERROR),
+        (RESPONDER, RECV, F.CANCEL),
+        (RESPONDER, SEND, F.RESPONSE),
+        (RESPONDER, SEND, F.ERROR),
+    ):
+        TRANSITIONS[(_role, _state, _direction, _type)] = _state
+    for _role in Role:
+        for _direction in Direction:
+            TRANSITIONS[(_role, _state, _direction, F.PING)] = _state
+            TRANSITIONS[(_role, _state, _direction, F.PONG)] = _state
+
+STREAM_ZERO_TYPES = frozenset({F.HELLO, F.WELCOME, F.PING, F.PONG, F.GOAWAY})
+MESSAGE_TYPES = frozenset({F.REQUEST, F.RESPONSE, F.ERROR})  # the only ones that may use MORE
+PING_SIZE = 8
+
+
+@dataclass(slots=True)
+class _Reassembly:
+    type: FrameType
+    chunks: list[bytes]
+    size: int
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    frames: deque[bytes]
+    started: bool = False
+
+
+@dataclass(slots=True)
+class _Streams:
+    open: set[int] = field(default_factory=set)  # requests awaiting their answer
+    partial: dict[int, _Reassembly] = field(default_factory=dict)  # messages being received
+    discarding: set[int] = field(default_factory=set)  # refused/cancelled: drop their frames
+
+
+class Connection:
+    """One link connection seen from one side. See docs/protocol.md for the rules it enforces."""
+
+    def __init__(self, role: Role, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.role = role
+        self.limits = limits  # what we accept
+        self.peer_limits = DEFAULT_LIMITS  # what the peer accepts (WELCOME tells the requester)
+        self.state = IDLE
+        self._decoder = FrameDecoder(limits.max_frame)
+        self._streams = _Streams()
+        self._next_stream_id = 1  # requester: next odd id to open
+        self._last_peer_stream = 0  # responder: highest stream id the peer opened
+        self._out = bytearray()
+        self._queued: dict[int, _Outgoing] = {}  # multi-frame messages, sent round-robin
+        self._handlers = {
+            F.HELLO: self._recv_hello,
+            F.WELCOME: self._recv_welcome,
+            F.REQUEST: self._recv_request,
+            F.RESPONSE: self._recv_answer,
+            F.ERROR: self._recv_answer,
+            F.CANCEL: self._recv_cancel,
+            F.PING: self._recv_ping,
+            F.PONG: self._recv_pong,
+            F.GOAWAY: self._recv_goaway,
+        }
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes from the peer; returns the events they complete.
+
+        Raises RemoteProtocolError (after queuing a GOAWAY) on any malformed input; the
+        connection is CLOSED from then on and ignores further data.
+        """
+        if self.state is CLOSED:
+            return []
+        events: list[Event] = []
+        try:
+            for frame in self._decoder.feed(data):
+                event = self._receive_frame(frame)
+                if event is not None:
+                    events.append(event)
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+        return events
+
+    def _receive_frame(self, frame: Frame) -> Event | None:
+        next_state = TRANSITIONS.get((self.role, self.state, RECV, frame.type))
+        if next_state is None:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR,
+                f"{frame.type.name} may not be sent to the {self.role.value} "
+                f"while the connection is {self.state.value}",
+            )
+        if frame.type in STREAM_ZERO_TYPES:
+            if frame.stream_id != 0:
+                raise RemoteProtocolError(
+                    ErrorCode.PROTOCOL_ERROR, f"{frame.type.name} must travel on stream 0"
+                )
+        elif frame.stream_id == 0:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR, f"{frame.type.name} may not travel on stream 0"
+            )
+        if frame.flags & FLAG_MORE and frame.type not in MESSAGE_TYPES:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR, f"{frame.type.name} may not be split (MORE flag)"
+            )
+        event = self._handlers[frame.type](frame)
+        self.state = next_state
+        return event
+
+    def _reassemble(self, frame: Frame) -> bytes | None:
+        """Collect a message's frames; returns the whole payload once its last frame is in."""
+        partial = self._streams.partial.get(frame.stream_id)
+        if partial is None:
+            if not frame.flags & FLAG_MORE:
+                return frame.payload
+            self._streams.partial[frame.stream_id] = _Reassembly(
+                frame.type, [frame.payload], len(frame.payload)
+            )
+            return None
+        if partial.type is not frame.type:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR,
+                f"stream {frame.stream_id} switched from {partial.type.name} to "
+                f"{frame.type.name} in the middle of a message",
+            )
+        partial.size += len(frame.payload)
+        if partial.size > self.limits.max_message:
+            raise RemoteProtocolError(
+                ErrorCode.FRAME_TOO_LARGE,
+                f"message exceeds the limit of {self.limits.max_message} bytes",
+            )
+        partial.chunks.append(frame.payload)
+        if frame.flags & FLAG_MORE:
+            return None
+        del self._streams.partial[frame.stream_id]
+        return b"".join(partial.chunks)
+
+    def _discard(self, frame: Frame) -> bool:
+        """Drop frames of a stream we refused or cancelled; True if the frame was dropped."""
+        streams = self._streams
+        if frame.stream_id not in streams.discarding:
+            return False
+        if not frame.flags & FLAG_MORE:
+            streams.discarding.discard(frame.stream_id)
+        return True
+
+    def _start_discarding(self, stream_id: int) -> None:
+        # Bounded like the streams themselves: a peer cannot make this set grow without limit.
+        if len(self._streams.discarding) >= self.limits.max_streams:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR, "too many unfinished messages on refused streams"
+            )
+        self._streams.discarding.add(stream_id)
+
+    def _recv_hello(self, frame: Frame) -> Event:
+        hello = payloads.parse_hello(frame.payload)
+        if VERSION not in hello.versions:
+            raise RemoteProtocolError(
+                ErrorCode.UNSUPPORTED_VERSION,
+                f"this side speaks version {VERSION} only, peer offered {list(hello.versions)}",
+            )
+        return hello
+
+    def _recv_welcome(self, frame: Frame) -> Event:
+        welcome = payloads.parse_welcome(frame.payload)
+        if welcome.version != VERSION:
+            raise RemoteProtocolError(
+                ErrorCode.UNSUPPORTED_VERSION, f"responder chose version {welcome.version}"
+            )
+        self.peer_limits = welcome.limits
+        return welcome
+
+    def _recv_request(self, frame: Frame) -> Event | None:
+        streams = self._streams
+        stream_id = frame.stream_id
+        if self._discard(frame):
+            return None
+        if stream_id not in streams.partial and not self._accept_new_stream(frame):
+            return None
+        payload = self._reassemble(frame)
+        if payload is None:
+            return None
+        request = payloads.parse_request(stream_id, payload)
+        streams.open.add(stream_id)
+        return request
+
+    def _accept_new_stream(self, frame: Frame) -> bool:
+        """Check a new request stream's id; answer it at once with busy/shutdown if refused."""
+        stream_id = frame.stream_id
+        if stream_id % 2 == 0:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR, f"request stream id {stream_id} is not odd"
+            )
+        if stream_id <= self._last_peer_stream:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR,
+                f"stream id {stream_id} is not above the last one ({self._last_peer_stream})",
+            )
+        self._last_peer_stream = stream_id
+        streams = self._streams
+        if self.state is CLOSING:
+            code, message = ErrorCode.SHUTDOWN, "the agent is shutting down; try again"
+        elif len(streams.open) + len(streams.partial) >= self.limits.max_streams:
+            code, message = ErrorCode.BUSY, "too many requests in flight; try again"
+        else:
+            return True
+        self._queue_single(F.ERROR, stream_id, _error_payload(code, message, retryable=True))
+        if frame.flags & FLAG_MORE:
+            self._start_discarding(stream_id)
+        return False
+
+    def _recv_answer(self, frame: Frame) -> Event | None:
+        streams = self._streams
+        stream_id = frame.stream_id
+        if self._discard(frame):
+            return None
+        if stream_id not in streams.partial and stream_id not in streams.open:
+            if stream_id % 2 == 1 and stream_id < self._next_stream_id:
+                # We cancelled it (or it was answered already): the answer crossed our CANCEL.
+                if frame.flags & FLAG_MORE:
+                    self._start_discarding(stream_id)
+                return None
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR, f"answer on stream {stream_id}, which was never opened"
+            )
+        payload = self._reassemble(frame)
+        if payload is None:
+            return None
+        streams.open.discard(stream_id)
+        if frame.type is F.RESPONSE:
+            return payloads.parse_response(stream_id, payload)
+        return payloads.parse_error(stream_id, payload)
+
+    def _recv_cancel(self, frame: Frame) -> Event | None:
+        stream_id = frame.stream_id
+        if frame.payload:
+            raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, "CANCEL carries no payload")
+        if stream_id % 2 == 0 or stream_id > self._last_peer_stream:
+            raise RemoteProtocolError(
+                ErrorCode.PROTOCOL_ERROR, f"CANCEL of stream {stream_id}, which was never opened"
+            )
+        streams = self._streams
+        streams.partial.pop(stream_id, None)  # half-received: the handler never saw it
+        streams.discarding.discard(stream_id)
+        if stream_id in streams.open:
+            streams.open.discard(stream_id)
+            return CancelReceived(stream_id)
+        return None  # already answered: our answer crossed the CANCEL
+
+    def _recv_ping(self, frame: Frame) -> Event:
+        if len(frame.payload) != PING_SIZE:
+            raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, "PING carries exactly 8 bytes")
+        self._out += encode_frame(F.PONG, 0, 0, frame.payload)
+        return PingReceived(frame.payload)
+
+    def _recv_pong(self, frame: Frame) -> Event:
+        if len(frame.payload) != PING_SIZE:
+            raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, "PONG carries exactly 8 bytes")
+        return PongReceived(frame.payload)
+
+    def _recv_goaway(self, frame: Frame) -> Event:
+        return payloads.parse_goaway(frame.payload)
+
+    def _fail(self, exc: ProtocolError) -> None:
+        if self.state is not CLOSED:
+            self._queued.clear()
+            self._out += encode_frame(
+                F.GOAWAY,
+                0,
+                0,
+                encode_json(
+                    {
+                        "code": exc.code,
+                        "last_stream_id": self._last_peer_stream,
+                        "message": exc.message,
+                    }
+                ),
+            )
+            self.state = CLOSED
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _transition(self, frame_type: FrameType) -> ConnectionState:
+        next_state = TRANSITIONS.get((self.role, self.state, SEND, frame_type))
+        if next_state is None:
+            raise LocalProtocolError(
+                ErrorCode.PROTOCOL_ERROR,
+                f"a {self.role.value} may not send {frame_type.name} "
+                f"while the connection is {self.state.value}",
+            )
+        return next_state
+
+    def _queue_single(self, frame_type: FrameType, stream_id: int, payload: bytes) -> None:
+        self._out += encode_frame(frame_type, 0, stream_id, payload)
+
+    def _queue_message(self, frame_type: FrameType, stream_id: int, body: Any) -> None:
+        try:
+            payload = encode_json(body)
+        except (TypeError, ValueError) as exc:
+            raise LocalProtocolError(ErrorCode.INTERNAL, f"payload is not JSON: {exc}") from exc
+        if len(payload) > self.peer_limits.max_message:
+            raise LocalProtocolError(
+                ErrorCode.FRAME_TOO_LARGE,
+                f"message of {len(payload)} bytes exceeds the peer's limit of "
+                f"{self.peer_limits.max_message}",
+            )
+        frames = encode_message(frame_type, stream_id, payload, self.peer_limits.max_frame)
+        if len(frames) == 1:
+            self._out += frames[0]
+        else:
+            self._queued[stream_id] = _Outgoing(deque(frames))
+
+    def send_hello(self, tenant: str, requester_id: str) -> None:
+        next_state = self._transition(F.HELLO)
+        body = {"versions": [VERSION], "tenant": tenant, "requester_id": requester_id}
+        self._queue_message(F.HELLO, 0, body)
+        self.state = next_state
+
+    def send_welcome(self, agent_version: str, practice: dict[str, Any]) -> None:
+        next_state = self._transition(F.WELCOME)
+        body = {
+            "version": VERSION,
+            "agent_version": agent_version,
+            "practice": practice,
+            "limits": payloads.limits_object(self.limits),
+        }
+        self._queue_message(F.WELCOME, 0, body)
+        self.state = next_state
+
+    def send_request(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        session: str | None = None,
+        idempotency_key: str | None = None,
+        deadline_ms: int | None = None,
+        client: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue a REQUEST on a new stream and return the stream id."""
+        next_state = self._transition(F.REQUEST)
+        stream_id = self._next_stream_id
+        if stream_id > MAX_STREAM_ID:
+            raise LocalProtocolError(ErrorCode.PROTOCOL_ERROR, "stream ids exhausted; reconnect")
+        body = {
+            "method": method,
+            "params": params,
+            "session": session,
+            "idempotency_key": idempotency_key,
+            "deadline_ms": deadline_ms,
+            "client": client,
+        }
+        self._queue_message(F.REQUEST, stream_id, body)
+        self._next_stream_id = stream_id + 2
+        self._streams.open.add(stream_id)
+        self.state = next_state
+        return stream_id
+
+    def send_response(self, stream_id: int, result: Any) -> bool:
+        """Answer a request. False (and nothing sent) if the requester cancelled it."""
+        return self._answer(F.RESPONSE, stream_id, {"result": result})
+
+    def send_error(
+        self,
+        stream_id: int,
+        code: str,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> bool:
+        """Answer a request with an error. `retryable` defaults from the code."""
+        if retryable is None:
+            retryable = code in RETRYABLE_CODES
+        body = _error_body(code, message, retryable=retryable)
+        if details is not None:
+            body["details"] = details
+        return self._answer(F.ERROR, stream_id, body)
+
+    def _answer(self, frame_type: FrameType, stream_id: int, body: dict[str, Any]) -> bool:
+        next_state = self._transition(frame_type)
+        if stream_id not in self._streams.open:
+            if 0 < stream_id <= self._last_peer_stream:
+                return False  # cancelled by the requester, or answered already
+            raise LocalProtocolError(ErrorCode.PROTOCOL_ERROR, f"no request on stream {stream_id}")
+        self._queue_message(frame_type, stream_id, body)
+        self._streams.open.discard(stream_id)
+        self.state = next_state
+        return True
+
+    def send_cancel(self, stream_id: int) -> None:
+        """Give up on a request. Its answer, if it still comes, is dropped."""
+        next_state = self._transition(F.CANCEL)
+        streams = self._streams
+        if stream_id not in streams.open:
+            return  # answered already: nothing to cancel
+        streams.open.discard(stream_id)
+        if streams.partial.pop(stream_id, None) is not None:
+            streams.discarding.add(stream_id)  # the rest of its answer is on the way
+        pending = self._queued.pop(stream_id, None)
+        if pending is not None and not pending.started:
+            return  # the responder never saw this stream: nothing to tell it
+        self._queue_single(F.CANCEL, stream_id, b"")
+        self.state = next_state
+
+    def send_ping(self, data: bytes) -> None:
+        if len(data) != PING_SIZE:
+            raise LocalProtocolError(ErrorCode.PROTOCOL_ERROR, "PING carries exactly 8 bytes")
+        self.state = self._transition(F.PING)
+        self._queue_single(F.PING, 0, data)
+
+    def send_goaway(self, code: str, message: str = "") -> None:
+        """No new streams from now on; in-flight streams finish (graceful when code=shutdown)."""
+        next_state = self._transition(F.GOAWAY)
+        last = self._last_peer_stream if self.role is RESPONDER else 0
+        self._queue_single(
+            F.GOAWAY, 0, encode_json({"code": code, "last_stream_id": last, "message": message})
+        )
+        self.state = next_state
+
+    def data_to_send(self, max_bytes: int | None = None) -> bytes:
+        """Bytes to write to the peer. Frames of large messages are interleaved round-robin.
+
+        `max_bytes` is a soft cap that lets a writer drain between calls, so that a small
+        answer queued meanwhile is not stuck behind a large one; single-frame messages and
+        control frames are never held back.
+        """
+        out = self._out
+        queued = self._queued
+        while queued and (max_bytes is None or len(out) < max_bytes):
+            stream_id = next(iter(queued))
+            pending = queued.pop(stream_id)
+            out += pending.frames.popleft()
+            pending.started = True
+            if pending.frames:
+                queued[stream_id] = pending  # to the back of the line
+        data = bytes(out)
+        out.clear()
+        return data
+
+    # -- introspection -----------------------------------------------------------------------
+
+    @property
+    def open_streams(self) -> int:
+        """Requests sent and not yet answered (requester) or received and unanswered (responder)."""
+        return len(self._streams.open)
+
+    @property
+    def last_peer_stream(self) -> int:
+        return self._last_peer_stream
+
+    @property
+    def has_pending_output(self) -> bool:
+        return bool(self._out or self._queued)
+
+
+def _error_body(code: str, message: str, *, retryable: bool) -> dict[str, Any]:
+    return {"code": code, "message": message, "retryable": retryable}
+
+
+def _error_payload(code: str, message: str, *, retryable: bool) -> bytes:
+    return encode_json(_error_body(code, message, retryable=retryable))

@@ -1,0 +1,65 @@
+"""Error codes of the link and the exceptions of the protocol core.
+
+Codes are stable strings: they travel in ERROR and GOAWAY payloads and programs on both sides
+branch on them, so a code is never renamed, only added (docs/protocol.md lists them all).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # Application errors, sent in ERROR frames on a request stream.
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    INVALID_PARAMS = "invalid_params"
+    SLOT_UNAVAILABLE = "slot_unavailable"
+    OUTSIDE_BOOKING_WINDOW = "outside_booking_window"
+    CANCEL_WINDOW_CLOSED = "cancel_window_closed"
+    BOOKING_DISABLED = "booking_disabled"
+    LIMIT_REACHED = "limit_reached"
+    RATE_LIMITED = "rate_limited"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    INTERNAL = "internal"
+    # Connection-level codes, sent in GOAWAY frames.
+    SHUTDOWN = "shutdown"
+    PROTOCOL_ERROR = "protocol_error"
+    FRAME_TOO_LARGE = "frame_too_large"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    TIMEOUT = "timeout"
+
+
+# Codes whose request may succeed if simply sent again later (possibly on a new connection).
+RETRYABLE_CODES: frozenset[str] = frozenset(
+    {
+        ErrorCode.BUSY,
+        ErrorCode.UNAVAILABLE,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.SHUTDOWN,
+    }
+)
+
+
+class ProtocolError(Exception):
+    """The link cannot continue: a code from ErrorCode plus a message safe to log.
+
+    Like h11, the subclass says whose fault it was: RemoteProtocolError means the peer sent
+    something invalid, LocalProtocolError means this side used the API wrongly.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer violated the protocol; a GOAWAY carrying `code` has been queued to send."""
+
+
+class LocalProtocolError(ProtocolError):
+    """This side asked the connection to do something the protocol does not allow."""

@@ -1,0 +1,179 @@
+"""Frame codec of the link: pure functions and a bounded incremental decoder.
+
+Wire format (docs/protocol.md): a 12-byte big-endian header
+``version:u8 | type:u8 | flags:u16 | stream_id:u32 | length:u32`` followed by ``length`` bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from protocol.errors import ErrorCode, RemoteProtocolError
+
+VERSION = 1
+HEADER = struct.Struct("!BBHII")
+HEADER_SIZE = HEADER.size  # 12
+
+FLAG_MORE = 0x1
+KNOWN_FLAGS = FLAG_MORE
+MAX_STREAM_ID = 2**32 - 1
+
+
+class FrameType(IntEnum):
+    HELLO = 1
+    WELCOME = 2
+    REQUEST = 3
+    RESPONSE = 4
+    ERROR = 5
+    CANCEL = 6
+    PING = 7
+    PONG = 8
+    GOAWAY = 9
+
+
+_FRAME_TYPES = {int(t): t for t in FrameType}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a receiver accepts. WELCOME announces the responder's; defaults are DESIGN.md's."""
+
+    max_frame: int = 64 * 1024
+    max_message: int = 8 * 1024 * 1024
+    max_streams: int = 256
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    type: FrameType
+    flags: int
+    stream_id: int
+    payload: bytes
+
+
+def encode_frame(frame_type: int, flags: int, stream_id: int, payload: bytes) -> bytes:
+    return HEADER.pack(VERSION, frame_type, flags, stream_id, len(payload)) + payload
+
+
+def encode_message(
+    frame_type: int, stream_id: int, payload: bytes, max_frame: int
+) -> list[bytes]:
+    """Split a message into frames of at most max_frame payload bytes; MORE on all but the last."""
+    if len(payload) <= max_frame:
+        return [HEADER.pack(VERSION, frame_type, 0, stream_id, len(payload)) + payload]
+    view = memoryview(payload)
+    frames = []
+    last = len(payload) - max_frame
+    for offset in range(0, len(payload), max_frame):
+        chunk = view[offset : offset + max_frame]
+        flags = FLAG_MORE if offset < last else 0
+        frames.append(HEADER.pack(VERSION, frame_type, flags, stream_id, len(chunk)) + chunk)
+    return frames
+
+
+class FrameDecoder:
+    """Turns a byte stream into frames, validating each header as soon as its 12 bytes arrive.
+
+    The header is judged before any of its payload is buffered, so a length of 2**32-1 is refused
+    without allocating it; the buffer never holds more than one header plus max_frame bytes
+    beyond what the caller handed in.
+    """
+
+    __slots__ = ("_buffer", "max_frame")
+
+    def __init__(self, max_frame: int) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Frame]:
+        buffer = self._buffer
+        buffer += data
+        frames: list[Frame] = []
+        position = 0
+        available = len(buffer)
+        unpack = HEADER.unpack_from
+        while available - position >= HEADER_SIZE:
+            version, type_code, flags, stream_id, length = unpack(buffer, position)
+            frame_type = self._check_header(version, type_code, flags, length)
+            end = position + HEADER_SIZE + length
+            if end > available:
+                break
+            payload = bytes(buffer[position + HEADER_SIZE : end])
+            frames.append(Frame(frame_type, flags, stream_id, payload))
+            position = end
+        if position:
+            del buffer[:position]
+        return frames
+
+    def _check_header(self, version: int, type_code: int, flags: int, length: int) -> FrameType:
+        if version != VERSION:
+            raise RemoteProtocolError(
+                ErrorCode.UNSUPPORTED_VERSION, f"frame version {version} is not supported"
+            )
+        frame_type = _FRAME_TYPES.get(type_code)
+        if frame_type is None:
+            raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, f"unknown frame type {type_code}")
+        if flags & ~KNOWN_FLAGS:
+            raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, f"unknown frame flags {flags:#x}")
+        if length > self.max_frame:
+            raise RemoteProtocolError(
+                ErrorCode.FRAME_TOO_LARGE,
+                f"frame of {length} bytes exceeds the limit of {self.max_frame}",
+            )
+        return frame_type
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+
+# -- JSON payloads ---------------------------------------------------------------------------
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Duplicate keys are refused: two parsers could otherwise disagree on which value counts.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("duplicate key in JSON object")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant
+)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def decode_json_object(payload: bytes) -> dict[str, Any]:
+    """Parse a payload that must be one JSON object (UTF-8, no duplicate keys, no NaN)."""
+    try:
+        value = _DECODER.decode(payload.decode("utf-8"))
+        if _SURROGATE_ESCAPE.search(payload):
+            # An escaped lone surrogate decodes to a str that cannot be encoded again;
+            # refuse it here rather than let it crash whoever handles the value later.
+            _ENCODER.encode(value).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, "payload is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, "payload is not a JSON object")
+    return value
+
+
+def encode_json(value: Any) -> bytes:
+    """Encode a payload; raises TypeError/ValueError for values JSON cannot carry."""
+    return _ENCODER.encode(value).encode("utf-8")

@@ -1,0 +1,374 @@
+"""TLS for the link: mutual TLS 1.3, each side authenticated by a pinned self-signed key.
+
+Why pyOpenSSL and not the stdlib ``ssl`` module: trust on the link is a set of key pins, not a CA.
+The agent must *request* a client certificate and accept a self-signed one if, and only if, the
+SHA-256 of its SubjectPublicKeyInfo is pinned. ``ssl`` has no verify callback: ``CERT_REQUIRED``
+insists on a chain to a loaded CA, ``CERT_OPTIONAL`` fails the same way on a self-signed
+certificate, and ``CERT_NONE`` on a server does not even ask for one. pyOpenSSL exposes
+``SSL_CTX_set_verify`` with a callback, so the pin check runs inside the handshake and an unpinned
+peer gets a TLS alert before any frame is read.
+
+Why sans-IO over memory BIOs: like the frame layer, this engine never touches a socket. The
+asyncio adapter reads bytes from a plain TCP socket into :meth:`TLSEngine.receive_ciphertext` and
+writes :meth:`TLSEngine.ciphertext_to_send` back, so pyOpenSSL's blocking socket API is never
+involved and every refusal is testable in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NoReturn
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
+from OpenSSL import SSL, crypto
+
+ALPN_PROTOCOL: bytes = b"portico/1"
+
+_PIN_PREFIX = "sha256/"
+_READ_SIZE = 65536
+# Every TLS connection opens with a handshake record: content type 22, legacy version 3.x.
+_TLS_RECORD_START = b"\x16\x03"
+# The only verification "error" tolerated for a pinned depth-0 certificate is that it is
+# self-signed and so chains to nothing: the pin, not a CA, is the trust anchor.
+_ACCEPTED_ERRNOS = frozenset(
+    {SSL.X509VerificationCodes.OK, SSL.X509VerificationCodes.ERR_DEPTH_ZERO_SELF_SIGNED_CERT}
+)
+_NOT_TLS = "peer did not speak TLS (first bytes are not a TLS handshake record)"
+# OpenSSL reason strings -> what a log reader needs; the first match wins.
+_REASONS = (
+    (("wrong version number", "http request", "packet length"), "peer did not speak TLS ({})"),
+    (("unsupported protocol", "protocol version"), "TLS version not 1.3"),
+    (("no application protocol",), "ALPN mismatch"),
+    (("alert",), "peer refused the handshake ({})"),
+    (("peer did not return a certificate",), "peer sent no certificate"),
+)
+
+
+class TLSRefused(Exception):
+    """The TLS session was refused or broke; ``reason`` is safe to log (no key material)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def generate_identity(
+    common_name: str, *, algorithm: Literal["ed25519", "ec"] = "ed25519"
+) -> tuple[bytes, bytes]:
+    """A new key and self-signed certificate: ``(key_pem, cert_pem)``.
+
+    The key is unencrypted PKCS8 (file permissions protect it); the certificate has a random
+    serial, is valid from a day ago for 20 years, and is marked critical CA:FALSE."""
+    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    if algorithm == "ed25519":
+        key, digest = ed25519.Ed25519PrivateKey.generate(), None
+    elif algorithm == "ec":
+        key, digest = ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()
+    else:
+        raise ValueError(f"unknown key algorithm {algorithm!r}: use 'ed25519' or 'ec'")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=20 * 365 + 5))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, digest)
+    )
+    pem, pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
+    return key.private_bytes(pem, pkcs8, serialization.NoEncryption()), cert.public_bytes(pem)
+
+
+def _spki(key: x509.Certificate | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_key().public_bytes(der, spki)
+
+
+def _pin_of(cert: x509.Certificate) -> str:
+    return _PIN_PREFIX + base64.b64encode(hashlib.sha256(_spki(cert)).digest()).decode("ascii")
+
+
+def _load_cert(data: bytes) -> x509.Certificate:
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_certificate(data)
+    return x509.load_der_x509_certificate(data)
+
+
+def spki_pin(cert: bytes) -> str:
+    """The pin of a PEM or DER certificate: ``sha256/<base64 SHA-256 of its DER SPKI>``."""
+    return _pin_of(_load_cert(cert))
+
+
+def write_identity(directory: Path, common_name: str) -> str:
+    """Write a new identity as ``key.pem`` (0600) and ``cert.pem`` (0644); return its pin.
+
+    The directory is created 0700 if new. The key file is created with O_EXCL and mode 0600 in
+    one call, so it is never readable by others even briefly, and an existing key is never
+    overwritten: losing it would silently unpin this side everywhere."""
+    key_pem, cert_pem = generate_identity(common_name)
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True)
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask; be exact
+    key_path = directory / "key.pem"
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise FileExistsError(
+            f"{key_path} already exists; refusing to overwrite a private key "
+            "(move it away first if you really want a new identity)"
+        ) from None
+    _write(fd, key_pem, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    _write(os.open(directory / "cert.pem", flags, 0o644), cert_pem, 0o644)
+    return spki_pin(cert_pem)
+
+
+def _write(fd: int, data: bytes, mode: int) -> None:
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), mode)  # exactly this mode, whatever the umask
+        f.write(data)
+
+
+def normalise_pin(pin: str) -> str:
+    """Validate ``sha256/<standard base64 of 32 bytes>`` and return it in canonical form."""
+    text = pin.strip()
+    if not text.startswith(_PIN_PREFIX):
+        raise ValueError(f"pin {pin!r} must start with {_PIN_PREFIX!r}")
+    try:
+        digest = base64.b64decode(text[len(_PIN_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"pin {pin!r} is not standard base64 after {_PIN_PREFIX!r}") from None
+    if len(digest) != 32:
+        raise ValueError(f"pin {pin!r} decodes to {len(digest)} bytes; a SHA-256 pin has 32")
+    return _PIN_PREFIX + base64.b64encode(digest).decode("ascii")
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """One side's TLS settings, built once and shared by all its connections."""
+
+    server_side: bool
+    local_pin: str
+    allowed_pins: frozenset[str]
+    context: SSL.Context = field(repr=False, compare=False)
+
+
+def server_config(key_file: Path, cert_file: Path, allowed_pins: Iterable[str]) -> TLSConfig:
+    """The accepting side: requires a client certificate whose key is pinned."""
+    return _build_config(key_file, cert_file, allowed_pins, server_side=True)
+
+
+def client_config(key_file: Path, cert_file: Path, allowed_pins: Iterable[str]) -> TLSConfig:
+    """The dialling side: presents its certificate and accepts only a pinned server key."""
+    return _build_config(key_file, cert_file, allowed_pins, server_side=False)
+
+
+class _ALPNRefused(Exception):
+    """Raised in the ALPN callback: pyOpenSSL then fails the handshake with a fatal alert."""
+
+
+def _note(conn: SSL.Connection, reason: str) -> None:
+    """Tell the engine why a callback refused: OpenSSL itself only reports that it failed."""
+    notes = conn.get_app_data()
+    if isinstance(notes, list):
+        notes.append(reason)
+
+
+def _build_config(
+    key_file: Path, cert_file: Path, allowed_pins: Iterable[str], server_side: bool
+) -> TLSConfig:
+    pins = frozenset(normalise_pin(p) for p in allowed_pins)
+    if not pins:
+        raise ValueError("no allowed peer pins: every peer would be refused")
+    cert = _load_cert(cert_file.read_bytes())
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
+        raise ValueError(f"{key_file}: unsupported key type (use an Ed25519 or EC key)")
+    if _spki(key) != _spki(cert):
+        raise ValueError(f"{key_file} does not match the certificate in {cert_file}")
+
+    def verify(conn: SSL.Connection, peer: crypto.X509, errno: int, depth: int, ok: int) -> bool:
+        if depth > 0:
+            _note(conn, "peer sent a certificate chain; only a pinned self-signed key is accepted")
+            return False
+        pin = _pin_of(peer.to_cryptography())
+        if pin not in pins:
+            _note(conn, f"peer certificate not pinned ({pin})")
+        elif errno not in _ACCEPTED_ERRNOS:
+            _note(conn, f"peer certificate failed X.509 checks (error {errno})")
+        return pin in pins and errno in _ACCEPTED_ERRNOS
+
+    def select_alpn(conn: SSL.Connection, offered: list[bytes]) -> bytes:
+        if ALPN_PROTOCOL in offered:
+            return ALPN_PROTOCOL
+        _note(conn, "ALPN mismatch")
+        raise _ALPNRefused
+
+    ctx = SSL.Context(SSL.TLS_SERVER_METHOD if server_side else SSL.TLS_CLIENT_METHOD)
+    ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
+    ctx.set_max_proto_version(SSL.TLS1_3_VERSION)
+    ctx.set_options(SSL.OP_NO_TICKET | SSL.OP_NO_COMPRESSION)
+    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    ctx.use_certificate(cert)
+    ctx.use_privatekey(key)
+    ctx.check_privatekey()
+    if server_side:
+        ctx.set_alpn_select_callback(select_alpn)
+        mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT | SSL.VERIFY_CLIENT_ONCE
+    else:
+        ctx.set_alpn_protos([ALPN_PROTOCOL])
+        mode = SSL.VERIFY_PEER
+    ctx.set_verify(mode, verify)
+    return TLSConfig(server_side, _pin_of(cert), pins, ctx)
+
+
+def _reason_from(error: SSL.Error) -> str:
+    """A loggable reason for an OpenSSL failure that no callback explained."""
+    if isinstance(error, SSL.SysCallError):
+        return "TLS stream ended unexpectedly"
+    if isinstance(error, SSL.ZeroReturnError):
+        return "peer closed the connection during the handshake"
+    errors = error.args[0] if error.args and isinstance(error.args[0], list) else []
+    text = "; ".join(str(e[2]) for e in errors if isinstance(e, tuple) and len(e) == 3)
+    for needles, reason in _REASONS:
+        if any(n in text for n in needles):
+            return reason.format(text)
+    return f"TLS error ({text or 'unknown'})"
+
+
+class TLSEngine:
+    """One TLS session, sans-IO: ciphertext from the socket in, plaintext out, and back.
+
+    Any handshake failure or TLS error raises :class:`TLSRefused`; the engine then stays refused.
+    """
+
+    def __init__(self, config: TLSConfig) -> None:
+        self._config = config
+        self._notes: list[str] = []  # refusal reasons from the callbacks, see _note
+        self._conn = SSL.Connection(config.context, None)  # None: memory BIOs, no socket
+        self._conn.set_app_data(self._notes)
+        if config.server_side:
+            self._conn.set_accept_state()
+        else:
+            self._conn.set_connect_state()
+        self._sniffed = b""
+        self._refused: str | None = None
+        self._complete = False
+        self._peer_pin: str | None = None
+        self._closed_by_peer = False
+        self._closing = False
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._complete
+
+    @property
+    def peer_pin(self) -> str | None:
+        """The verified peer's pin, once the handshake is complete."""
+        return self._peer_pin
+
+    @property
+    def closed_by_peer(self) -> bool:
+        """The peer sent close_notify."""
+        return self._closed_by_peer
+
+    def start(self) -> None:
+        """Client: queue the ClientHello. Server: nothing to do until the peer speaks."""
+        if not self._config.server_side:
+            self._handshake()
+
+    def receive_ciphertext(self, data: bytes) -> bytes:
+        """Feed bytes from the socket; return the application bytes they completed."""
+        if self._refused is not None:
+            raise TLSRefused(self._refused)
+        if self._config.server_side and len(self._sniffed) < len(_TLS_RECORD_START):
+            # Refuse plaintext (an HTTP probe, a port scanner) on its first bytes rather than
+            # waiting out the handshake timeout for a record that will never be complete.
+            self._sniffed += data[: len(_TLS_RECORD_START) - len(self._sniffed)]
+            if not _TLS_RECORD_START.startswith(self._sniffed):
+                self._refuse(_NOT_TLS)
+        if data:
+            self._conn.bio_write(data)  # a memory BIO grows as needed: never a partial write
+        if not self._complete and not self._handshake():
+            return b""
+        received = bytearray()
+        while not self._closed_by_peer:
+            try:
+                received += self._conn.recv(_READ_SIZE)
+            except SSL.WantReadError:
+                break
+            except SSL.ZeroReturnError:
+                self._closed_by_peer = True
+            except SSL.Error as e:
+                self._refuse(_reason_from(e))
+        return bytes(received)
+
+    def send_plaintext(self, data: bytes) -> None:
+        """Encrypt application bytes; collect them with :meth:`ciphertext_to_send`."""
+        if not self._complete or self._refused is not None or self._closing:
+            raise RuntimeError("TLS session is not open for sending (handshake or close state)")
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self._conn.send(view)  # partial writes are enabled: loop
+            except SSL.Error as e:
+                self._refuse(_reason_from(e))
+            view = view[sent:]
+
+    def ciphertext_to_send(self) -> bytes:
+        """Everything queued for the socket: handshake messages, alerts, records."""
+        out = bytearray()
+        while True:
+            try:
+                out += self._conn.bio_read(_READ_SIZE)
+            except SSL.WantReadError:
+                return bytes(out)
+
+    def close(self) -> None:
+        """Queue close_notify. Idempotent; never raises (there may be no session to close)."""
+        if not self._closing:
+            self._closing = True
+            with contextlib.suppress(SSL.Error):
+                self._conn.shutdown()
+
+    def _handshake(self) -> bool:
+        """Drive the handshake; True once it is complete and the peer has been checked."""
+        try:
+            self._conn.do_handshake()
+        except SSL.WantReadError:
+            return False
+        except (SSL.Error, _ALPNRefused) as e:
+            fallback = _reason_from(e) if isinstance(e, SSL.Error) else "ALPN mismatch"
+            self._refuse(self._notes[0] if self._notes else fallback)
+        # Defence in depth: the callbacks should already have ensured all of this.
+        if self._conn.get_protocol_version_name() != "TLSv1.3":
+            self._refuse("TLS version not 1.3")
+        if self._conn.get_alpn_proto_negotiated() != ALPN_PROTOCOL:
+            self._refuse("ALPN mismatch")
+        peer = self._conn.get_peer_certificate(as_cryptography=True)
+        if peer is None:
+            self._refuse("peer sent no certificate")
+        pin = _pin_of(peer)
+        if pin not in self._config.allowed_pins:
+            self._refuse(f"peer certificate not pinned ({pin})")
+        self._peer_pin, self._complete = pin, True
+        return True
+
+    def _refuse(self, reason: str) -> NoReturn:
+        self._refused = reason
+        raise TLSRefused(reason)

@@ -1,0 +1,1 @@
+"""The hosted, stateless web proxy: renders pages and forwards patient actions over the link."""
