@@ -123,7 +123,6 @@ class _Reassembly:
 @dataclass(slots=True)
 class _Outgoing:
     frames: deque[bytes]
-    started: bool = False
 
 
 @dataclass(slots=True)
@@ -403,10 +402,11 @@ class Connection:
                 f"{self.peer_limits.max_message}",
             )
         frames = encode_message(frame_type, stream_id, payload, self.peer_limits.max_frame)
-        if len(frames) == 1:
-            self._out += frames[0]
-        else:
-            self._queued[stream_id] = _Outgoing(deque(frames))
+        # The first frame goes out in call order, so streams open in increasing id order
+        # even when a small request is queued behind a large one; the rest interleave.
+        self._out += frames[0]
+        if len(frames) > 1:
+            self._queued[stream_id] = _Outgoing(deque(frames[1:]))
 
     def send_hello(self, tenant: str, requester_id: str) -> None:
         next_state = self._transition(F.HELLO)
@@ -495,9 +495,9 @@ class Connection:
         streams.open.discard(stream_id)
         if streams.partial.pop(stream_id, None) is not None:
             streams.discarding.add(stream_id)  # the rest of its answer is on the way
-        pending = self._queued.pop(stream_id, None)
-        if pending is not None and not pending.started:
-            return  # the responder never saw this stream: nothing to tell it
+        # Frames of the request not yet handed out are dropped; the responder discards the
+        # half-received message when it sees the CANCEL.
+        self._queued.pop(stream_id, None)
         self._queue_single(F.CANCEL, stream_id, b"")
         self.state = next_state
 
@@ -529,7 +529,6 @@ class Connection:
             stream_id = next(iter(queued))
             pending = queued.pop(stream_id)
             out += pending.frames.popleft()
-            pending.started = True
             if pending.frames:
                 queued[stream_id] = pending  # to the back of the line
         data = bytes(out)
