@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -93,7 +94,12 @@ class _ServerConnection(LinkTransport):
         peername = transport.get_extra_info("peername")
         if not self.server.address_allowed(peername[0] if peername else None):
             # Dropped before a single TLS byte is read: not one of the allowed proxy networks.
-            log.warning("link.refused", stage="address", peer=peername and peername[0])
+            log.warning(
+                "link.refused",
+                stage="address",
+                peer=peername and peername[0],
+                reason="source address outside the allowed networks",
+            )
             transport.close()
             if not self.closed.done():
                 self.closed.set_result(None)
@@ -123,7 +129,13 @@ class _ServerConnection(LinkTransport):
         try:
             practice = self.server.on_hello(hello)
         except LinkError as exc:
-            self.log.warning("link.refused", stage="hello", tenant=hello.tenant, code=exc.code)
+            self.log.warning(
+                "link.refused",
+                stage="hello",
+                tenant=hello.tenant,
+                code=exc.code,
+                reason=f"HELLO refused: {exc.message}",
+            )
             self.conn.send_goaway(exc.code, exc.message)
             self.flush()
             self.close("hello refused")
@@ -150,32 +162,35 @@ class _ServerConnection(LinkTransport):
             tenant=self.tenant,
             peer_pin=self.engine.peer_pin or "",
         )
+        timeout = None
         try:
-            async with asyncio.timeout_at(deadline) as timeout:
-                try:
+            try:
+                if deadline is None:
                     result = await self.server.handler(request)
-                except LinkError as exc:
-                    self.conn.send_error(
-                        stream_id,
-                        exc.code,
-                        exc.message,
-                        retryable=exc.retryable,
-                        details=exc.details,
-                    )
-                    return
+                else:
+                    async with asyncio.timeout_at(deadline) as timeout:
+                        result = await self.server.handler(request)
+            except LinkError as exc:
+                self.conn.send_error(
+                    stream_id, exc.code, exc.message, retryable=exc.retryable, details=exc.details
+                )
+                return
             self._respond(stream_id, result)
         except TimeoutError:
-            if not timeout.expired():
-                self._internal_error(stream_id, event.method)
-            else:
+            if timeout is not None and timeout.expired():
                 self.conn.send_error(
                     stream_id, ErrorCode.DEADLINE_EXCEEDED, "the request took too long"
                 )
+            else:
+                self._internal_error(stream_id, event.method)
         except Exception:
             self._internal_error(stream_id, event.method)
         finally:
             del self.tasks[stream_id]
-            self.schedule_flush()
+            if self.tasks:
+                self.schedule_flush()  # others are finishing too: share one write
+            else:
+                self.flush()  # the only one in flight: no reason to wait a loop turn
             if self.conn.state is ConnectionState.CLOSING:
                 self._close_when_drained()
 
@@ -418,10 +433,12 @@ class LinkClient:
                     try:
                         return await future
                     finally:
-                        if not future.done():
-                            connection.pending.pop(stream_id, None)
-                            connection.conn.send_cancel(stream_id)
-                            connection.flush()
+                        # Still pending means no answer came: the caller was cancelled or the
+                        # deadline passed (both cancel `future` too, so done() cannot tell).
+                        if connection.pending.pop(stream_id, None) is not None:
+                            with contextlib.suppress(LocalProtocolError):
+                                connection.conn.send_cancel(stream_id)
+                                connection.flush()
         except TimeoutError:
             raise RemoteError(
                 ErrorCode.DEADLINE_EXCEEDED, "the office's server took too long to answer"

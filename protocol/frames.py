@@ -95,22 +95,30 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[Frame]:
         buffer = self._buffer
-        buffer += data
+        if buffer:
+            buffer += data
+            source: bytes | bytearray = buffer
+        else:
+            source = data  # the usual case: parse straight from the input, copy once
         frames: list[Frame] = []
         position = 0
-        available = len(buffer)
+        available = len(source)
         unpack = HEADER.unpack_from
+        check = self._check_header
         while available - position >= HEADER_SIZE:
-            version, type_code, flags, stream_id, length = unpack(buffer, position)
-            frame_type = self._check_header(version, type_code, flags, length)
-            end = position + HEADER_SIZE + length
+            version, type_code, flags, stream_id, length = unpack(source, position)
+            frame_type = check(version, type_code, flags, length)
+            start = position + HEADER_SIZE
+            end = start + length
             if end > available:
                 break
-            payload = bytes(buffer[position + HEADER_SIZE : end])
-            frames.append(Frame(frame_type, flags, stream_id, payload))
+            frames.append(Frame(frame_type, flags, stream_id, bytes(source[start:end])))
             position = end
-        if position:
-            del buffer[:position]
+        if source is buffer:
+            if position:
+                del buffer[:position]
+        elif position < available:
+            buffer += data[position:]  # an incomplete frame waits for more bytes
         return frames
 
     def _check_header(self, version: int, type_code: int, flags: int, length: int) -> FrameType:

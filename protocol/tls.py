@@ -37,6 +37,7 @@ ALPN_PROTOCOL: bytes = b"portico/1"
 
 _PIN_PREFIX = "sha256/"
 _READ_SIZE = 65536
+_RECORD_SIZE = 16384 + 256  # SSL_read returns at most one record's plaintext per call
 # Every TLS connection opens with a handshake record: content type 22, legacy version 3.x.
 _TLS_RECORD_START = b"\x16\x03"
 # The only verification "error" tolerated for a pinned depth-0 certificate is that it is
@@ -309,7 +310,7 @@ class TLSEngine:
         received = bytearray()
         while not self._closed_by_peer:
             try:
-                received += self._conn.recv(_READ_SIZE)
+                received += self._conn.recv(_RECORD_SIZE)
             except SSL.WantReadError:
                 break
             except SSL.ZeroReturnError:
@@ -335,9 +336,12 @@ class TLSEngine:
         out = bytearray()
         while True:
             try:
-                out += self._conn.bio_read(_READ_SIZE)
+                chunk = self._conn.bio_read(_READ_SIZE)
             except SSL.WantReadError:
                 return bytes(out)
+            out += chunk
+            if len(chunk) < _READ_SIZE:
+                return bytes(out)  # a memory BIO hands over all it holds: it is empty now
 
     def close(self) -> None:
         """Queue close_notify. Idempotent; never raises (there may be no session to close)."""

@@ -92,7 +92,8 @@ class LinkTransport(asyncio.Protocol):
             self.log.warning("link.refused", stage="tls", reason=exc.reason)
             self.abort(f"TLS refused: {exc.reason}")
             return
-        self._write_ciphertext()  # handshake messages, if any
+        if not self._tls_ready:
+            self._write_ciphertext()  # handshake messages, if any
         if not self._tls_ready and self.engine.handshake_complete:
             self._tls_ready = True
             self.log = self.log.bind(peer_pin=self.engine.peer_pin)

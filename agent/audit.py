@@ -1,0 +1,38 @@
+"""The audit trail: one append-only row per login, PHI read or write, booking or access change.
+
+Rows carry ids, action names and outcome codes — never names, emails, dates of birth or free
+text a patient typed — so the trail itself is safe to show an auditor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def record(
+    cursor: Any,
+    *,
+    now: datetime,
+    actor: str,
+    patient_id: int | None,
+    action: str,
+    outcome: str,
+    client_ip: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Insert one audit row with the caller's cursor, i.e. inside the caller's transaction."""
+    cursor.execute(
+        "INSERT INTO portal_audit"
+        " (occurred_at, actor, patient_id, action, outcome, client_ip, detail)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            now.replace(tzinfo=None),
+            actor[:64],
+            patient_id,
+            action[:64],
+            outcome[:32],
+            client_ip[:45] if client_ip else None,
+            detail[:255] if detail else None,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Online booking: pure slot computation (slots.py) and the transactional service."""

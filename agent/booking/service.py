@@ -1,0 +1,491 @@
+"""Booking, cancelling and rescheduling with the office's rules, one transaction each.
+
+The rules themselves (which starts are offered) are the pure functions of slots.py; this
+module owns the transactions around them. A booking locks the patient row, then the candidate
+providers' rows in id order, and re-checks the slot under those locks, so concurrent requests
+for one slot (or overlapping ones) yield exactly one appointment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent import audit
+from agent.booking import queries as q
+from agent.booking.slots import (
+    booking_window,
+    choose_provider,
+    from_minute,
+    provider_slots,
+    to_minute,
+)
+from agent.clock import Clock
+from agent.db import Database
+from protocol.aio import LinkError
+from protocol.errors import ErrorCode
+
+DAY_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRules:
+    enabled: bool = True
+    horizon_days: int = 60
+    min_notice_hours: int = 24
+    cancel_cutoff_hours: int = 24
+    allow_cancel_reschedule: bool = True
+    round_to_minutes: int = 15
+    allow_no_preference: bool = True
+    late_cancel_fee_hours: int | None = None
+    max_upcoming_per_patient: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: the patient the session belongs to, and from where (for the audit)."""
+
+    patient_id: int
+    client_ip: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"patient:{self.patient_id}"
+
+
+class _Replay(Exception):
+    """The idempotency key was used before: answer with the stored reply."""
+
+
+class BookingService:
+    def __init__(
+        self, db: Database, rules: BookingRules, tz: ZoneInfo, clock: Clock, phone: str = ""
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.tz = tz
+        self.clock = clock
+        self.phone = phone
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def appointment_types(self) -> list[dict[str, Any]]:
+        return await self.db.transaction(q.appointment_types)
+
+    async def providers(self, type_id: int | None) -> list[dict[str, Any]]:
+        rows = await self.db.transaction(q.providers, type_id)
+        return [{"id": r["id"], "name": r["display_name"]} for r in rows]
+
+    async def availability(
+        self, type_id: int, provider_id: int | None, first_day: date | None, days: int
+    ) -> dict[str, Any]:
+        self._require_booking()
+        if provider_id is None and not self.rules.allow_no_preference:
+            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+        window = booking_window(
+            self.clock.now(), self.rules.min_notice_hours, self.rules.horizon_days
+        )
+        today = from_minute(window.earliest).astimezone(self.tz).date()
+        first_day = max(first_day or today, today)
+        last_day = first_day + timedelta(days=days - 1)
+        start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
+        end = start + (days + 2) * DAY_MINUTES
+        atype, providers, hours, busy = await self.db.transaction(
+            _availability_rows, type_id, provider_id, start, end
+        )
+        if atype is None:
+            raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
+        if provider_id is not None and not providers:
+            raise LinkError(
+                ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
+            )
+        free: dict[int, list[int]] = {}
+        for provider in providers:
+            for minute in provider_slots(
+                hours=hours.get(provider["id"], []),
+                busy=busy.get(provider["id"], []),
+                tz=self.tz,
+                duration=atype["duration_minutes"],
+                step=self.rules.round_to_minutes,
+                window=window,
+                first_day=first_day,
+                last_day=last_day,
+            ):
+                free.setdefault(minute, []).append(provider["id"])
+        by_day: dict[str, list[dict[str, Any]]] = {}
+        for minute in sorted(free):
+            local = from_minute(minute).astimezone(self.tz)
+            slot: dict[str, Any] = {
+                "start": _iso_utc(minute),
+                "local_time": local.strftime("%H:%M"),
+            }
+            if provider_id is not None:
+                slot["provider_id"] = provider_id
+            by_day.setdefault(local.date().isoformat(), []).append(slot)
+        return {
+            "appointment_type_id": type_id,
+            "provider_id": provider_id,
+            "timezone": self.tz.key,
+            "days": [{"date": d, "slots": s} for d, s in by_day.items()],
+        }
+
+    async def list_appointments(self, caller: Caller) -> dict[str, Any]:
+        rows = await self.db.transaction(q.patient_appointments, caller.patient_id)
+        now = to_minute(self.clock.now())
+        upcoming = [
+            r for r in rows if r["status"] == "booked" and q.db_minute(r["starts_at"]) >= now
+        ]
+        past = [r for r in rows if q.db_minute(r["starts_at"]) < now]
+        return {
+            "upcoming": [self._view(r, now) for r in reversed(upcoming)],
+            "past": [self._view(r, now) for r in past],
+        }
+
+    # -- changes -----------------------------------------------------------------------------
+
+    async def book(
+        self,
+        caller: Caller,
+        type_id: int,
+        provider_id: int | None,
+        start: datetime,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        self._require_booking()
+        if provider_id is None and not self.rules.allow_no_preference:
+            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+        request = {"type": type_id, "provider": provider_id, "start": start.isoformat()}
+        return await self._change(
+            caller,
+            "booking.book",
+            request,
+            idempotency_key,
+            self._book_tx,
+            type_id,
+            provider_id,
+            to_minute(start),
+        )
+
+    async def cancel(
+        self, caller: Caller, appointment_id: int, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        self._require_changes()
+        return await self._change(
+            caller,
+            "booking.cancel",
+            {"appointment": appointment_id},
+            idempotency_key,
+            self._cancel_tx,
+            appointment_id,
+        )
+
+    async def reschedule(
+        self,
+        caller: Caller,
+        appointment_id: int,
+        provider_id: int | None,
+        start: datetime,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        self._require_booking()
+        self._require_changes()
+        if provider_id is None and not self.rules.allow_no_preference:
+            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+        request = {
+            "appointment": appointment_id,
+            "provider": provider_id,
+            "start": start.isoformat(),
+        }
+        return await self._change(
+            caller,
+            "booking.reschedule",
+            request,
+            idempotency_key,
+            self._reschedule_tx,
+            appointment_id,
+            provider_id,
+            to_minute(start),
+        )
+
+    async def _change(
+        self,
+        caller: Caller,
+        action: str,
+        request: dict[str, Any],
+        key: str | None,
+        fn: Any,
+        *args: Any,
+    ) -> dict[str, Any]:
+        """Run one change transaction with idempotency and an audit row either way."""
+        digest = hashlib.sha256(json.dumps([action, request], sort_keys=True).encode()).hexdigest()
+        now = self.clock.now()
+        try:
+            result: dict[str, Any] = await self.db.transaction(
+                self._idempotent_tx, caller, action, key, digest, now, fn, *args
+            )
+            return result
+        except _Replay:
+            return await self.db.transaction(_stored_reply, caller.patient_id, key, digest)
+        except LinkError as exc:
+            await self.db.transaction(_audit_refusal, now, caller, action, exc.code)
+            raise
+
+    def _idempotent_tx(
+        self,
+        cursor: Any,
+        caller: Caller,
+        action: str,
+        key: str | None,
+        digest: str,
+        now: datetime,
+        fn: Any,
+        *args: Any,
+    ) -> dict[str, Any]:
+        if key is not None:
+            # A concurrent request with the same key waits on this row's lock; once we commit
+            # it gets a duplicate-key error and replays our stored reply.
+            try:
+                cursor.execute(
+                    "INSERT INTO portal_idempotency"
+                    " (patient_id, idempotency_key, method, request_hash, response)"
+                    " VALUES (%s, %s, %s, %s, '')",
+                    (caller.patient_id, key, action, digest),
+                )
+            except Exception as exc:
+                if getattr(exc, "args", (None,))[0] == 1062:
+                    raise _Replay() from None
+                raise
+        result, detail = fn(cursor, caller, to_minute(now), *args)
+        if key is not None:
+            cursor.execute(
+                "UPDATE portal_idempotency SET response = %s"
+                " WHERE patient_id = %s AND idempotency_key = %s",
+                (json.dumps(result), caller.patient_id, key),
+            )
+        audit.record(
+            cursor,
+            now=now,
+            actor=caller.actor,
+            patient_id=caller.patient_id,
+            action=action,
+            outcome="ok",
+            client_ip=caller.client_ip,
+            detail=detail,
+        )
+        return dict(result)
+
+    def _book_tx(
+        self,
+        cursor: Any,
+        caller: Caller,
+        now: int,
+        type_id: int,
+        provider_id: int | None,
+        start: int,
+    ) -> tuple[dict[str, Any], str]:
+        if not q.lock_patient(cursor, caller.patient_id):
+            raise LinkError(ErrorCode.NOT_FOUND, "Your patient record was not found.")
+        cap = self.rules.max_upcoming_per_patient
+        if cap is not None and q.upcoming_count(cursor, caller.patient_id, now) >= cap:
+            raise LinkError(
+                ErrorCode.LIMIT_REACHED,
+                f"You already have {cap} upcoming appointment(s), the most this office allows "
+                "online. Please call the office to book another.",
+            )
+        appointment_id = self._take_slot(cursor, caller, now, type_id, provider_id, start)
+        view = self._view(q.appointment(cursor, appointment_id, caller.patient_id), now)
+        return view, f"appointment:{appointment_id}"
+
+    def _cancel_tx(
+        self, cursor: Any, caller: Caller, now: int, appointment_id: int
+    ) -> tuple[dict[str, Any], str]:
+        q.lock_patient(cursor, caller.patient_id)
+        row = self._changeable(cursor, caller, now, appointment_id)
+        start = q.db_minute(row["starts_at"])
+        fee_hours = self.rules.late_cancel_fee_hours
+        late = fee_hours is not None and start - now < fee_hours * 60
+        q.cancel_appointment(cursor, appointment_id, now, late=late)
+        view = self._view(q.appointment(cursor, appointment_id, caller.patient_id), now)
+        return view, f"appointment:{appointment_id}" + (" late_cancel" if late else "")
+
+    def _reschedule_tx(
+        self,
+        cursor: Any,
+        caller: Caller,
+        now: int,
+        appointment_id: int,
+        provider_id: int | None,
+        start: int,
+    ) -> tuple[dict[str, Any], str]:
+        q.lock_patient(cursor, caller.patient_id)
+        old = self._changeable(cursor, caller, now, appointment_id)
+        # Release the old slot first (visible to this transaction only), so moving by a few
+        # minutes with the same provider does not collide with the appointment being moved.
+        q.cancel_appointment(cursor, appointment_id, now, late=False)
+        new_id = self._take_slot(
+            cursor, caller, now, old["appointment_type_id"], provider_id, start
+        )
+        view = self._view(q.appointment(cursor, new_id, caller.patient_id), now)
+        return {"appointment": view, "replaced_appointment_id": appointment_id}, (
+            f"appointment:{appointment_id}->appointment:{new_id}"
+        )
+
+    def _changeable(
+        self, cursor: Any, caller: Caller, now: int, appointment_id: int
+    ) -> dict[str, Any]:
+        row = q.appointment(cursor, appointment_id, caller.patient_id, lock=True)
+        if row is None or row["status"] != "booked":
+            raise LinkError(ErrorCode.NOT_FOUND, "That appointment was not found.")
+        if q.db_minute(row["starts_at"]) - now < self.rules.cancel_cutoff_hours * 60:
+            raise LinkError(
+                ErrorCode.CANCEL_WINDOW_CLOSED,
+                "This appointment is too soon to change online. "
+                f"Please call the office{self._phone_suffix()}.",
+            )
+        return row
+
+    def _take_slot(
+        self,
+        cursor: Any,
+        caller: Caller,
+        now: int,
+        type_id: int,
+        provider_id: int | None,
+        start: int,
+    ) -> int:
+        atype = q.appointment_type(cursor, type_id)
+        if atype is None:
+            raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
+        window = booking_window(
+            from_minute(now), self.rules.min_notice_hours, self.rules.horizon_days
+        )
+        if not window.earliest <= start <= window.latest:
+            raise LinkError(
+                ErrorCode.OUTSIDE_BOOKING_WINDOW,
+                "That time is outside the period this office takes online bookings for.",
+            )
+        candidates = [p["id"] for p in q.providers(cursor, type_id, provider_id, lock=True)]
+        if not candidates:
+            raise LinkError(
+                ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
+            )
+        day = from_minute(start).astimezone(self.tz).date()
+        hours = q.working_hours(cursor, candidates)
+        busy = q.busy_intervals(cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES)
+        duration = atype["duration_minutes"]
+        free = [
+            pid
+            for pid in candidates
+            if start
+            in provider_slots(
+                hours=hours.get(pid, []),
+                busy=busy.get(pid, []),
+                tz=self.tz,
+                duration=duration,
+                step=self.rules.round_to_minutes,
+                window=window,
+                first_day=day,
+                last_day=day,
+            )
+        ]
+        if not free:
+            raise LinkError(
+                ErrorCode.SLOT_UNAVAILABLE,
+                "That time is no longer available. Please choose another time.",
+            )
+        chosen = free[0]
+        if len(free) > 1:
+            day_start = to_minute(datetime.combine(day, datetime.min.time(), self.tz))
+            counts = q.appointments_per_provider(cursor, free, day_start, day_start + DAY_MINUTES)
+            chosen = choose_provider([(pid, counts.get(pid, 0)) for pid in free])
+        return q.insert_appointment(cursor, caller.patient_id, chosen, type_id, start, duration)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _require_booking(self) -> None:
+        if not self.rules.enabled:
+            raise LinkError(
+                ErrorCode.BOOKING_DISABLED,
+                f"This office does not take bookings online. Please call{self._phone_suffix()}.",
+            )
+
+    def _require_changes(self) -> None:
+        if not self.rules.allow_cancel_reschedule:
+            raise LinkError(
+                ErrorCode.BOOKING_DISABLED,
+                "This office does not allow cancelling or rescheduling online. "
+                f"Please call{self._phone_suffix()}.",
+            )
+
+    def _phone_suffix(self) -> str:
+        return f" {self.phone}" if self.phone else ""
+
+    def _view(self, row: dict[str, Any] | None, now: int) -> dict[str, Any]:
+        assert row is not None
+        start = q.db_minute(row["starts_at"])
+        return {
+            "id": row["id"],
+            "start": _iso_utc(start),
+            "end": _iso_utc(q.db_minute(row["ends_at"])),
+            "local_start": from_minute(start).astimezone(self.tz).isoformat(),
+            "status": row["status"],
+            "late_cancel": bool(row["late_cancel"]),
+            "provider": {"id": row["provider_id"], "name": row["provider_name"]},
+            "appointment_type": {
+                "id": row["appointment_type_id"],
+                "name": row["type_name"],
+                "duration_minutes": row["duration_minutes"],
+            },
+            "can_change": (
+                self.rules.allow_cancel_reschedule
+                and row["status"] == "booked"
+                and start - now >= self.rules.cancel_cutoff_hours * 60
+            ),
+        }
+
+
+def _availability_rows(
+    cursor: Any, type_id: int, provider_id: int | None, start: int, end: int
+) -> tuple[Any, list[dict[str, Any]], Any, Any]:
+    atype = q.appointment_type(cursor, type_id)
+    providers = q.providers(cursor, type_id, provider_id)
+    ids = [p["id"] for p in providers]
+    return atype, providers, q.working_hours(cursor, ids), q.busy_intervals(cursor, ids, start, end)
+
+
+def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code: str) -> None:
+    audit.record(
+        cursor,
+        now=now,
+        actor=caller.actor,
+        patient_id=caller.patient_id,
+        action=action,
+        outcome=code,
+        client_ip=caller.client_ip,
+    )
+
+
+def _stored_reply(cursor: Any, patient_id: int, key: str | None, digest: str) -> dict[str, Any]:
+    cursor.execute(
+        "SELECT request_hash, response FROM portal_idempotency"
+        " WHERE patient_id = %s AND idempotency_key = %s",
+        (patient_id, key),
+    )
+    row = cursor.fetchone()
+    if row is None or not row["response"]:
+        raise LinkError(ErrorCode.BUSY, "Your earlier request is still being handled; try again.")
+    if row["request_hash"] != digest:
+        raise LinkError(
+            ErrorCode.INVALID_PARAMS,
+            "idempotency_key: this key was already used for a different request",
+        )
+    reply: dict[str, Any] = json.loads(row["response"])
+    return reply
+
+
+def _iso_utc(minute: int) -> str:
+    return from_minute(minute).strftime("%Y-%m-%dT%H:%M:%SZ")

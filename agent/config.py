@@ -1,0 +1,409 @@
+"""The agent's configuration: one YAML file (``/etc/portico/agent.yaml``), validated at once.
+
+The file's shape is these models' shape. Defaults and limits live on the fields, so the commented
+``config/agent.example.yaml`` and the validator cannot drift apart (a test loads the example).
+A bad file never starts the daemon: :func:`load_config` reports every problem in one go, each with
+its dotted path and line, and never echoes a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from agent.config_report import ConfigProblem, describe_validation, read_yaml
+from protocol.tls import normalise_pin
+
+
+class ConfigInvalid(Exception):
+    """The config file cannot be used; ``problems`` lists everything wrong with it."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        summary = "; ".join(str(p) for p in problems)
+        super().__init__(f"{count} problem{'' if count == 1 else 's'} in the config: {summary}")
+
+
+def _conflict(field: str, message: str) -> PydanticCustomError:
+    """A cross-field error blamed on ``field`` (config_report adds it to the path)."""
+    return PydanticCustomError("conflict", message, {"field": field})
+
+
+# --- single-value checks; messages are shown to an office admin as they are ---------------------
+
+_PHONE = re.compile(r"[0-9 +().\-]+")
+_DNS_LABEL = re.compile(r"[a-z0-9-]+")
+_MYSQL_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.fullmatch(value):
+        raise ValueError(f'may contain only digits, spaces and + ( ) - . (got "{value}")')
+    if not any(c.isdigit() for c in value):
+        raise ValueError(f'must contain the number\'s digits (got "{value}")')
+    return value
+
+
+def _timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        close = difflib.get_close_matches(name, zoneinfo.available_timezones(), n=1)
+        hint = f"did you mean {close[0]}?" if close else "for example America/New_York"
+        raise ValueError(f'unknown time zone "{name}": use an IANA name; {hint}') from None
+    return name
+
+
+def _subdomain(value: str) -> str:
+    label = value.strip().lower()
+    if not label.isascii() or not _DNS_LABEL.fullmatch(label):
+        raise ValueError(
+            "may contain only letters a-z, digits and hyphens: just the office's own part of the "
+            f'address, like "example-clinic" (got "{value}")'
+        )
+    if label.startswith("-") or label.endswith("-"):
+        raise ValueError(f'must not start or end with a hyphen (got "{value}")')
+    return label
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(
+            f'"{value}" is not an IP network; write it like 203.0.113.0/24 '
+            "(a single address such as 203.0.113.7 is fine too)"
+        ) from None
+
+
+def _mysql_name(value: str) -> str:
+    if not _MYSQL_NAME.fullmatch(value):
+        raise ValueError(
+            f'must be 1 to 64 letters, digits, "_" or "$" (got "{value}"); '
+            "use the database name exactly as the practice system created it"
+        )
+    return value
+
+
+def _mail_address(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not (local and at and domain) or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f'must be an email address like portal@example-clinic.com (got "{value}")')
+    return value
+
+
+def _portal_url(value: str) -> str:
+    text, example = value.strip(), "https://example-clinic.portal.example.com"
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError(f"is not a web address; write it like {example}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"must be the full address of the patient portal, like {example}")
+    if parts.scheme == "http" and host != "localhost" and not host.endswith(".localhost"):
+        raise ValueError("must start with https:// (http:// only for localhost, for testing)")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("must not contain a user name, password, '?' or '#' part")
+    return text.rstrip("/")
+
+
+def _not_bool(value: object) -> object:
+    # pydantic reads true as 1: "max_upcoming_per_patient: true" would quietly mean a cap of one.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "must be a whole number")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+Port = Annotated[Whole, Field(ge=1, le=65535)]
+ProxyNetwork = Annotated[str, AfterValidator(_network)]
+ProxyPin = Annotated[str, AfterValidator(normalise_pin)]
+Hours = Annotated[Whole, Field(ge=0, le=8760)]
+
+
+def _read_secret(path: Path) -> str:
+    # Only the line ending goes: editors add one, but spaces may belong to the password.
+    return path.read_text(encoding="utf-8").rstrip("\r\n")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class Practice(_Section):
+    """Who the practice is, as patients see it."""
+
+    name: str = Field(min_length=1, max_length=120, description="Practice name shown to patients.")
+    phone: Annotated[str, AfterValidator(_phone)] = Field(
+        min_length=7, max_length=32, description="Phone number patients are told to call."
+    )
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        description="IANA time zone of the practice (working hours, times shown to patients)."
+    )
+    subdomain: Annotated[str, AfterValidator(_subdomain)] = Field(
+        min_length=1,
+        max_length=63,
+        description="The office's label in the portal address (<subdomain>.<portal domain>).",
+    )
+
+
+class Listen(_Section):
+    """Where the agent accepts link connections from the proxy."""
+
+    host: str = Field("0.0.0.0", min_length=1, description="Address to listen on.")
+    port: Port = Field(1234, description="TCP port for the link.")
+    allowed_proxies: tuple[ProxyNetwork, ...] = Field(
+        min_length=1,
+        description="Networks (CIDR) the proxies connect from; anything else is refused.",
+    )
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``allowed_proxies`` as network objects, for checking a peer address."""
+        return [ipaddress.ip_network(n) for n in self.allowed_proxies]
+
+
+class TLS(_Section):
+    """The agent's key pair and the proxies it trusts (mutual TLS with pinned keys)."""
+
+    key_file: Path = Field(description="This agent's private key (written by `init-keys`).")
+    cert_file: Path = Field(description="This agent's certificate (written by `init-keys`).")
+    proxy_pins: tuple[ProxyPin, ...] = Field(
+        min_length=1, description="Key pins (sha256/...) of the proxies allowed to connect."
+    )
+
+
+class Database(_Section):
+    """The practice-management MySQL/MariaDB database."""
+
+    host: str = Field("127.0.0.1", min_length=1, description="Database server host.")
+    port: Port = Field(3306, description="Database server port.")
+    name: Annotated[str, AfterValidator(_mysql_name)] = Field(
+        "practice", description="Database (schema) name; offices often rename it."
+    )
+    user: str = Field("portico", min_length=1, max_length=80, description="Database user.")
+    password: SecretStr | None = Field(None, description="Inline password; prefer the file.")
+    password_file: Path | None = Field(
+        None, description="File holding the database password (trailing newline ignored)."
+    )
+    pool_size: Whole = Field(8, ge=1, le=64, description="Database connections kept open.")
+    connect_timeout_seconds: Whole = Field(5, ge=1, le=60, description="Connect timeout.")
+    read_timeout_seconds: Whole = Field(15, ge=1, le=600, description="Per-query read timeout.")
+    write_timeout_seconds: Whole = Field(15, ge=1, le=600, description="Per-query write timeout.")
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> Self:
+        if self.password is not None and self.password_file is not None:
+            raise _conflict("password", "set either password or password_file, not both")
+        return self
+
+    def password_value(self) -> str:
+        """The password: read from ``password_file`` (OSError if unreadable), else the inline
+        secret, else empty."""
+        if self.password_file is not None:
+            return _read_secret(self.password_file)
+        return self.password.get_secret_value() if self.password is not None else ""
+
+
+class Booking(_Section):
+    """Online booking rules (seed 002)."""
+
+    enabled: bool = Field(True, description="Patients may book online at all.")
+    horizon_days: Whole = Field(60, ge=1, le=730, description="How far ahead a slot may start.")
+    min_notice_hours: Hours = Field(24, description="The earliest slot offered is now + this.")
+    cancel_cutoff_hours: Hours = Field(
+        24, description="Patients may cancel/reschedule online until this long before the start."
+    )
+    allow_cancel_reschedule: bool = Field(True, description="Patients may cancel online at all.")
+    round_to_minutes: Literal[15, 30, 60] = Field(15, description="Grid of slot start times.")
+    allow_no_preference: bool = Field(
+        True, description='Patients may pick "No preference" and get the first free provider.'
+    )
+    late_cancel_fee_hours: Annotated[Whole, Field(ge=1, le=8760)] | None = Field(
+        None, description="Fee window: a cancel this close to the start is a late cancellation."
+    )
+    max_upcoming_per_patient: Annotated[Whole, Field(ge=1, le=100)] | None = Field(
+        None, description="Cap on one patient's future appointments; none when unset."
+    )
+
+    @model_validator(mode="after")
+    def _some_slot_possible(self) -> Self:
+        if self.min_notice_hours / 24 >= self.horizon_days:
+            raise _conflict(
+                "min_notice_hours",
+                f"{self.min_notice_hours} hours of notice reach past the {self.horizon_days}-day "
+                "booking horizon, so no slot could ever be offered; make min_notice_hours "
+                "smaller than horizon_days x 24",
+            )
+        return self
+
+
+class Access(_Section):
+    """Portal accounts, sign-in and sessions (seeds 002, 004)."""
+
+    identity: Literal["email", "username"] = Field(
+        "email", description="What patients sign in with; 'username' lets families share email."
+    )
+    activate_without_confirmation: bool = Field(
+        False, description="Staff-enabled patients get access without confirming by email."
+    )
+    self_registration: bool = Field(False, description="Patients may sign themselves up.")
+    session_idle_minutes: Whole = Field(30, ge=5, le=1440, description="Idle session timeout.")
+    session_absolute_hours: Whole = Field(12, ge=1, le=720, description="Longest session.")
+    lockout_failures: Whole = Field(5, ge=3, le=50, description="Failed sign-ins before lockout.")
+    # Bounded: a lockout must never become a way to keep a patient out of their portal for long.
+    lockout_minutes: Whole = Field(15, ge=1, le=60, description="How long a lockout lasts.")
+
+
+class SMTP(_Section):
+    """The office's mail relay."""
+
+    host: str = Field(min_length=1, description="SMTP relay host.")
+    port: Port = Field(587, description="SMTP relay port.")
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
+    username: str | None = Field(None, description="SMTP user, if the relay needs sign-in.")
+    password_file: Path | None = Field(None, description="File holding the SMTP password.")
+    timeout_seconds: Whole = Field(10, ge=1, le=120, description="Give up on the relay after this.")
+
+    def password_value(self) -> str:
+        """The SMTP password read from ``password_file`` (OSError if unreadable), or ""."""
+        return _read_secret(self.password_file) if self.password_file is not None else ""
+
+
+class Email(_Section):
+    """How the agent sends email (invites, resets, notices; links only, never patient data)."""
+
+    mode: Literal["smtp", "folder"] = Field(
+        "folder", description="'smtp' sends through the relay; 'folder' writes files (demo)."
+    )
+    from_address: Annotated[str, AfterValidator(_mail_address)] = Field(
+        "portal@localhost", description="Sender address of the portal's emails."
+    )
+    outbox_dir: Path = Field(Path("/var/lib/portico/outbox"), description="Folder mode's outbox.")
+    smtp: SMTP | None = Field(None, description="Relay settings; required when mode is smtp.")
+
+    @model_validator(mode="after")
+    def _smtp_when_needed(self) -> Self:
+        if self.mode == "smtp" and self.smtp is None:
+            raise _conflict("smtp", "required when mode is smtp; add an smtp: section with host")
+        return self
+
+
+class Portal(_Section):
+    """The public patient portal, as linked from emails."""
+
+    url: Annotated[str, AfterValidator(_portal_url)] = Field(description="The portal's address.")
+
+
+class Logging(_Section):
+    """The agent's own log output (JSON lines; never patient data)."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+
+
+class AgentConfig(_Section):
+    """The whole agent.yaml."""
+
+    practice: Practice = Field(description="Who the practice is.")
+    listen: Listen = Field(description="Where the link listens.")
+    tls: TLS = Field(description="Link keys and trusted proxies.")
+    database: Database = Field(description="The practice database.")
+    booking: Booking = Field(default_factory=Booking, description="Online booking rules.")
+    access: Access = Field(default_factory=Access, description="Accounts and sessions.")
+    email: Email = Field(default_factory=Email, description="Outgoing email.")
+    # Required, unlike the sections after it: no default address would be right, and a wrong
+    # one would send every patient a dead link.
+    portal: Portal = Field(description="The public patient portal.")
+    logging: Logging = Field(default_factory=Logging, description="Log output.")
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def load_config(path: Path) -> AgentConfig:
+    """Read and validate the file at ``path``.
+
+    Raises OSError when the file cannot be read, and :class:`ConfigInvalid` listing every
+    problem (YAML syntax included) when it cannot be used."""
+    return parse_config(Path(path).read_bytes())
+
+
+def parse_config(raw: bytes | str) -> AgentConfig:
+    """Validate a config file's content; see :func:`load_config`."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problem = f"the file is not UTF-8 text (bad byte at offset {exc.start}); save as UTF-8"
+            raise ConfigInvalid([ConfigProblem("", None, problem)]) from None
+    doc = read_yaml(raw)
+    if not doc.readable:
+        raise ConfigInvalid(doc.problems)
+    problems = list(doc.problems)
+    config = None
+    try:
+        config = AgentConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        problems += describe_validation(exc, AgentConfig, doc.lines)
+    if problems or config is None:
+        problems.sort(key=lambda p: (p.line is not None, p.line or 0))
+        raise ConfigInvalid(problems)
+    return config
+
+
+CUTOFF_VS_FEE = (
+    "these cancel each other out; patients could not cancel online inside the fee window "
+    "and no fee would be assessed automatically"
+)
+NO_EFFECT = "has no effect while allow_cancel_reschedule is false"
+_INIT_KEYS = "`portico-agent init-keys {}` creates key.pem and cert.pem in that folder"
+
+
+def config_warnings(config: AgentConfig) -> list[ConfigProblem]:
+    """Things that are allowed but probably not what the office meant (no lines attached)."""
+    found: list[tuple[str, str]] = []
+    booking = config.booking
+    fee = booking.late_cancel_fee_hours
+    if not booking.allow_cancel_reschedule:
+        for name in ("cancel_cutoff_hours", "late_cancel_fee_hours"):
+            if name in booking.model_fields_set and getattr(booking, name) is not None:
+                found.append((f"booking.{name}", NO_EFFECT))
+    elif fee is not None and booking.cancel_cutoff_hours >= fee:
+        # Seed 002: with cutoff >= fee window, no online cancel can ever land inside the window.
+        found.append(("booking.cancel_cutoff_hours", CUTOFF_VS_FEE))
+    for name in ("key_file", "cert_file"):
+        path: Path = getattr(config.tls, name)
+        if _missing(path):
+            found.append(
+                (f"tls.{name}", f"{path} does not exist yet; {_INIT_KEYS.format(path.parent)}")
+            )
+    return [ConfigProblem(where, None, message) for where, message in found]
+
+
+def _missing(path: Path) -> bool:
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        pass  # e.g. a folder only root may read: the file may well be there
+    return False

@@ -1,0 +1,5 @@
+"""The practice database: a bounded PyMySQL pool run in worker threads, and migrations."""
+
+from agent.db.pool import Database, DatabaseSettings, DatabaseUnavailable
+
+__all__ = ["Database", "DatabaseSettings", "DatabaseUnavailable"]

@@ -1,0 +1,190 @@
+"""A small, fixed practice in a fresh database, served by a real agent over a real link.
+
+Each test gets its own database (migrated with the real migrations) and its own agent on a
+loopback port, with a FixedClock so "now" is whatever the test says.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from agent.clock import FixedClock
+from agent.config import AgentConfig
+from agent.daemon import Agent
+from agent.db.migrate import apply_migrations
+from agent.db.pool import DatabaseSettings
+from protocol.aio import LinkClient
+from protocol.tls import client_config, write_identity
+from tests.db import MariaDB
+
+TIMEZONE = "America/New_York"
+# Monday 2026-11-23, 07:00 in New York.
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+FOLLOW_UP, NEW_PATIENT = 1, 2  # 30 and 60 minutes
+DR_ADAMS, DR_BAKER = 1, 2
+PATIENTS = 60
+
+
+def settings_for(server: MariaDB, name: str) -> DatabaseSettings:
+    return DatabaseSettings(
+        host=server.host, port=server.port, name=name, user=server.user, password=server.password
+    )
+
+
+@contextmanager
+def fresh_database(server: MariaDB) -> Iterator[DatabaseSettings]:
+    name = f"portico_t_{secrets.token_hex(5)}"
+    admin = pymysql.connect(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        autocommit=True,
+    )
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        settings = settings_for(server, name)
+        apply_migrations(settings)
+        yield settings
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+def seed_small_practice(settings: DatabaseSettings) -> None:
+    connection = pymysql.connect(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password,
+        database=settings.name,
+        autocommit=True,
+    )
+    with connection, connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO providers (id, display_name) VALUES (%s, %s)",
+            [(DR_ADAMS, "Dr. Adams"), (DR_BAKER, "Dr. Baker")],
+        )
+        cursor.executemany(
+            "INSERT INTO appointment_types (id, name, duration_minutes) VALUES (%s, %s, %s)",
+            [(FOLLOW_UP, "Follow-up", 30), (NEW_PATIENT, "New patient visit", 60)],
+        )
+        cursor.executemany(
+            "INSERT INTO provider_appointment_types VALUES (%s, %s)",
+            [(p, t) for p in (DR_ADAMS, DR_BAKER) for t in (FOLLOW_UP, NEW_PATIENT)],
+        )
+        cursor.executemany(
+            "INSERT INTO provider_hours (provider_id, weekday, start_time, end_time)"
+            " VALUES (%s, %s, '09:00', '17:00')",
+            [(p, day) for p in (DR_ADAMS, DR_BAKER) for day in range(5)],
+        )
+        cursor.executemany(
+            "INSERT INTO patients (id, first_name, last_name, date_of_birth, email, home_zip)"
+            " VALUES (%s, %s, %s, '1970-01-01', %s, '10001')",
+            [(i, f"Pat{i}", "Example", f"pat{i}@example.org") for i in range(1, PATIENTS + 1)],
+        )
+
+
+def agent_config(settings: DatabaseSettings, keys: Path, **booking: Any) -> AgentConfig:
+    return AgentConfig.model_validate(
+        {
+            "practice": {
+                "name": "Example Family Clinic",
+                "phone": "+1 555 0100",
+                "timezone": TIMEZONE,
+                "subdomain": "example-clinic",
+            },
+            "listen": {"host": "127.0.0.1", "port": 1234, "allowed_proxies": ["127.0.0.0/8"]},
+            "tls": {
+                "key_file": str(keys / "agent" / "key.pem"),
+                "cert_file": str(keys / "agent" / "cert.pem"),
+                "proxy_pins": [(keys / "proxy.pin").read_text()],
+            },
+            "database": {
+                "host": settings.host,
+                "port": settings.port,
+                "name": settings.name,
+                "user": settings.user,
+                "password": settings.password,
+                "pool_size": 8,
+                "connect_timeout_seconds": 2,
+                "read_timeout_seconds": 5,
+                "write_timeout_seconds": 5,
+            },
+            "booking": {
+                "horizon_days": 30,
+                "min_notice_hours": 24,
+                "cancel_cutoff_hours": 24,
+                **booking,
+            },
+            "portal": {"url": "http://example-clinic.localhost:8080"},
+        }
+    )
+
+
+def make_keys(directory: Path) -> Path:
+    (directory / "agent.pin").write_text(write_identity(directory / "agent", "portico-agent"))
+    (directory / "proxy.pin").write_text(write_identity(directory / "proxy", "portico-proxy"))
+    return directory
+
+
+@dataclass
+class RunningPractice:
+    agent: Agent
+    client: LinkClient
+    clock: FixedClock
+    settings: DatabaseSettings
+
+    async def call(self, method: str, patient: int | None = 1, **params: Any) -> Any:
+        session = None if patient is None else f"dev-patient:{patient}"
+        return await self.client.request(method, params, session=session, deadline=20)
+
+    def query(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+        connection = pymysql.connect(
+            host=self.settings.host,
+            port=self.settings.port,
+            user=self.settings.user,
+            password=self.settings.password,
+            database=self.settings.name,
+            cursorclass=pymysql.cursors.DictCursor,
+            autocommit=True,
+        )
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+
+
+@asynccontextmanager
+async def running_practice(
+    settings: DatabaseSettings, keys: Path, *, now: datetime = NOW, **booking: Any
+) -> AsyncIterator[RunningPractice]:
+    clock = FixedClock(now)
+    config = agent_config(settings, keys, **booking)
+    agent = Agent.build(config, clock=clock, dev_patient_sessions=True)
+    await agent.start(port=0)
+    client = await LinkClient.connect(
+        "127.0.0.1",
+        agent.server.port,
+        tls=client_config(
+            keys / "proxy" / "key.pem",
+            keys / "proxy" / "cert.pem",
+            [(keys / "agent.pin").read_text()],
+        ),
+        tenant="example-clinic",
+        requester_id="test-proxy",
+    )
+    try:
+        yield RunningPractice(agent, client, clock, settings)
+    finally:
+        await client.close()
+        await agent.stop(grace=5)
