@@ -14,8 +14,8 @@ lint: venv
 	$(BIN)/ruff check protocol agent proxy tests bench
 	$(BIN)/mypy
 
-demo: venv
-	$(BIN)/portico-agent run
+demo: venv db
+	scripts/demo.sh
 
 venv: $(VENV)/.installed
 

@@ -6,34 +6,111 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from protocol.logconfig import configure_logging
 
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
+
 COMMON_NAME = "portico-agent"
+DEFAULT_CONFIG = "/etc/portico/agent.yaml"
 
 
 def _cmd_init_keys(args: argparse.Namespace) -> int:
-    # Imported here so that `--help` and `run` work without the TLS stack loaded.
+    # Imported here so that `--help` works without the TLS stack loaded.
     from protocol.tls import write_identity
 
     directory = Path(args.dir)
-    before = _snapshot(directory)
-    pin = write_identity(directory, COMMON_NAME)
+    try:
+        pin = write_identity(directory, COMMON_NAME)
+    except (FileExistsError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(pin)
-    for path in sorted(p for p, stamp in _snapshot(directory).items() if before.get(p) != stamp):
-        print(path)
+    print(directory / "key.pem")
+    print(directory / "cert.pem")
     return 0
 
 
-def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
-    """Files in ``directory`` with (mtime_ns, size), to report which ones a command wrote."""
-    if not directory.is_dir():
-        return {}
-    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in directory.iterdir() if p.is_file()}
+def _load_config(path: str) -> AgentConfig | None:
+    """The config, or None after printing every problem (the daemon never starts on a bad
+    file)."""
+    from agent.config import ConfigInvalid, load_config
+
+    try:
+        return load_config(Path(path))
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{path}: not started; run `portico-agent config validate {path}`", file=sys.stderr)
+    return None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    print("not yet: the agent daemon arrives with the booking issue")
+    import asyncio
+
+    from agent.daemon import UnsafeDevMode, run
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+    configure_logging(config.logging.level)
+    try:
+        asyncio.run(run(config, dev_patient_sessions=args.dev_patient_sessions))
+    except UnsafeDevMode as exc:
+        print(f"error: refusing --dev-patient-sessions: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    import pymysql
+
+    from agent.daemon import database_settings
+    from agent.db.migrate import MigrationError, apply_migrations
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+    try:
+        applied = apply_migrations(database_settings(config))
+    except (MigrationError, pymysql.MySQLError) as exc:
+        print(f"error: migration failed: {exc}", file=sys.stderr)
+        return 1
+    for name in applied:
+        print(f"applied {name}")
+    print("database schema is up to date")
+    return 0
+
+
+def _cmd_seed_demo(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import pymysql
+
+    from agent.daemon import database_settings
+    from agent.db.migrate import connect
+    from agent.demo_seed import DemoSeedRefused, seed_demo
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+    try:
+        connection = connect(database_settings(config))
+        with connection:
+            summary = seed_demo(
+                connection, now=datetime.now(UTC), timezone=config.practice.timezone
+            )
+    except DemoSeedRefused as exc:
+        print(f"not seeded: {exc}", file=sys.stderr)
+        return 1
+    except pymysql.MySQLError as exc:
+        print(f"error: cannot seed the database: {exc}", file=sys.stderr)
+        return 1
+    print(summary.describe())
     return 0
 
 
@@ -78,9 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init_keys.set_defaults(handler=_cmd_init_keys)
 
-    run = sub.add_parser("run", help="run the agent daemon")
-    run.add_argument("--config", default="/etc/portico/agent.yaml", help="path to agent.yaml")
+    run = sub.add_parser("run", help="run the agent daemon (serves the link)")
+    run.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+    run.add_argument(
+        "--dev-patient-sessions",
+        action="store_true",
+        help="DEVELOPMENT ONLY: accept 'dev-patient:<id>' as a session; refused unless the "
+        "agent listens on loopback and accepts proxies from loopback only",
+    )
     run.set_defaults(handler=_cmd_run)
+
+    migrate = sub.add_parser("migrate", help="create or update Portico's tables")
+    migrate.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+    migrate.set_defaults(handler=_cmd_migrate)
+
+    seed = sub.add_parser("seed-demo", help="fill an EMPTY database with a made-up demo practice")
+    seed.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+    seed.set_defaults(handler=_cmd_seed_demo)
 
     config = sub.add_parser("config", help="check the agent's configuration file")
     config.set_defaults(handler=lambda _args: _print_help(config))

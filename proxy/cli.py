@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,28 +13,38 @@ COMMON_NAME = "portico-proxy"
 
 
 def _init_keys(args: argparse.Namespace) -> int:
-    # Imported here so that `--help` and `serve` work without the TLS stack loaded.
+    # Imported here so that `--help` works without the TLS stack loaded.
     from protocol.tls import write_identity
 
     directory = Path(args.dir)
-    before = _snapshot(directory)
-    pin = write_identity(directory, COMMON_NAME)
+    try:
+        pin = write_identity(directory, COMMON_NAME)
+    except (FileExistsError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(pin)
-    for path in sorted(p for p, stamp in _snapshot(directory).items() if before.get(p) != stamp):
-        print(path)
+    print(directory / "key.pem")
+    print(directory / "cert.pem")
     return 0
-
-
-def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
-    """Files in ``directory`` with (mtime_ns, size), to report which ones a command wrote."""
-    if not directory.is_dir():
-        return {}
-    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in directory.iterdir() if p.is_file()}
 
 
 def _serve(args: argparse.Namespace) -> int:
     print("not yet: the proxy arrives with the proxy issue")
     return 0
+
+
+def _link_check(args: argparse.Namespace) -> int:
+    from proxy.link_check import run_link_check
+
+    ok, message = run_link_check(
+        args.agent,
+        tenant=args.tenant,
+        key=Path(args.key),
+        cert=Path(args.cert),
+        agent_pin=args.agent_pin,
+    )
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the patient portal")
     serve.add_argument("--config", default="/etc/portico/proxy.yaml", help="path to proxy.yaml")
     serve.set_defaults(handler=_serve)
+
+    check = sub.add_parser(
+        "link-check", help="connect to an agent over the link and ask it who it is"
+    )
+    check.add_argument("--agent", required=True, metavar="HOST:PORT", help="the agent's address")
+    check.add_argument("--tenant", required=True, help="the practice's subdomain")
+    check.add_argument("--key", required=True, help="this proxy's key.pem")
+    check.add_argument("--cert", required=True, help="this proxy's cert.pem")
+    check.add_argument("--agent-pin", required=True, help="the agent's pin (sha256/...)")
+    check.set_defaults(handler=_link_check)
     return parser
 
 

@@ -36,16 +36,27 @@ def test_no_command_prints_help(main: Main, capsys: pytest.CaptureFixture[str]) 
     assert "init-keys" in out
 
 
-@pytest.mark.parametrize(
-    ("main", "command", "expected"),
-    [
-        (agent_main, "run", "not yet: the agent daemon arrives with the booking issue"),
-        (proxy_main, "serve", "not yet: the proxy arrives with the proxy issue"),
-    ],
-    ids=["agent", "proxy"],
-)
-def test_daemon_command_is_honest_that_it_is_not_there_yet(
-    main: Main, command: str, expected: str, capsys: pytest.CaptureFixture[str]
+def test_proxy_serve_is_honest_that_it_is_not_there_yet(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main([command]) == 0
-    assert expected in capsys.readouterr().out
+    assert proxy_main(["serve"]) == 0
+    assert "not yet: the proxy arrives with the proxy issue" in capsys.readouterr().out
+
+
+def test_agent_run_refuses_a_bad_config_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text("practice:\n  name: X\nbooking:\n  round_to_minutes: 20\n")
+    assert agent_main(["run", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "booking.round_to_minutes (line 4)" in err
+    assert "not started" in err
+
+
+def test_agent_run_refuses_dev_sessions_when_reachable_from_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = Path(__file__).parent.parent / "config" / "agent.example.yaml"
+    assert agent_main(["run", "--config", str(example), "--dev-patient-sessions"]) == 1
+    assert "refusing --dev-patient-sessions" in capsys.readouterr().err
