@@ -277,7 +277,17 @@ class Connection:
         payload = self._reassemble(frame)
         if payload is None:
             return None
-        request = payloads.parse_request(stream_id, payload)
+        try:
+            request = payloads.parse_request(stream_id, payload)
+        except payloads.InvalidPayload as exc:
+            # One malformed request must not take down a link that other patients' requests
+            # share: answer it on its own stream.
+            self._queue_single(
+                F.ERROR,
+                stream_id,
+                _error_payload(ErrorCode.INVALID_PARAMS, exc.message, retryable=False),
+            )
+            return None
         streams.open.add(stream_id)
         return request
 

@@ -22,8 +22,13 @@ from protocol.frames import Limits, decode_json_object
 MAX_SHORT_STRING = 256  # method names, codes, ids, tenant names, idempotency keys
 
 
-def _bad(what: str) -> RemoteProtocolError:
-    return RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, what)
+class InvalidPayload(RemoteProtocolError):
+    """Valid JSON of the wrong shape. In a REQUEST this fails only that request (answered
+    `invalid_params`); in any other message it is a protocol error like the rest."""
+
+
+def _bad(what: str) -> InvalidPayload:
+    return InvalidPayload(ErrorCode.PROTOCOL_ERROR, what)
 
 
 def _string(obj: dict[str, Any], key: str, *, limit: int | None = MAX_SHORT_STRING) -> str:
