@@ -171,6 +171,8 @@ class Connection:
         events: list[Event] = []
         try:
             for frame in self._decoder.feed(data):
+                if self.state is CLOSED:
+                    break  # a closing GOAWAY earlier in this same read: ignore the rest
                 event = self._receive_frame(frame)
                 if event is not None:
                     events.append(event)
@@ -242,8 +244,9 @@ class Connection:
         return True
 
     def _start_discarding(self, stream_id: int) -> None:
-        # Bounded like the streams themselves: a peer cannot make this set grow without limit.
-        if len(self._streams.discarding) >= self.limits.max_streams:
+        # Bounded, so a peer cannot make this set grow without limit; generous, because a
+        # correct requester may have many refused split requests still arriving.
+        if len(self._streams.discarding) >= 64 * self.limits.max_streams:
             raise RemoteProtocolError(
                 ErrorCode.PROTOCOL_ERROR, "too many unfinished messages on refused streams"
             )
@@ -324,8 +327,7 @@ class Connection:
         if stream_id not in streams.partial and stream_id not in streams.open:
             if stream_id % 2 == 1 and stream_id < self._next_stream_id:
                 # We cancelled it (or it was answered already): the answer crossed our CANCEL.
-                if frame.flags & FLAG_MORE:
-                    self._start_discarding(stream_id)
+                # Every frame of it lands here and is dropped; nothing needs remembering.
                 return None
             raise RemoteProtocolError(
                 ErrorCode.PROTOCOL_ERROR, f"answer on stream {stream_id}, which was never opened"
@@ -412,6 +414,10 @@ class Connection:
                 f"{self.peer_limits.max_message}",
             )
         frames = encode_message(frame_type, stream_id, payload, self.peer_limits.max_frame)
+        if len(frames) > 1 and frame_type not in MESSAGE_TYPES:
+            raise LocalProtocolError(
+                ErrorCode.FRAME_TOO_LARGE, f"{frame_type.name} must fit in one frame"
+            )
         # The first frame goes out in call order, so streams open in increasing id order
         # even when a small request is queued behind a large one; the rest interleave.
         self._out += frames[0]
@@ -420,12 +426,14 @@ class Connection:
 
     def send_hello(self, tenant: str, requester_id: str) -> None:
         next_state = self._transition(F.HELLO)
+        _check_local(_short(tenant) and _short(requester_id), "tenant and requester_id")
         body = {"versions": [VERSION], "tenant": tenant, "requester_id": requester_id}
         self._queue_message(F.HELLO, 0, body)
         self.state = next_state
 
     def send_welcome(self, agent_version: str, practice: dict[str, Any]) -> None:
         next_state = self._transition(F.WELCOME)
+        _check_local(_short(agent_version) and isinstance(practice, dict), "WELCOME fields")
         body = {
             "version": VERSION,
             "agent_version": agent_version,
@@ -478,6 +486,12 @@ class Connection:
         details: dict[str, Any] | None = None,
     ) -> bool:
         """Answer a request with an error. `retryable` defaults from the code."""
+        _check_local(
+            _short(code)
+            and isinstance(message, str)
+            and (details is None or isinstance(details, dict)),
+            "ERROR fields",
+        )
         if retryable is None:
             retryable = code in RETRYABLE_CODES
         body = _error_body(code, message, retryable=retryable)
@@ -520,6 +534,7 @@ class Connection:
     def send_goaway(self, code: str, message: str = "") -> None:
         """No new streams from now on; in-flight streams finish (graceful when code=shutdown)."""
         next_state = self._transition(F.GOAWAY)
+        _check_local(_short(code) and isinstance(message, str), "GOAWAY fields")
         last = self._last_peer_stream if self.role is RESPONDER else 0
         self._queue_single(
             F.GOAWAY, 0, encode_json({"code": code, "last_stream_id": last, "message": message})
@@ -567,3 +582,14 @@ def _error_body(code: str, message: str, *, retryable: bool) -> dict[str, Any]:
 
 def _error_payload(code: str, message: str, *, retryable: bool) -> bytes:
     return encode_json(_error_body(code, message, retryable=retryable))
+
+
+def _short(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= payloads.MAX_SHORT_STRING
+
+
+def _check_local(ok: bool, what: str) -> None:
+    """Refuse here what the peer would refuse there, so a bug in this program fails its own
+    call instead of closing the connection at the far end."""
+    if not ok:
+        raise LocalProtocolError(ErrorCode.INTERNAL, f"invalid {what}")

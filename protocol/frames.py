@@ -7,6 +7,7 @@ Wire format (docs/protocol.md): a 12-byte big-endian header
 from __future__ import annotations
 
 import json
+import math
 import re
 import struct
 from dataclasses import dataclass
@@ -160,8 +161,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: our own encoder could never send it on
+        raise ValueError(f"{text} does not fit a float")
+    return value
+
+
 _DECODER = json.JSONDecoder(
-    object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant
+    object_pairs_hook=_object_without_duplicates,
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
 )
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
