@@ -111,7 +111,8 @@ class LinkTransport(asyncio.Protocol):
         if self.engine.closed_by_peer:
             self.close("peer closed TLS")
             return
-        self.flush()
+        if self.conn.has_pending_output:  # e.g. a PONG, or busy answered by the connection
+            self.flush()
 
     def eof_received(self) -> bool | None:
         return False  # close our side too
