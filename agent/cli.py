@@ -52,17 +52,13 @@ def _load_config(path: str) -> AgentConfig | None:
 def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agent.daemon import UnsafeDevMode, run
+    from agent.daemon import run
 
     config = _load_config(args.config)
     if config is None:
         return 1
     configure_logging(config.logging.level)
-    try:
-        asyncio.run(run(config, dev_patient_sessions=args.dev_patient_sessions))
-    except UnsafeDevMode as exc:
-        print(f"error: refusing --dev-patient-sessions: {exc}", file=sys.stderr)
-        return 1
+    asyncio.run(run(config))
     return 0
 
 
@@ -157,12 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the agent daemon (serves the link)")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
-    run.add_argument(
-        "--dev-patient-sessions",
-        action="store_true",
-        help="DEVELOPMENT ONLY: accept 'dev-patient:<id>' as a session; refused unless the "
-        "agent listens on loopback and accepts proxies from loopback only",
-    )
     run.set_defaults(handler=_cmd_run)
 
     migrate = sub.add_parser("migrate", help="create or update Portico's tables")
@@ -172,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="fill an EMPTY database with a made-up demo practice")
     seed.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
     seed.set_defaults(handler=_cmd_seed_demo)
+
+    from agent.staff_cli import add_staff_commands
+
+    add_staff_commands(sub)
 
     config = sub.add_parser("config", help="check the agent's configuration file")
     config.set_defaults(handler=lambda _args: _print_help(config))

@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from agent import __version__
+from agent.access.passwords import PasswordHasher
+from agent.access.service import AccessRules, AccessService
 from agent.booking.service import BookingRules, BookingService
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.db import Database, DatabaseSettings
-from agent.rpc import AgentMethods, DevPatientSessions, NoPatientSessions, PracticeInfo
+from agent.mail.messages import MailTemplates
+from agent.mail.outbox import OutboxWorker, sender_from_config
+from agent.rpc import AgentMethods, PracticeInfo, SessionCallers
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
 from protocol.tls import server_config
 
 log = structlog.get_logger("portico.agent")
-
-
-class UnsafeDevMode(Exception):
-    """--dev-patient-sessions asked for where it could be reached from outside."""
 
 
 def database_settings(config: AgentConfig) -> DatabaseSettings:
@@ -59,18 +58,33 @@ def booking_rules(config: AgentConfig) -> BookingRules:
     )
 
 
-def check_dev_mode_is_local(config: AgentConfig) -> None:
-    """Development patient sessions let any pinned proxy act as any patient: only ever on a
-    machine where both ends are loopback."""
-    host = config.listen.host
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        raise UnsafeDevMode(f"listen.host is {host}; dev patient sessions need 127.0.0.1")
-    for network in config.listen.proxy_networks():
-        if not network.is_loopback:
-            raise UnsafeDevMode(
-                f"listen.allowed_proxies contains {network}; dev patient sessions need "
-                "loopback-only proxies"
-            )
+def access_rules(config: AgentConfig) -> AccessRules:
+    a = config.access
+    return AccessRules(
+        identity=a.identity,
+        activate_without_confirmation=a.activate_without_confirmation,
+        self_registration=a.self_registration,
+        session_idle_minutes=a.session_idle_minutes,
+        session_absolute_hours=a.session_absolute_hours,
+        lockout_failures=a.lockout_failures,
+        lockout_minutes=a.lockout_minutes,
+    )
+
+
+def mail_templates(config: AgentConfig) -> MailTemplates:
+    return MailTemplates(
+        practice_name=config.practice.name,
+        practice_phone=config.practice.phone,
+        portal_url=config.portal.url,
+    )
+
+
+def build_access(
+    config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
+) -> AccessService:
+    return AccessService(
+        db, access_rules(config), hasher or PasswordHasher(), mail_templates(config), clock
+    )
 
 
 @dataclass
@@ -81,23 +95,34 @@ class Agent:
     db: Database
     server: LinkServer
     methods: AgentMethods
+    outbox: OutboxWorker
+    _stop_mail: asyncio.Event = field(default_factory=asyncio.Event)
+    _mail_task: asyncio.Task[None] | None = None
 
     @classmethod
     def build(
-        cls, config: AgentConfig, *, clock: Clock | None = None, dev_patient_sessions: bool = False
+        cls,
+        config: AgentConfig,
+        *,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> Agent:
-        if dev_patient_sessions:
-            check_dev_mode_is_local(config)
+        clock = clock or SystemClock()
         db = Database(database_settings(config))
         practice = config.practice
         booking = BookingService(
-            db, booking_rules(config), ZoneInfo(practice.timezone), clock or SystemClock(),
+            db,
+            booking_rules(config),
+            ZoneInfo(practice.timezone),
+            clock,
             phone=practice.phone,
         )
+        access = build_access(config, db, clock, hasher)
         methods = AgentMethods(
             PracticeInfo(practice.name, practice.phone, practice.timezone),
             booking,
-            DevPatientSessions() if dev_patient_sessions else NoPatientSessions(),
+            access,
+            SessionCallers(access),
         )
 
         def on_hello(hello: HelloReceived) -> dict[str, Any]:
@@ -112,22 +137,26 @@ class Agent:
             agent_version=__version__,
             allowed_networks=[str(n) for n in config.listen.proxy_networks()],
         )
-        return cls(config, db, server, methods)
+        outbox = OutboxWorker(db, sender_from_config(config.email), clock)
+        return cls(config, db, server, methods, outbox)
 
     async def start(self, port: int | None = None) -> None:
         listen = self.config.listen
         await self.server.start(listen.host, listen.port if port is None else port)
+        self._mail_task = asyncio.create_task(self.outbox.run_forever(self._stop_mail))
         log.info("agent.listening", host=listen.host, port=self.server.port)
 
     async def stop(self, grace: float = 20.0) -> None:
         await self.server.close(grace=grace)
+        self._stop_mail.set()
+        if self._mail_task is not None:
+            await self._mail_task
+        self.methods.access.hasher.close()
         await self.db.close()
 
 
-async def run(config: AgentConfig, *, dev_patient_sessions: bool = False) -> None:
-    agent = Agent.build(config, dev_patient_sessions=dev_patient_sessions)
-    if dev_patient_sessions:
-        log.warning("agent.dev_patient_sessions", note="development only: never in production")
+async def run(config: AgentConfig) -> None:
+    agent = Agent.build(config)
     await agent.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

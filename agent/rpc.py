@@ -14,6 +14,7 @@ from typing import Annotated, Any, Protocol
 import structlog
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from agent.access.service import AccessService
 from agent.booking.service import BookingService, Caller
 from agent.db import DatabaseUnavailable
 from protocol.aio import LinkError, Request
@@ -88,33 +89,78 @@ class RescheduleParams(Params):
     start: Instant
 
 
-class PatientResolver(Protocol):
-    async def patient_for(self, request: Request) -> int:
-        """The patient the request's session belongs to; raises LinkError(unauthenticated)."""
+Token = Annotated[str, Field(min_length=1, max_length=128)]
+Secret = Annotated[str, Field(max_length=100_000)]  # policy, not the parser, judges length
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+Zip = Annotated[str, Field(min_length=1, max_length=16)]
+Login = Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class ActivateParams(Params):
+    token: Token
+    date_of_birth: Day
+    zip: Zip
+    password: Secret
+    username: Annotated[str, Field(max_length=64)] | None = None
+
+
+class RegisterParams(Params):
+    first_name: ShortText
+    last_name: ShortText
+    date_of_birth: Day
+    zip: Zip
+    email: Login
+    password: Secret
+    username: Annotated[str, Field(max_length=64)] | None = None
+
+
+class TokenParams(Params):
+    token: Token
+
+
+class SignInParams(Params):
+    login: Login
+    password: Secret
+
+
+class ForgotParams(Params):
+    login: Login
+
+
+class ResetParams(Params):
+    token: Token
+    password: Secret
+
+
+class ChangePasswordParams(Params):
+    current_password: Secret
+    new_password: Secret
+
+
+class ChangeEmailParams(Params):
+    password: Secret
+    new_email: Login
+
+
+class CallerResolver(Protocol):
+    async def caller_for(self, request: Request) -> Caller:
+        """The signed-in patient of the request's session; raises LinkError(unauthenticated)."""
         ...
 
 
-class DevPatientSessions:
-    """DEVELOPMENT ONLY: the session string `dev-patient:<id>` names the patient outright.
+class SessionCallers:
+    """Sessions are the only way to act as a patient: the proxy carries the opaque token."""
 
-    Until portal accounts exist (the access issue), this lets the demo and tests act as a
-    patient. The daemon enables it only with --dev-patient-sessions, which it refuses unless
-    the agent listens on loopback and accepts proxies from loopback only.
-    """
+    def __init__(self, access: AccessService) -> None:
+        self.access = access
 
-    async def patient_for(self, request: Request) -> int:
-        session = request.session or ""
-        prefix, _, number = session.partition(":")
-        if prefix == "dev-patient" and number.isdigit() and 0 < int(number) < 2**63:
-            return int(number)
-        raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in.")
+    async def caller_for(self, request: Request) -> Caller:
+        return await self.access.resolve_session(request.session, _client_ip(request))
 
 
-class NoPatientSessions:
-    """Production until sign-in exists: no request can act as a patient."""
-
-    async def patient_for(self, request: Request) -> int:
-        raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in.")
+def _client_ip(request: Request) -> str | None:
+    ip = (request.client or {}).get("ip")
+    return ip[:45] if isinstance(ip, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +177,16 @@ class AgentMethods:
     """The link handler: `await methods(request)`."""
 
     def __init__(
-        self, practice: PracticeInfo, booking: BookingService, patients: PatientResolver
+        self,
+        practice: PracticeInfo,
+        booking: BookingService,
+        access: AccessService,
+        callers: CallerResolver,
     ) -> None:
         self.practice = practice
         self.booking = booking
-        self.patients = patients
+        self.access = access
+        self.callers = callers
         self._table: dict[str, tuple[type[Params], Method]] = {
             "practice.info": (NoParams, self._practice_info),
             "booking.appointment_types": (NoParams, self._appointment_types),
@@ -145,6 +196,17 @@ class AgentMethods:
             "booking.cancel": (CancelParams, self._cancel),
             "booking.reschedule": (RescheduleParams, self._reschedule),
             "appointments.list": (NoParams, self._appointments),
+            "access.activate": (ActivateParams, self._activate),
+            "access.register": (RegisterParams, self._register),
+            "access.verify_email": (TokenParams, self._verify_email),
+            "access.sign_in": (SignInParams, self._sign_in),
+            "access.sign_out": (NoParams, self._sign_out),
+            "access.account": (NoParams, self._account),
+            "access.forgot_password": (ForgotParams, self._forgot_password),
+            "access.reset_password": (ResetParams, self._reset_password),
+            "access.change_password": (ChangePasswordParams, self._change_password),
+            "access.change_email": (ChangeEmailParams, self._change_email),
+            "access.confirm_email_change": (TokenParams, self._confirm_email_change),
         }
 
     @property
@@ -171,9 +233,7 @@ class AgentMethods:
             ) from None
 
     async def _caller(self, request: Request) -> Caller:
-        patient_id = await self.patients.patient_for(request)
-        ip = (request.client or {}).get("ip")
-        return Caller(patient_id, ip if isinstance(ip, str) else None)
+        return await self.callers.caller_for(request)
 
     async def _practice_info(self, request: Request, params: NoParams) -> Any:
         rules = self.booking.rules
@@ -231,6 +291,61 @@ class AgentMethods:
 
     async def _appointments(self, request: Request, params: NoParams) -> Any:
         return await self.booking.list_appointments(await self._caller(request))
+
+    # -- access ------------------------------------------------------------------------------
+
+    async def _activate(self, request: Request, params: ActivateParams) -> Any:
+        return await self.access.activate(
+            params.token,
+            params.date_of_birth,
+            params.zip,
+            params.password,
+            params.username,
+            _client_ip(request),
+        )
+
+    async def _register(self, request: Request, params: RegisterParams) -> Any:
+        return await self.access.register(
+            first_name=params.first_name,
+            last_name=params.last_name,
+            date_of_birth=params.date_of_birth,
+            zip_code=params.zip,
+            email=params.email,
+            password=params.password,
+            username=params.username,
+            client_ip=_client_ip(request),
+        )
+
+    async def _verify_email(self, request: Request, params: TokenParams) -> Any:
+        return await self.access.verify_email(params.token, _client_ip(request))
+
+    async def _sign_in(self, request: Request, params: SignInParams) -> Any:
+        return await self.access.sign_in(params.login, params.password, _client_ip(request))
+
+    async def _sign_out(self, request: Request, params: NoParams) -> Any:
+        return await self.access.sign_out(request.session, _client_ip(request))
+
+    async def _account(self, request: Request, params: NoParams) -> Any:
+        return await self.access.account_info(await self._caller(request))
+
+    async def _forgot_password(self, request: Request, params: ForgotParams) -> Any:
+        return await self.access.forgot_password(params.login, _client_ip(request))
+
+    async def _reset_password(self, request: Request, params: ResetParams) -> Any:
+        return await self.access.reset_password(params.token, params.password, _client_ip(request))
+
+    async def _change_password(self, request: Request, params: ChangePasswordParams) -> Any:
+        return await self.access.change_password(
+            await self._caller(request), params.current_password, params.new_password
+        )
+
+    async def _change_email(self, request: Request, params: ChangeEmailParams) -> Any:
+        return await self.access.change_email(
+            await self._caller(request), params.password, params.new_email
+        )
+
+    async def _confirm_email_change(self, request: Request, params: TokenParams) -> Any:
+        return await self.access.confirm_email_change(params.token, _client_ip(request))
 
 
 def _describe(exc: ValidationError) -> str:

@@ -53,7 +53,7 @@ PY
 "$BIN/portico-agent" migrate --config "$DEMO/agent.yaml"
 "$BIN/portico-agent" seed-demo --config "$DEMO/agent.yaml" 2>/dev/null || echo "demo practice already seeded"
 
-"$BIN/portico-agent" run --config "$DEMO/agent.yaml" --dev-patient-sessions &
+"$BIN/portico-agent" run --config "$DEMO/agent.yaml" &
 AGENT=$!
 trap 'kill $AGENT 2>/dev/null; wait $AGENT 2>/dev/null' EXIT INT TERM
 for _ in $(seq 50); do

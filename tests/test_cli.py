@@ -52,11 +52,3 @@ def test_agent_run_refuses_a_bad_config_and_says_why(
     err = capsys.readouterr().err
     assert "booking.round_to_minutes (line 4)" in err
     assert "not started" in err
-
-
-def test_agent_run_refuses_dev_sessions_when_reachable_from_outside(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    example = Path(__file__).parent.parent / "config" / "agent.example.yaml"
-    assert agent_main(["run", "--config", str(example), "--dev-patient-sessions"]) == 1
-    assert "refusing --dev-patient-sessions" in capsys.readouterr().err

@@ -51,6 +51,7 @@ class Caller:
 
     patient_id: int
     client_ip: str | None = None
+    account_id: int | None = None
 
     @property
     def actor(self) -> str:

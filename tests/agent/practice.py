@@ -9,13 +9,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
+from agent.access import store
+from agent.access.passwords import PasswordHasher
 from agent.clock import FixedClock
 from agent.config import AgentConfig
 from agent.daemon import Agent
@@ -138,19 +140,57 @@ def make_keys(directory: Path) -> Path:
     return directory
 
 
+def test_hasher() -> PasswordHasher:
+    """argon2id with cheap parameters: these tests are about other things. The production
+    parameters are tested in tests/agent/access."""
+    return PasswordHasher(time_cost=1, memory_cost_kib=1024, allow_weak_for_tests=True)
+
+
 @dataclass
 class RunningPractice:
     agent: Agent
     client: LinkClient
     clock: FixedClock
-    settings: DatabaseSettings
+    settings: DatabaseSettings  # where the test itself reads and writes (never via a relay)
+    sessions: dict[int, str] = field(default_factory=dict)
+
+    def session_for(self, patient: int) -> str:
+        """A signed-in session for the patient, made the way sign-in makes one (an active,
+        enabled account and a session row), without spending an argon2 hash per patient."""
+        if patient not in self.sessions:
+            connection = self.connect()
+            with connection, connection.cursor() as cursor:
+                account = store.account_by(cursor, "a.patient_id", patient)
+                if account is None:
+                    account_id = store.create_account(
+                        cursor,
+                        patient_id=patient,
+                        email=f"pat{patient}@example.org",
+                        login_email=f"pat{patient}@example.org",
+                        username=None,
+                        status="active",
+                        access_enabled=True,
+                        now=self.clock.now(),
+                    )
+                else:
+                    account_id = account["id"]
+                token, _ = store.create_session(
+                    cursor, account_id, self.clock.now(), timedelta(hours=12), "127.0.0.1"
+                )
+            self.sessions[patient] = token
+        return self.sessions[patient]
+
+    def set_clock(self, now: datetime) -> None:
+        """Move time; sessions made earlier may have expired, so new ones are made."""
+        self.clock.set(now)
+        self.sessions.clear()
 
     async def call(self, method: str, patient: int | None = 1, **params: Any) -> Any:
-        session = None if patient is None else f"dev-patient:{patient}"
+        session = None if patient is None else self.session_for(patient)
         return await self.client.request(method, params, session=session, deadline=20)
 
-    def query(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
-        connection = pymysql.connect(
+    def connect(self) -> Any:
+        return pymysql.connect(
             host=self.settings.host,
             port=self.settings.port,
             user=self.settings.user,
@@ -159,6 +199,9 @@ class RunningPractice:
             cursorclass=pymysql.cursors.DictCursor,
             autocommit=True,
         )
+
+    def query(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+        connection = self.connect()
         with connection, connection.cursor() as cursor:
             cursor.execute(sql, args)
             return list(cursor.fetchall())
@@ -166,11 +209,18 @@ class RunningPractice:
 
 @asynccontextmanager
 async def running_practice(
-    settings: DatabaseSettings, keys: Path, *, now: datetime = NOW, **booking: Any
+    settings: DatabaseSettings,
+    keys: Path,
+    *,
+    now: datetime = NOW,
+    direct: DatabaseSettings | None = None,
+    **booking: Any,
 ) -> AsyncIterator[RunningPractice]:
+    """An agent using `settings`; the test's own queries go to `direct` (default: the same),
+    because a blocking query through a relay on the test's event loop would deadlock."""
     clock = FixedClock(now)
     config = agent_config(settings, keys, **booking)
-    agent = Agent.build(config, clock=clock, dev_patient_sessions=True)
+    agent = Agent.build(config, clock=clock, hasher=test_hasher())
     await agent.start(port=0)
     client = await LinkClient.connect(
         "127.0.0.1",
@@ -184,7 +234,7 @@ async def running_practice(
         requester_id="test-proxy",
     )
     try:
-        yield RunningPractice(agent, client, clock, settings)
+        yield RunningPractice(agent, client, clock, direct or settings)
     finally:
         await client.close()
         await agent.stop(grace=5)

@@ -47,7 +47,7 @@ async def test_cancel_and_reschedule_refused_after_cutoff(
 ) -> None:
     async with running_practice(practice_db, link_keys) as practice:
         booked = await _book(practice)
-        practice.clock.set(NOW + timedelta(hours=28))  # 23 h before the appointment
+        practice.set_clock(NOW + timedelta(hours=28))  # 23 h before the appointment
         listing = await practice.call("appointments.list")
         assert listing["upcoming"][0]["can_change"] is False
         assert (
@@ -99,7 +99,7 @@ async def test_late_cancel_inside_fee_window_is_recorded(
         practice_db, link_keys, cancel_cutoff_hours=12, late_cancel_fee_hours=48
     ) as practice:
         booked = await _book(practice)
-        practice.clock.set(NOW + timedelta(hours=10))  # 41 h before: allowed, but late
+        practice.set_clock(NOW + timedelta(hours=10))  # 41 h before: allowed, but late
         cancelled = await practice.call("booking.cancel", appointment_id=booked["id"])
         assert cancelled["late_cancel"] is True
         assert practice.query("SELECT late_cancel FROM appointments") == [{"late_cancel": 1}]

@@ -25,7 +25,7 @@ async def test_one_key_twenty_times(practice_db: DatabaseSettings, link_keys: Pa
             return await practice.client.request(
                 "booking.book",
                 PARAMS,
-                session="dev-patient:7",
+                session=practice.session_for(7),
                 idempotency_key="k-123",
                 deadline=20,
             )
@@ -43,12 +43,12 @@ async def test_key_reused_for_another_request_is_refused(
 ) -> None:
     async with running_practice(practice_db, link_keys) as practice:
         await practice.client.request(
-            "booking.book", PARAMS, session="dev-patient:7", idempotency_key="k-1"
+            "booking.book", PARAMS, session=practice.session_for(7), idempotency_key="k-1"
         )
         other = {**PARAMS, "start": "2026-11-25T16:00:00Z"}
         with pytest.raises(RemoteError) as refused:
             await practice.client.request(
-                "booking.book", other, session="dev-patient:7", idempotency_key="k-1"
+                "booking.book", other, session=practice.session_for(7), idempotency_key="k-1"
             )
         assert refused.value.code == "invalid_params"
         assert len(practice.query("SELECT id FROM appointments")) == 1
@@ -58,11 +58,11 @@ async def test_keys_are_per_patient(practice_db: DatabaseSettings, link_keys: Pa
     """Another patient's key never replays someone else's appointment."""
     async with running_practice(practice_db, link_keys) as practice:
         mine = await practice.client.request(
-            "booking.book", PARAMS, session="dev-patient:7", idempotency_key="same"
+            "booking.book", PARAMS, session=practice.session_for(7), idempotency_key="same"
         )
         with pytest.raises(RemoteError) as theirs:
             await practice.client.request(
-                "booking.book", PARAMS, session="dev-patient:8", idempotency_key="same"
+                "booking.book", PARAMS, session=practice.session_for(8), idempotency_key="same"
             )
         assert theirs.value.code == "slot_unavailable"
         assert str(mine["id"]) not in theirs.value.message

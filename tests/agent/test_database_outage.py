@@ -21,7 +21,7 @@ async def test_outage_gives_unavailable_and_recovers(
     relay = TcpRelay(practice_db.host, practice_db.port)
     await relay.start()
     via_relay = dataclasses.replace(practice_db, host="127.0.0.1", port=relay.port)
-    async with running_practice(via_relay, link_keys) as practice:
+    async with running_practice(via_relay, link_keys, direct=practice_db) as practice:
         params = {"appointment_type_id": FOLLOW_UP}
         assert (await practice.call("booking.providers", **params))["providers"]
 
@@ -29,7 +29,7 @@ async def test_outage_gives_unavailable_and_recovers(
         for _ in range(3):  # pooled connections are dead, and new ones are refused
             with pytest.raises(RemoteError) as down:
                 await practice.client.request(
-                    "booking.providers", params, session="dev-patient:1", deadline=10
+                    "booking.providers", params, session=practice.session_for(1), deadline=10
                 )
             assert down.value.code == "unavailable"
             assert down.value.retryable is True

@@ -1,0 +1,1 @@
+"""Patient access: identifiers, password policy and hashing (DESIGN.md "Access rules")."""

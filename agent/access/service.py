@@ -1,0 +1,670 @@
+"""Portal accounts: invites, activation, registration, sign-in, sessions and recovery.
+
+Every rule of DESIGN.md "Access rules" (seeds 002 and 004) is enforced here, against the
+database, with an audit row for each sign-in and each access change. Answers that could tell
+an outsider whether an account exists (sign-in, forgot password) are identical either way,
+and do the same work (one argon2 verification, two transactions) either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from agent import audit
+from agent.access import store
+from agent.access.identifiers import (
+    IdentifierRefused,
+    mask_email,
+    normalise_email,
+    normalise_username,
+)
+from agent.access.passwords import PasswordHasher, PasswordRefused, check_password_policy
+from agent.booking.service import Caller
+from agent.clock import Clock
+from agent.db import Database
+from agent.mail.messages import Mail, MailTemplates
+from agent.mail.outbox import enqueue
+from protocol.aio import LinkError
+from protocol.errors import ErrorCode
+
+INVITE_VALID = timedelta(hours=72)
+VERIFY_VALID = timedelta(hours=48)
+RESET_VALID = timedelta(hours=1)
+EMAIL_CHANGE_VALID = timedelta(hours=24)
+TOKEN_CHECKS = 5  # wrong birth date / zip answers before an invite link is burnt
+SESSION_TOUCH = timedelta(seconds=60)  # last_seen_at is written at most this often
+
+SIGN_IN_FAILED = (
+    "The sign-in details are not right, or this account cannot sign in just now. Check them "
+    "and try again in a few minutes, or use \u201cForgot password\u201d."
+)
+CHECK_EMAIL = (
+    "If an account with portal access matches, we have sent an email with a link. "
+    "It may take a few minutes to arrive."
+)
+LINK_INVALID = "This link is not valid any more. Ask the office to send a new one."
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRules:
+    identity: str = "email"
+    activate_without_confirmation: bool = False
+    self_registration: bool = False
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    lockout_failures: int = 5
+    lockout_minutes: int = 15
+
+
+def zip_matches(on_file: str | None, given: str) -> bool:
+    """Compare zip codes the way people write them: case, spaces and a ZIP+4 tail ignored."""
+    if not on_file:
+        return False
+    a = "".join(on_file.split()).upper().replace("-", "")
+    b = "".join(given.split()).upper().replace("-", "")
+    if a[:5].isdigit() and b[:5].isdigit():
+        return a[:5] == b[:5]
+    return a == b and bool(a)
+
+
+class AccessService:
+    def __init__(
+        self,
+        db: Database,
+        rules: AccessRules,
+        hasher: PasswordHasher,
+        mail: MailTemplates,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.hasher = hasher
+        self.mail = mail
+        self.clock = clock
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _login_column(self, login: str) -> tuple[str, str] | None:
+        """Which column a typed login is looked up in, normalised; None if it cannot exist."""
+        try:
+            if self.rules.identity == "email":
+                return "a.login_email", normalise_email(login)
+            return "a.username", normalise_username(login)
+        except IdentifierRefused:
+            return None
+
+    def _email(self, raw: str, field: str) -> str:
+        try:
+            return normalise_email(raw)
+        except IdentifierRefused as exc:
+            raise LinkError(ErrorCode.INVALID_PARAMS, f"{field}: {exc.message}") from None
+
+    def _username(self, raw: str | None) -> str | None:
+        if raw is None or raw == "":
+            if self.rules.identity == "username":
+                raise LinkError(ErrorCode.INVALID_PARAMS, "username: please choose a username")
+            return None
+        try:
+            return normalise_username(raw)
+        except IdentifierRefused as exc:
+            raise LinkError(ErrorCode.INVALID_PARAMS, f"username: {exc.message}") from None
+
+    @staticmethod
+    def _policy(password: str, field: str, personal: list[str | None]) -> None:
+        try:
+            check_password_policy(password, personal=[p for p in personal if p])
+        except PasswordRefused as exc:
+            raise LinkError(ErrorCode.INVALID_PARAMS, f"{field}: {exc.message}") from None
+
+    def _audit(
+        self,
+        cursor: Any,
+        action: str,
+        outcome: str,
+        *,
+        patient_id: int | None,
+        actor: str | None = None,
+        client_ip: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        audit.record(
+            cursor,
+            now=self.clock.now(),
+            actor=actor or (f"patient:{patient_id}" if patient_id else "anonymous"),
+            patient_id=patient_id,
+            action=action,
+            outcome=outcome,
+            client_ip=client_ip,
+            detail=detail,
+        )
+
+    async def _audit_alone(self, action: str, outcome: str, **kwargs: Any) -> None:
+        await self.db.transaction(lambda cursor: self._audit(cursor, action, outcome, **kwargs))
+
+    @staticmethod
+    def _send(cursor: Any, mail: Mail, now: datetime) -> None:
+        enqueue(cursor, mail, now=now)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def resolve_session(self, token: str | None, client_ip: str | None) -> Caller:
+        """The caller a session token belongs to, or LinkError(unauthenticated)."""
+        if not token or len(token) > 128:
+            raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in.")
+        now = self.clock.now()
+        idle = timedelta(minutes=self.rules.session_idle_minutes)
+
+        def check(cursor: Any) -> Caller | None:
+            row = store.session(cursor, token)
+            if row is None or not row["access_enabled"] or row["status"] != "active":
+                return None
+            naive_now = store.utc(now)
+            if row["expires_at"] <= naive_now or row["last_seen_at"] + idle <= naive_now:
+                return None
+            if naive_now - row["last_seen_at"] >= SESSION_TOUCH:
+                store.touch_session(cursor, row["id"], now)
+            return Caller(row["patient_id"], client_ip, row["account_id"])
+
+        caller = await self.db.transaction(check)
+        if caller is None:
+            raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in again.")
+        return caller
+
+    async def sign_in(self, login: str, password: str, client_ip: str | None) -> dict[str, Any]:
+        now = self.clock.now()
+        where = self._login_column(login)
+
+        def find(cursor: Any) -> dict[str, Any] | None:
+            return None if where is None else store.account_by(cursor, *where)
+
+        account = await self.db.transaction(find)
+        usable = (
+            account is not None
+            and account["password_hash"]
+            and account["status"] == "active"
+            and account["access_enabled"]
+        )
+        locked = bool(
+            account is not None
+            and account["locked_until"] is not None
+            and account["locked_until"] > store.utc(now)
+        )
+        if usable and account is not None:
+            matches = await self.hasher.verify(account["password_hash"], password)
+        else:
+            matches = await self.hasher.verify_dummy(password)
+        ok = bool(usable and matches and not locked)
+        rules = self.rules
+
+        def record(cursor: Any) -> dict[str, Any] | None:
+            if account is None:
+                self._audit(
+                    cursor, "access.sign_in", "failed", patient_id=None, client_ip=client_ip
+                )
+                return None
+            patient_id = account["patient_id"]
+            if ok:
+                store.update_account(cursor, account["id"], failed_logins=0, locked_until=None)
+                token, expires = store.create_session(
+                    cursor,
+                    account["id"],
+                    now,
+                    timedelta(hours=rules.session_absolute_hours),
+                    client_ip,
+                )
+                self._audit(
+                    cursor, "access.sign_in", "ok", patient_id=patient_id, client_ip=client_ip
+                )
+                return {"session": token, "expires_at": _iso(expires)}
+            outcome = "locked" if locked else "failed" if usable else "no_access"
+            if usable and not locked:
+                failures = account["failed_logins"] + 1
+                if failures >= rules.lockout_failures:
+                    # Bounded: the lock lifts by itself after lockout_minutes (<= 60).
+                    store.update_account(
+                        cursor,
+                        account["id"],
+                        failed_logins=0,
+                        locked_until=now + timedelta(minutes=rules.lockout_minutes),
+                    )
+                    outcome = "failed_locked_now"
+                else:
+                    store.update_account(cursor, account["id"], failed_logins=failures)
+            self._audit(
+                cursor, "access.sign_in", outcome, patient_id=patient_id, client_ip=client_ip
+            )
+            return None
+
+        result = await self.db.transaction(record)
+        if result is None:
+            raise LinkError(ErrorCode.UNAUTHENTICATED, SIGN_IN_FAILED)
+        return result
+
+    async def sign_out(self, token: str | None, client_ip: str | None) -> dict[str, Any]:
+        now = self.clock.now()
+
+        def revoke(cursor: Any) -> None:
+            account_id = store.revoke_session(cursor, token or "", now)
+            if account_id is not None:
+                account = store.account_by(cursor, "a.id", account_id)
+                self._audit(
+                    cursor,
+                    "access.sign_out",
+                    "ok",
+                    patient_id=account["patient_id"] if account else None,
+                    client_ip=client_ip,
+                )
+
+        await self.db.transaction(revoke)
+        return {"signed_out": True}
+
+    async def account_info(self, caller: Caller) -> dict[str, Any]:
+        def read(cursor: Any) -> dict[str, Any] | None:
+            return store.account_by(cursor, "a.id", caller.account_id)
+
+        account = await self.db.transaction(read)
+        if account is None:
+            raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in again.")
+        return {
+            "first_name": account["first_name"],
+            "email": mask_email(account["email"]) if account["email"] else None,
+            "username": account["username"],
+            "identity": self.rules.identity,
+        }
+
+    # -- activation and registration ---------------------------------------------------------
+
+    async def activate(
+        self,
+        token: str,
+        date_of_birth: date,
+        zip_code: str,
+        password: str,
+        username: str | None,
+        client_ip: str | None,
+    ) -> dict[str, Any]:
+        chosen = self._username(username)
+        now = self.clock.now()
+
+        def peek(cursor: Any) -> dict[str, Any] | None:
+            row = store.live_token(cursor, token, "invite", now)
+            return None if row is None else store.account_by(cursor, "a.id", row["account_id"])
+
+        account = await self.db.transaction(peek)
+        if account is None:
+            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+        self._policy(password, "password", [account["email"], chosen, account["first_name"]])
+        hashed = await self.hasher.hash(password)
+
+        def apply(cursor: Any) -> dict[str, Any]:
+            row = store.live_token(cursor, token, "invite", now)
+            if row is None:
+                raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            current = store.account_by(cursor, "a.id", row["account_id"], lock=True)
+            assert current is not None
+            patient_id = current["patient_id"]
+            if current["date_of_birth"] != date_of_birth or not zip_matches(
+                current["home_zip"], zip_code
+            ):
+                store.count_failed_check(cursor, row["id"], now, TOKEN_CHECKS)
+                self._audit(
+                    cursor,
+                    "access.activate",
+                    "details_mismatch",
+                    patient_id=patient_id,
+                    client_ip=client_ip,
+                )
+                return {"error": "mismatch"}
+            if chosen is not None:
+                taken = store.account_by(cursor, "a.username", chosen)
+                if taken is not None and taken["id"] != current["id"]:
+                    return {"error": "username_taken"}
+            store.use_token(cursor, row["id"], now)
+            store.update_account(
+                cursor,
+                current["id"],
+                password_hash=hashed,
+                status="active",
+                username=chosen,
+                activated_at=now,
+                password_changed_at=now,
+                failed_logins=0,
+                locked_until=None,
+            )
+            self._audit(cursor, "access.activate", "ok", patient_id=patient_id, client_ip=client_ip)
+            return {"activated": True, "access_enabled": bool(current["access_enabled"])}
+
+        result = await self.db.transaction(apply)
+        if result.get("error") == "mismatch":
+            # Committed above (the failed check counts); now tell the patient.
+            raise LinkError(
+                ErrorCode.FORBIDDEN,
+                "The date of birth or zip code does not match the office's records.",
+            )
+        if result.get("error") == "username_taken":
+            raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
+        return result
+
+    async def register(
+        self,
+        *,
+        first_name: str,
+        last_name: str,
+        date_of_birth: date,
+        zip_code: str,
+        email: str,
+        password: str,
+        username: str | None,
+        client_ip: str | None,
+    ) -> dict[str, Any]:
+        if not self.rules.self_registration:
+            raise LinkError(
+                ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
+            )
+        address = self._email(email, "email")
+        chosen = self._username(username)
+        self._policy(password, "password", [address, chosen, first_name])
+        hashed = await self.hasher.hash(password)
+        now = self.clock.now()
+        login_email = address if self.rules.identity == "email" else None
+
+        def create(cursor: Any) -> None:
+            if login_email is not None and store.account_by(cursor, "a.login_email", login_email):
+                # Same answer as a new sign-up: whether an address has an account stays secret.
+                self._audit(
+                    cursor,
+                    "access.register",
+                    "duplicate_email",
+                    patient_id=None,
+                    client_ip=client_ip,
+                )
+                return
+            if chosen is not None and store.account_by(cursor, "a.username", chosen):
+                raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
+            cursor.execute(
+                "INSERT INTO patients (first_name, last_name, date_of_birth, email, home_zip)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (first_name, last_name, date_of_birth, address, zip_code.strip()),
+            )
+            patient_id = int(cursor.lastrowid)
+            account_id = store.create_account(
+                cursor,
+                patient_id=patient_id,
+                email=address,
+                login_email=login_email,
+                username=chosen,
+                status="pending",
+                access_enabled=False,
+                now=now,
+            )
+            store.update_account(cursor, account_id, password_hash=hashed, password_changed_at=now)
+            token = store.issue_token(cursor, account_id, "verify_email", now, VERIFY_VALID)
+            self._send(
+                cursor, self.mail.verify_email(to=address, first_name=first_name, token=token), now
+            )
+            self._audit(
+                cursor, "access.register", "pending", patient_id=patient_id, client_ip=client_ip
+            )
+
+        await self.db.transaction(create)
+        return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def verify_email(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        now = self.clock.now()
+
+        def verify(cursor: Any) -> bool:
+            row = store.live_token(cursor, token, "verify_email", now)
+            if row is None:
+                return False
+            account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
+            assert account is not None
+            store.use_token(cursor, row["id"], now)
+            # Seed 004: a self-registered patient gets access when the email is verified.
+            store.update_account(
+                cursor, account["id"], status="active", access_enabled=1, activated_at=now
+            )
+            self._audit(
+                cursor,
+                "access.verify_email",
+                "ok",
+                patient_id=account["patient_id"],
+                client_ip=client_ip,
+            )
+            return True
+
+        if not await self.db.transaction(verify):
+            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+        return {"verified": True}
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def forgot_password(self, login: str, client_ip: str | None) -> dict[str, Any]:
+        now = self.clock.now()
+        where = self._login_column(login)
+
+        def maybe_send(cursor: Any) -> None:
+            account = None if where is None else store.account_by(cursor, *where)
+            if account is None or not account["access_enabled"] or not account["email"]:
+                self._audit(
+                    cursor,
+                    "access.forgot_password",
+                    "no_account",
+                    patient_id=account["patient_id"] if account else None,
+                    client_ip=client_ip,
+                )
+                return
+            token = store.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
+            self._send(
+                cursor,
+                self.mail.reset_password(
+                    to=account["email"], first_name=account["first_name"], token=token
+                ),
+                now,
+            )
+            self._audit(
+                cursor,
+                "access.forgot_password",
+                "sent",
+                patient_id=account["patient_id"],
+                client_ip=client_ip,
+            )
+
+        await self.db.transaction(maybe_send)
+        return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def reset_password(
+        self, token: str, password: str, client_ip: str | None
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        self._policy(password, "password", [])
+        hashed = await self.hasher.hash(password)
+
+        def reset(cursor: Any) -> bool:
+            row = store.live_token(cursor, token, "reset_password", now)
+            if row is None:
+                return False
+            account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
+            assert account is not None
+            store.use_token(cursor, row["id"], now)
+            # An invited patient whose access staff enabled sets a first password this way.
+            store.update_account(
+                cursor,
+                account["id"],
+                password_hash=hashed,
+                status="active",
+                password_changed_at=now,
+                failed_logins=0,
+                locked_until=None,
+            )
+            store.revoke_all_sessions(cursor, account["id"], now)
+            self._audit(
+                cursor,
+                "access.reset_password",
+                "ok",
+                patient_id=account["patient_id"],
+                client_ip=client_ip,
+            )
+            return True
+
+        if not await self.db.transaction(reset):
+            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+        return {"reset": True}
+
+    async def _check_password(self, caller: Caller, password: str) -> dict[str, Any]:
+        def read(cursor: Any) -> dict[str, Any] | None:
+            return store.account_by(cursor, "a.id", caller.account_id)
+
+        account = await self.db.transaction(read)
+        if account is None or not await self.hasher.verify(account["password_hash"], password):
+            await self._audit_alone(
+                "access.password_check",
+                "failed",
+                patient_id=caller.patient_id,
+                client_ip=caller.client_ip,
+            )
+            raise LinkError(ErrorCode.FORBIDDEN, "The current password is not right.")
+        return account
+
+    async def change_password(self, caller: Caller, current: str, new: str) -> dict[str, Any]:
+        account = await self._check_password(caller, current)
+        self._policy(
+            new, "new_password", [account["email"], account["username"], account["first_name"]]
+        )
+        hashed = await self.hasher.hash(new)
+        now = self.clock.now()
+        absolute = timedelta(hours=self.rules.session_absolute_hours)
+
+        def change(cursor: Any) -> dict[str, Any]:
+            store.update_account(
+                cursor, account["id"], password_hash=hashed, password_changed_at=now
+            )
+            store.revoke_all_sessions(cursor, account["id"], now)
+            token, expires = store.create_session(
+                cursor, account["id"], now, absolute, caller.client_ip
+            )
+            if account["email"]:
+                self._send(
+                    cursor,
+                    self.mail.password_changed_notice(
+                        to=account["email"], first_name=account["first_name"]
+                    ),
+                    now,
+                )
+            self._audit(
+                cursor,
+                "access.change_password",
+                "ok",
+                patient_id=caller.patient_id,
+                client_ip=caller.client_ip,
+            )
+            return {"session": token, "expires_at": _iso(expires)}
+
+        return await self.db.transaction(change)
+
+    async def change_email(self, caller: Caller, password: str, new_email: str) -> dict[str, Any]:
+        address = self._email(new_email, "new_email")
+        account = await self._check_password(caller, password)
+        now = self.clock.now()
+
+        def request(cursor: Any) -> None:
+            if self.rules.identity == "email":
+                other = store.account_by(cursor, "a.login_email", address)
+                if other is not None and other["id"] != account["id"]:
+                    self._audit(
+                        cursor,
+                        "access.change_email",
+                        "address_in_use",
+                        patient_id=caller.patient_id,
+                        client_ip=caller.client_ip,
+                    )
+                    return
+            token = store.issue_token(
+                cursor, account["id"], "change_email", now, EMAIL_CHANGE_VALID, new_email=address
+            )
+            self._send(
+                cursor,
+                self.mail.confirm_new_email(
+                    to=address, first_name=account["first_name"], token=token
+                ),
+                now,
+            )
+            self._audit(
+                cursor,
+                "access.change_email",
+                "confirmation_sent",
+                patient_id=caller.patient_id,
+                client_ip=caller.client_ip,
+            )
+
+        await self.db.transaction(request)
+        return {
+            "status": "check_email",
+            "message": "We sent a link to the new address. "
+            "The change takes effect when you open it.",
+        }
+
+    async def confirm_email_change(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        now = self.clock.now()
+
+        def confirm(cursor: Any) -> bool:
+            row = store.live_token(cursor, token, "change_email", now)
+            if row is None:
+                return False
+            account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
+            assert account is not None
+            store.use_token(cursor, row["id"], now)
+            self._apply_email(
+                cursor,
+                account,
+                row["new_email"],
+                now,
+                actor=f"patient:{account['patient_id']}",
+                client_ip=client_ip,
+            )
+            return True
+
+        if not await self.db.transaction(confirm):
+            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+        return {"changed": True}
+
+    def _apply_email(
+        self,
+        cursor: Any,
+        account: dict[str, Any],
+        address: str,
+        now: datetime,
+        *,
+        actor: str,
+        client_ip: str | None,
+    ) -> None:
+        """Switch the address, end every session, and tell the old address (seed 004: an
+        email change may be someone taking the account over)."""
+        old = account["email"]
+        login_email = address if self.rules.identity == "email" else None
+        store.update_account(cursor, account["id"], email=address, login_email=login_email)
+        cursor.execute(
+            "UPDATE patients SET email = %s WHERE id = %s", (address, account["patient_id"])
+        )
+        store.revoke_all_sessions(cursor, account["id"], now)
+        if old and old != address:
+            self._send(
+                cursor,
+                self.mail.email_changed_notice(
+                    to=old, first_name=account["first_name"], new_address_masked=mask_email(address)
+                ),
+                now,
+            )
+        self._audit(
+            cursor,
+            "access.email_changed",
+            "ok",
+            patient_id=account["patient_id"],
+            actor=actor,
+            client_ip=client_ip,
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,272 @@
+"""What office staff do from the practice server's command line (seeds 002 and 004):
+invite one patient or everyone, turn access on and off, find duplicate emails, change an
+address, read the audit trail. Each action writes audit rows with actor "staff:<user>"."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agent import audit
+from agent.access import store
+from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
+from agent.access.service import INVITE_VALID, AccessService
+
+REFUSED = "\x00refused:"
+
+
+class StaffRefused(Exception):
+    """A staff action that cannot be done, with the reason to print."""
+
+
+@dataclass
+class InviteSummary:
+    sent: list[int] = field(default_factory=list)
+    already_active: list[int] = field(default_factory=list)
+    no_valid_email: list[int] = field(default_factory=list)
+    no_zip: list[int] = field(default_factory=list)
+    duplicates: dict[str, list[int]] = field(default_factory=dict)  # normalised email -> ids
+
+
+def _normalised(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        return normalise_email(raw)
+    except IdentifierRefused:
+        return None
+
+
+class StaffActions:
+    def __init__(self, access: AccessService, actor: str) -> None:
+        self.access = access
+        self.actor = actor  # "staff:<unix user>"
+
+    @property
+    def _now(self) -> datetime:
+        return self.access.clock.now()
+
+    def _audit(
+        self,
+        cursor: Any,
+        action: str,
+        outcome: str,
+        patient_id: int | None,
+        detail: str | None = None,
+    ) -> None:
+        audit.record(
+            cursor,
+            now=self._now,
+            actor=self.actor,
+            patient_id=patient_id,
+            action=action,
+            outcome=outcome,
+            detail=detail,
+        )
+
+    async def duplicates(self) -> dict[str, list[dict[str, Any]]]:
+        """Patients sharing an email once normalised (case, spaces, lookalike characters)."""
+        rows = await self.access.db.transaction(store.patients_with_email)
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            address = _normalised(row["email"])
+            if address is not None:
+                groups[address].append(row)
+        return {address: group for address, group in groups.items() if len(group) > 1}
+
+    async def invite_all(self) -> InviteSummary:
+        """Every patient with a valid email and zip and no active account, except those whose
+        email another patient shares (in email-login mode): they are listed instead."""
+        rows = await self.access.db.transaction(store.patients_with_email)
+        summary = InviteSummary()
+        by_address: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            address = _normalised(row["email"])
+            if address is None:
+                summary.no_valid_email.append(row["id"])
+            else:
+                by_address[address].append(row)
+        email_login = self.access.rules.identity == "email"
+        for address, group in sorted(by_address.items()):
+            if email_login and len(group) > 1:
+                summary.duplicates[address] = [row["id"] for row in group]
+                continue
+            for row in group:
+                if row["status"] == "active":
+                    summary.already_active.append(row["id"])
+                elif not (row["home_zip"] or "").strip():
+                    summary.no_zip.append(row["id"])
+                else:
+                    await self.invite(row["id"])
+                    summary.sent.append(row["id"])
+        return summary
+
+    async def invite(self, patient_id: int) -> str:
+        """Send (or re-send) one invitation; returns the masked address it went to."""
+        access = self.access
+        now = self._now
+        email_login = access.rules.identity == "email"
+
+        def invite(cursor: Any) -> str:
+            patient = store.patient(cursor, patient_id, lock=True)
+            if patient is None:
+                raise StaffRefused(f"there is no patient {patient_id}")
+            address = _normalised(patient["email"])
+            if address is None:
+                raise StaffRefused(f"patient {patient_id} has no valid email address on file")
+            if not (patient["home_zip"] or "").strip():
+                raise StaffRefused(
+                    f"patient {patient_id} has no home zip code on file; activation asks for it"
+                )
+            account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            if account is not None and account["status"] == "active":
+                raise StaffRefused(f"patient {patient_id} already has an active portal account")
+            if email_login:
+                other = store.account_by(cursor, "a.login_email", address)
+                if other is not None and other["patient_id"] != patient_id:
+                    raise StaffRefused(
+                        f"patient {patient_id}'s email is already the login of patient "
+                        f"{other['patient_id']}; give each patient their own address first "
+                        "(see `portico-agent patients duplicates`)"
+                    )
+            if account is None:
+                account_id = store.create_account(
+                    cursor,
+                    patient_id=patient_id,
+                    email=address,
+                    login_email=address if email_login else None,
+                    username=None,
+                    status="invited",
+                    access_enabled=access.rules.activate_without_confirmation,
+                    now=now,
+                )
+            else:
+                account_id = account["id"]
+                store.update_account(
+                    cursor, account_id, email=address, login_email=address if email_login else None
+                )
+            token = store.issue_token(cursor, account_id, "invite", now, INVITE_VALID)
+            access._send(
+                cursor,
+                access.mail.invite(to=address, first_name=patient["first_name"], token=token),
+                now,
+            )
+            self._audit(cursor, "access.invite", "sent", patient_id)
+            return address
+
+        return mask_email(await access.db.transaction(invite))
+
+    async def set_access(self, patient_id: int, enabled: bool) -> str:
+        access = self.access
+        now = self._now
+
+        def change(cursor: Any) -> str:
+            patient = store.patient(cursor, patient_id, lock=True)
+            if patient is None:
+                raise StaffRefused(f"there is no patient {patient_id}")
+            account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            if not enabled:
+                if account is None:
+                    return "had no portal account; nothing to disable"
+                store.update_account(cursor, account["id"], access_enabled=0)
+                ended = store.revoke_all_sessions(cursor, account["id"], now)
+                self._audit(
+                    cursor, "access.disable", "ok", patient_id, detail=f"sessions_ended:{ended}"
+                )
+                return f"access disabled; {ended} session(s) ended"
+            address = _normalised(patient["email"])
+            missing = [
+                what
+                for what, value in (
+                    ("a valid email address", address),
+                    ("a home zip code", (patient["home_zip"] or "").strip()),
+                )
+                if not value
+            ]
+            if missing:
+                # Recorded and committed; the refusal is raised after the transaction.
+                self._audit(cursor, "access.enable", "refused_missing_details", patient_id)
+                return REFUSED + (
+                    f"cannot enable access for patient {patient_id}: needs "
+                    + " and ".join(missing)
+                    + " on file"
+                )
+            if account is None:
+                email_login = access.rules.identity == "email"
+                if email_login and store.account_by(cursor, "a.login_email", address):
+                    raise StaffRefused(
+                        f"patient {patient_id}'s email is already another account's login"
+                    )
+                store.create_account(
+                    cursor,
+                    patient_id=patient_id,
+                    email=address,
+                    login_email=address if email_login else None,
+                    username=None,
+                    status="invited",
+                    access_enabled=True,
+                    now=now,
+                )
+                self._audit(cursor, "access.enable", "ok", patient_id)
+                return (
+                    "access enabled; the patient has no password yet: send an invite, or "
+                    "they can use \u201cForgot password\u201d"
+                )
+            store.update_account(cursor, account["id"], access_enabled=1)
+            self._audit(cursor, "access.enable", "ok", patient_id)
+            return "access enabled"
+
+        message: str = await access.db.transaction(change)
+        if message.startswith(REFUSED):
+            raise StaffRefused(message.removeprefix(REFUSED))
+        return message
+
+    async def change_email(self, patient_id: int, raw_address: str) -> str:
+        access = self.access
+        try:
+            address = normalise_email(raw_address)
+        except IdentifierRefused as exc:
+            raise StaffRefused(exc.message) from None
+        now = self._now
+
+        def change(cursor: Any) -> str:
+            patient = store.patient(cursor, patient_id, lock=True)
+            if patient is None:
+                raise StaffRefused(f"there is no patient {patient_id}")
+            account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            if account is None:
+                cursor.execute(
+                    "UPDATE patients SET email = %s WHERE id = %s", (address, patient_id)
+                )
+                self._audit(cursor, "access.email_changed", "ok", patient_id, detail="no_account")
+                return "email changed (the patient has no portal account)"
+            if access.rules.identity == "email":
+                other = store.account_by(cursor, "a.login_email", address)
+                if other is not None and other["id"] != account["id"]:
+                    raise StaffRefused("that address is already another account's login")
+            access._apply_email(cursor, account, address, now, actor=self.actor, client_ip=None)
+            return "email changed; the patient's sessions were ended and the old address told"
+
+        return await access.db.transaction(change)
+
+    async def audit_rows(
+        self, patient_id: int | None, since: datetime | None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        def read(cursor: Any) -> list[dict[str, Any]]:
+            where, args = [], []
+            if patient_id is not None:
+                where.append("patient_id = %s")
+                args.append(patient_id)
+            if since is not None:
+                where.append("occurred_at >= %s")
+                args.append(since.replace(tzinfo=None))
+            sql = "SELECT occurred_at, actor, patient_id, action, outcome, client_ip, detail"
+            sql += " FROM portal_audit"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            cursor.execute(sql + " ORDER BY id LIMIT %s", [*args, limit])
+            return list(cursor.fetchall())
+
+        return await self.access.db.transaction(read)

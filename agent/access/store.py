@@ -1,0 +1,186 @@
+"""SQL for accounts, one-time tokens and sessions; every function takes the transaction's
+cursor (agent/db/pool.py). DATETIMEs are UTC, naive."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent.access.tokens import new_token, token_hash
+
+_ACCOUNT = (
+    "SELECT a.id, a.patient_id, a.email, a.login_email, a.username, a.password_hash, a.status,"
+    " a.access_enabled, a.failed_logins, a.locked_until,"
+    " p.first_name, p.date_of_birth, p.home_zip, p.email AS patient_email"
+    " FROM portal_accounts a JOIN patients p ON p.id = a.patient_id"
+)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+def patient(cursor: Any, patient_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    cursor.execute(
+        "SELECT id, first_name, last_name, date_of_birth, email, home_zip FROM patients"
+        " WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+        (patient_id,),
+    )
+    row: dict[str, Any] | None = cursor.fetchone()
+    return row
+
+
+def account_by(
+    cursor: Any, column: str, value: object, *, lock: bool = False
+) -> dict[str, Any] | None:
+    assert column in {"a.id", "a.patient_id", "a.login_email", "a.username"}
+    cursor.execute(_ACCOUNT + f" WHERE {column} = %s" + (" FOR UPDATE" if lock else ""), (value,))
+    row: dict[str, Any] | None = cursor.fetchone()
+    return row
+
+
+def create_account(
+    cursor: Any,
+    *,
+    patient_id: int,
+    email: str | None,
+    login_email: str | None,
+    username: str | None,
+    status: str,
+    access_enabled: bool,
+    now: datetime,
+) -> int:
+    cursor.execute(
+        "INSERT INTO portal_accounts (patient_id, email, login_email, username, status,"
+        " access_enabled, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (patient_id, email, login_email, username, status, int(access_enabled), utc(now)),
+    )
+    return int(cursor.lastrowid)
+
+
+def update_account(cursor: Any, account_id: int, **fields: Any) -> None:
+    allowed = {
+        "email",
+        "login_email",
+        "username",
+        "password_hash",
+        "status",
+        "access_enabled",
+        "failed_logins",
+        "locked_until",
+        "activated_at",
+        "password_changed_at",
+    }
+    assert fields and set(fields) <= allowed
+    assignments = ", ".join(f"{name} = %s" for name in fields)
+    values = [utc(v) if isinstance(v, datetime) else v for v in fields.values()]
+    cursor.execute(f"UPDATE portal_accounts SET {assignments} WHERE id = %s", [*values, account_id])
+
+
+def issue_token(
+    cursor: Any,
+    account_id: int,
+    purpose: str,
+    now: datetime,
+    valid: timedelta,
+    *,
+    new_email: str | None = None,
+) -> str:
+    """A fresh one-time token; earlier unused tokens of the same purpose stop working."""
+    cursor.execute(
+        "UPDATE portal_tokens SET used_at = %s"
+        " WHERE account_id = %s AND purpose = %s AND used_at IS NULL",
+        (utc(now), account_id, purpose),
+    )
+    token, hashed = new_token()
+    cursor.execute(
+        "INSERT INTO portal_tokens (token_hash, purpose, account_id, new_email, created_at,"
+        " expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
+        (hashed, purpose, account_id, new_email, utc(now), utc(now + valid)),
+    )
+    return token
+
+
+def live_token(cursor: Any, token: str, purpose: str, now: datetime) -> dict[str, Any] | None:
+    """The unused, unexpired token row, locked: concurrent redemptions queue here and only
+    the first finds it still unused."""
+    cursor.execute(
+        "SELECT id, account_id, new_email, failed_checks FROM portal_tokens"
+        " WHERE token_hash = %s AND purpose = %s AND used_at IS NULL AND expires_at > %s"
+        " FOR UPDATE",
+        (token_hash(token), purpose, utc(now)),
+    )
+    row: dict[str, Any] | None = cursor.fetchone()
+    return row
+
+
+def use_token(cursor: Any, token_id: int, now: datetime) -> None:
+    cursor.execute("UPDATE portal_tokens SET used_at = %s WHERE id = %s", (utc(now), token_id))
+
+
+def count_failed_check(cursor: Any, token_id: int, now: datetime, burn_after: int) -> None:
+    cursor.execute(
+        "UPDATE portal_tokens SET failed_checks = failed_checks + 1,"
+        " used_at = IF(failed_checks + 1 >= %s, %s, NULL) WHERE id = %s",
+        (burn_after, utc(now), token_id),
+    )
+
+
+def create_session(
+    cursor: Any, account_id: int, now: datetime, absolute: timedelta, client_ip: str | None
+) -> tuple[str, datetime]:
+    token, hashed = new_token()
+    expires = now + absolute
+    cursor.execute(
+        "INSERT INTO portal_sessions (token_hash, account_id, created_at, last_seen_at,"
+        " expires_at, client_ip) VALUES (%s, %s, %s, %s, %s, %s)",
+        (hashed, account_id, utc(now), utc(now), utc(expires), client_ip),
+    )
+    return token, expires
+
+
+def session(cursor: Any, token: str) -> dict[str, Any] | None:
+    cursor.execute(
+        "SELECT s.id, s.account_id, s.last_seen_at, s.expires_at, a.patient_id,"
+        " a.access_enabled, a.status"
+        " FROM portal_sessions s JOIN portal_accounts a ON a.id = s.account_id"
+        " WHERE s.token_hash = %s AND s.revoked_at IS NULL",
+        (token_hash(token),),
+    )
+    row: dict[str, Any] | None = cursor.fetchone()
+    return row
+
+
+def touch_session(cursor: Any, session_id: int, now: datetime) -> None:
+    cursor.execute(
+        "UPDATE portal_sessions SET last_seen_at = %s WHERE id = %s", (utc(now), session_id)
+    )
+
+
+def revoke_session(cursor: Any, token: str, now: datetime) -> int | None:
+    """Revoke one session; returns its account id (None if there was no such live session)."""
+    row = session(cursor, token)
+    if row is None:
+        return None
+    cursor.execute(
+        "UPDATE portal_sessions SET revoked_at = %s WHERE id = %s", (utc(now), row["id"])
+    )
+    return int(row["account_id"])
+
+
+def revoke_all_sessions(cursor: Any, account_id: int, now: datetime) -> int:
+    cursor.execute(
+        "UPDATE portal_sessions SET revoked_at = %s WHERE account_id = %s AND revoked_at IS NULL",
+        (utc(now), account_id),
+    )
+    return int(cursor.rowcount)
+
+
+def patients_with_email(cursor: Any) -> list[dict[str, Any]]:
+    cursor.execute(
+        "SELECT p.id, p.first_name, p.last_name, p.email, p.home_zip,"
+        " a.id AS account_id, a.status, a.access_enabled"
+        " FROM patients p LEFT JOIN portal_accounts a ON a.patient_id = p.id"
+        " WHERE p.email IS NOT NULL AND p.email <> '' ORDER BY p.id"
+    )
+    return list(cursor.fetchall())

@@ -1,0 +1,150 @@
+"""The portal's emails, rendered from Jinja2 templates into plain-text + HTML bodies.
+
+Every email carries a link and the patient's first name, and nothing else about the patient:
+no last name, date of birth, appointment or message content (DESIGN.md "Mail"). Links are built
+from the configured portal address only, never from the Host of whatever request caused the
+email, so a forged Host header cannot make the portal mail out a link to someone else's site.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One email ready to send: the recipient and the rendered subject and bodies."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+_environment = jinja2.Environment(
+    loader=jinja2.PackageLoader("agent.mail", "templates"),
+    # HTML is escaped (a first name is typed by a person); the .txt bodies are not HTML.
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def _plain_duration(hours: int) -> str:
+    """'1 hour', '24 hours (1 day)' ... words an 80-year-old reads without doing arithmetic."""
+    if hours == 1:
+        return "1 hour"
+    if hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day" if days == 1 else f"{days} days"
+    return f"{hours} hours"
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+class MailTemplates:
+    """Renders each email the portal sends, for one practice."""
+
+    def __init__(self, *, practice_name: str, practice_phone: str, portal_url: str) -> None:
+        self._practice_name = _one_line(practice_name)
+        self._practice_phone = _one_line(practice_phone)
+        self._portal_url = portal_url.strip().rstrip("/")
+        self._phone_href = "tel:" + re.sub(r"[^0-9+]", "", practice_phone)
+
+    def _link(self, path: str, token: str | None = None) -> str:
+        # Only from the configured address: never from the Host header of a request.
+        if token is None:
+            return f"{self._portal_url}{path}"
+        return f"{self._portal_url}{path}?token={quote(token, safe='')}"
+
+    def _render(self, name: str, *, to: str, subject: str, **context: Any) -> Mail:
+        values = {
+            "practice_name": self._practice_name,
+            "practice_phone": self._practice_phone,
+            "phone_href": self._phone_href,
+            "portal_url": self._portal_url,
+            "subject": subject,
+            **context,
+        }
+        text = _environment.get_template(f"{name}.txt").render(values)
+        html = _environment.get_template(f"{name}.html").render(values)
+        return Mail(to=to, subject=subject, text=text, html=html)
+
+    def invite(self, *, to: str, first_name: str, token: str, valid_hours: int = 72) -> Mail:
+        return self._render(
+            "invite",
+            to=to,
+            subject=f"Your invitation to the {self._practice_name} patient portal",
+            first_name=first_name,
+            link=self._link("/activate", token),
+            valid_for=_plain_duration(valid_hours),
+        )
+
+    def verify_email(self, *, to: str, first_name: str, token: str, valid_hours: int = 48) -> Mail:
+        return self._render(
+            "verify_email",
+            to=to,
+            subject=f"Please confirm your email for the {self._practice_name} patient portal",
+            first_name=first_name,
+            link=self._link("/verify", token),
+            valid_for=_plain_duration(valid_hours),
+        )
+
+    def reset_password(self, *, to: str, first_name: str, token: str, valid_hours: int = 1) -> Mail:
+        return self._render(
+            "reset_password",
+            to=to,
+            subject=f"Set a new password for the {self._practice_name} patient portal",
+            first_name=first_name,
+            link=self._link("/reset", token),
+            valid_for=_plain_duration(valid_hours),
+        )
+
+    def confirm_new_email(
+        self, *, to: str, first_name: str, token: str, valid_hours: int = 24
+    ) -> Mail:
+        return self._render(
+            "confirm_new_email",
+            to=to,
+            subject=f"Please confirm your new email for the {self._practice_name} patient portal",
+            first_name=first_name,
+            link=self._link("/confirm-email", token),
+            valid_for=_plain_duration(valid_hours),
+        )
+
+    def email_changed_notice(self, *, to: str, first_name: str, new_address_masked: str) -> Mail:
+        """Sent to the OLD address, so a patient whose account was taken over finds out."""
+        return self._render(
+            "email_changed_notice",
+            to=to,
+            subject=f"Your email for the {self._practice_name} patient portal was changed",
+            first_name=first_name,
+            new_address_masked=new_address_masked,
+        )
+
+    def password_changed_notice(self, *, to: str, first_name: str) -> Mail:
+        return self._render(
+            "password_changed_notice",
+            to=to,
+            subject=f"Your password for the {self._practice_name} patient portal was changed",
+            first_name=first_name,
+        )
+
+    def new_message_notice(self, *, to: str, first_name: str) -> Mail:
+        # The message itself stays in the portal: an email is not a safe place for it.
+        return self._render(
+            "new_message_notice",
+            to=to,
+            subject=f"You have a new message from {self._practice_name}",
+            first_name=first_name,
+            link=self._link("/messages"),
+        )

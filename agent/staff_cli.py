@@ -1,0 +1,197 @@
+"""Staff commands of `portico-agent`: invite, access, patients duplicates, email, audit.
+
+They run on the practice server with the agent's config, talk to the database directly, and
+queue email in the outbox for the running agent to send. Each prints what it did in plain
+words and exits 1 with the reason when it could not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from agent.access.staff import StaffActions, StaffRefused
+
+DEFAULT_CONFIG = "/etc/portico/agent.yaml"
+
+
+def _run(args: argparse.Namespace, action: Callable[[StaffActions], Awaitable[int]]) -> int:
+    from agent.cli import _load_config
+    from agent.clock import SystemClock
+    from agent.daemon import build_access, database_settings
+    from agent.db import Database, DatabaseUnavailable
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+
+    async def main() -> int:
+        db = Database(database_settings(config))
+        access = build_access(config, db, SystemClock())
+        try:
+            return await action(StaffActions(access, f"staff:{getpass.getuser()}"))
+        except StaffRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except DatabaseUnavailable:
+            print(
+                "error: the database cannot be reached; check database.* in the config",
+                file=sys.stderr,
+            )
+            return 1
+        finally:
+            access.hasher.close()
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def _cmd_invite(args: argparse.Namespace) -> int:
+    async def invite(staff: StaffActions) -> int:
+        if args.all:
+            summary = await staff.invite_all()
+            print(f"invitations sent: {len(summary.sent)}")
+            print(f"already have an active account: {len(summary.already_active)}")
+            print(f"no valid email on file: {len(summary.no_valid_email)}")
+            print(f"no home zip code on file: {len(summary.no_zip)}")
+            skipped = sum(len(ids) for ids in summary.duplicates.values())
+            print(f"skipped, email shared with another patient: {skipped}")
+            for address, ids in sorted(summary.duplicates.items()):
+                print(f"  {address}: patients {', '.join(map(str, ids))}")
+            if summary.duplicates:
+                print(
+                    "Give each of these patients their own address (or use usernames, "
+                    "access.identity: username), then run `invite --all` again."
+                )
+            return 0
+        sent_to = await staff.invite(args.patient_id)
+        print(f"invitation sent to {sent_to}")
+        return 0
+
+    if args.all == (args.patient_id is not None):
+        print("error: give a PATIENT_ID or --all", file=sys.stderr)
+        return 1
+    return _run(args, invite)
+
+
+def _cmd_access(args: argparse.Namespace) -> int:
+    async def access(staff: StaffActions) -> int:
+        print(await staff.set_access(args.patient_id, args.state == "enable"))
+        return 0
+
+    return _run(args, access)
+
+
+def _cmd_duplicates(args: argparse.Namespace) -> int:
+    async def duplicates(staff: StaffActions) -> int:
+        groups = await staff.duplicates()
+        if not groups:
+            print("no two patients share an email address")
+            return 0
+        print(f"{len(groups)} email address(es) shared by more than one patient:")
+        for address, rows in sorted(groups.items()):
+            print(address)
+            for row in rows:
+                account = "has a portal account" if row["account_id"] else "no portal account"
+                print(
+                    f"  patient {row['id']}: {row['first_name']} {row['last_name']}, "
+                    f"on file as {row['email']!r} ({account})"
+                )
+        return 0
+
+    return _run(args, duplicates)
+
+
+def _cmd_email_change(args: argparse.Namespace) -> int:
+    async def change(staff: StaffActions) -> int:
+        print(await staff.change_email(args.patient_id, args.address))
+        return 0
+
+    print(
+        "Privacy check (seed 004): confirm with the patient that only they can read the new "
+        "address before changing it.",
+        file=sys.stderr,
+    )
+    return _run(args, change)
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    since = None
+    if args.since:
+        try:
+            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(), UTC)
+        except ValueError:
+            print("error: --since must be a date like 2026-11-01", file=sys.stderr)
+            return 1
+
+    async def audit(staff: StaffActions) -> int:
+        rows: list[dict[str, Any]] = await staff.audit_rows(args.patient, since)
+        for row in rows:
+            print(
+                "\t".join(
+                    str(row[key] if row[key] is not None else "-")
+                    for key in (
+                        "occurred_at",
+                        "actor",
+                        "patient_id",
+                        "action",
+                        "outcome",
+                        "client_ip",
+                        "detail",
+                    )
+                )
+            )
+        print(f"{len(rows)} row(s) (times are UTC)", file=sys.stderr)
+        return 0
+
+    return _run(args, audit)
+
+
+def _patient_id(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError("a patient id is a positive whole number")
+    return int(text)
+
+
+def add_staff_commands(sub: Any) -> None:
+    def with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+        return parser
+
+    invite = with_config(sub.add_parser("invite", help="email portal invitations"))
+    invite.add_argument("patient_id", nargs="?", type=_patient_id, metavar="PATIENT_ID")
+    invite.add_argument(
+        "--all", action="store_true", help="every patient with a valid email and no active account"
+    )
+    invite.set_defaults(handler=_cmd_invite)
+
+    access = with_config(sub.add_parser("access", help="turn a patient's portal access on/off"))
+    access.add_argument("state", choices=["enable", "disable"])
+    access.add_argument("patient_id", type=_patient_id, metavar="PATIENT_ID")
+    access.set_defaults(handler=_cmd_access)
+
+    patients = sub.add_parser("patients", help="patient reports")
+    patients_sub = patients.add_subparsers(title="patients commands", metavar="COMMAND")
+    duplicates = with_config(
+        patients_sub.add_parser(
+            "duplicates", help="patients who share an email address (normalised)"
+        )
+    )
+    duplicates.set_defaults(handler=_cmd_duplicates)
+
+    email = sub.add_parser("email", help="change a patient's email address")
+    email_sub = email.add_subparsers(title="email commands", metavar="COMMAND")
+    change = with_config(email_sub.add_parser("change", help="set a new address"))
+    change.add_argument("patient_id", type=_patient_id, metavar="PATIENT_ID")
+    change.add_argument("address", metavar="ADDRESS")
+    change.set_defaults(handler=_cmd_email_change)
+
+    audit = with_config(sub.add_parser("audit", help="print the audit trail"))
+    audit.add_argument("--patient", type=_patient_id, metavar="PATIENT_ID")
+    audit.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (UTC)")
+    audit.set_defaults(handler=_cmd_audit)
