@@ -168,12 +168,19 @@ class OutboxWorker:
         # database went away; written first thing next time, so a sent mail is not sent again.
         self._unrecorded: list[_Statement] = []
         self._last_claimed = 0
+        # After the relay itself failed, claim nothing until its retry time: otherwise every
+        # poll would take the next batch of due mail just to fail on the relay again.
+        self._relay_down_until: datetime | None = None
 
     async def run_once(self) -> int:
         """Send what is due now; returns how many were sent. Raises DatabaseUnavailable if the
         database cannot be reached (nothing is sent then)."""
         await self._write_unrecorded()
         now = self._clock.now()
+        self._last_claimed = 0
+        if self._relay_down_until is not None and now < self._relay_down_until:
+            return 0
+        self._relay_down_until = None
         claimed = await self._db.transaction(
             _claim, _db_time(now), _db_time(now + self._claim), self._batch
         )
@@ -195,6 +202,7 @@ class OutboxWorker:
                 if exc.whole_relay:
                     # The relay is down or refusing us: the rest would only fail (or time out)
                     # the same way. They wait as long as this one, without counting an attempt.
+                    self._relay_down_until = retry_at
                     await self._release(claimed[index + 1 :], retry_at)
                     break
             except Exception as exc:  # a bug in a sender must not leave the batch stranded
