@@ -83,23 +83,30 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_seed_demo(args: argparse.Namespace) -> int:
+    import asyncio
     from datetime import UTC, datetime
 
     import pymysql
 
+    from agent.access.passwords import PasswordHasher
     from agent.daemon import database_settings
     from agent.db.migrate import connect
-    from agent.demo_seed import DemoSeedRefused, seed_demo
+    from agent.demo_seed import DEMO_PASSWORD, DemoSeedRefused, create_demo_login, seed_demo
 
     config = _load_config(args.config)
     if config is None:
         return 1
+    now = datetime.now(UTC)
     try:
         connection = connect(database_settings(config))
         with connection:
-            summary = seed_demo(
-                connection, now=datetime.now(UTC), timezone=config.practice.timezone
-            )
+            summary = seed_demo(connection, now=now, timezone=config.practice.timezone)
+            hasher = PasswordHasher()
+            try:
+                password_hash = asyncio.run(hasher.hash(DEMO_PASSWORD))
+            finally:
+                hasher.close()
+            login = create_demo_login(connection, password_hash, now=now)
     except DemoSeedRefused as exc:
         print(f"not seeded: {exc}", file=sys.stderr)
         return 1
@@ -107,6 +114,7 @@ def _cmd_seed_demo(args: argparse.Namespace) -> int:
         print(f"error: cannot seed the database: {exc}", file=sys.stderr)
         return 1
     print(summary.describe())
+    print(f"demo patient login: {login} / {DEMO_PASSWORD}")
     return 0
 
 

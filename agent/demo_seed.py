@@ -559,3 +559,34 @@ def _with_status(
     # A patient's cancellation inside the usual 24-hour fee window is marked for billing.
     late = by == "patient" and start - at < timedelta(hours=24)
     return replace(appointment, late_cancel=late, cancelled_at=at, cancelled_by=by)
+
+
+DEMO_PASSWORD = "Portico demo visit 2026"
+
+
+def create_demo_login(connection: Any, password_hash: str, *, now: datetime) -> str:
+    """Give the first demo patient with an email and zip an active portal account, so the
+    demo has a ready login. Returns the login email. Demo databases only: refuses when the
+    patient already has an account."""
+    from agent.access.identifiers import normalise_email
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id, p.email FROM patients p"
+            " LEFT JOIN portal_accounts a ON a.patient_id = p.id"
+            " WHERE p.email IS NOT NULL AND p.home_zip IS NOT NULL AND a.id IS NULL"
+            " ORDER BY p.id LIMIT 1"
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise DemoSeedRefused("no demo patient without an account is left")
+        patient_id, email = (row["id"], row["email"]) if isinstance(row, dict) else row
+        address = normalise_email(email)
+        cursor.execute(
+            "INSERT INTO portal_accounts (patient_id, email, login_email, password_hash,"
+            " status, access_enabled, created_at, activated_at, password_changed_at)"
+            " VALUES (%s, %s, %s, %s, 'active', 1, %s, %s, %s)",
+            (patient_id, address, address, password_hash, *(3 * [now.replace(tzinfo=None)])),
+        )
+    connection.commit()
+    return address

@@ -51,7 +51,12 @@ with pymysql.connect(host=host, port=port, user=user, password=password) as c, c
 PY
 "$BIN/portico-agent" config validate "$DEMO/agent.yaml" >/dev/null
 "$BIN/portico-agent" migrate --config "$DEMO/agent.yaml"
-"$BIN/portico-agent" seed-demo --config "$DEMO/agent.yaml" 2>/dev/null || echo "demo practice already seeded"
+if seeded=$("$BIN/portico-agent" seed-demo --config "$DEMO/agent.yaml" 2>/dev/null); then
+    echo "$seeded"
+    echo "$seeded" | grep '^demo patient login' > "$DEMO/login.txt" || true
+else
+    echo "demo practice already seeded"
+fi
 
 "$BIN/portico-agent" run --config "$DEMO/agent.yaml" &
 AGENT=$!
