@@ -23,23 +23,15 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from agent.config_report import ConfigProblem, describe_validation, read_yaml
+# ConfigInvalid is re-exported: callers catch it as agent.config.ConfigInvalid.
+from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
+from agent.config_report import ConfigInvalid as ConfigInvalid
+from protocol.config_report import parse_yaml_model
 from protocol.tls import normalise_pin
-
-
-class ConfigInvalid(Exception):
-    """The config file cannot be used; ``problems`` lists everything wrong with it."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        count = len(problems)
-        summary = "; ".join(str(p) for p in problems)
-        super().__init__(f"{count} problem{'' if count == 1 else 's'} in the config: {summary}")
 
 
 def _conflict(field: str, message: str) -> PydanticCustomError:
@@ -349,25 +341,7 @@ def load_config(path: Path) -> AgentConfig:
 
 def parse_config(raw: bytes | str) -> AgentConfig:
     """Validate a config file's content; see :func:`load_config`."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            problem = f"the file is not UTF-8 text (bad byte at offset {exc.start}); save as UTF-8"
-            raise ConfigInvalid([ConfigProblem("", None, problem)]) from None
-    doc = read_yaml(raw)
-    if not doc.readable:
-        raise ConfigInvalid(doc.problems)
-    problems = list(doc.problems)
-    config = None
-    try:
-        config = AgentConfig.model_validate(doc.data)
-    except ValidationError as exc:
-        problems += describe_validation(exc, AgentConfig, doc.lines)
-    if problems or config is None:
-        problems.sort(key=lambda p: (p.line is not None, p.line or 0))
-        raise ConfigInvalid(problems)
-    return config
+    return parse_yaml_model(raw, AgentConfig, example=EXAMPLE, sections=SECTIONS)
 
 
 CUTOFF_VS_FEE = (

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pymysql
+
 from agent import audit
 from agent.access import store
 from agent.access.identifiers import (
@@ -34,7 +36,8 @@ VERIFY_VALID = timedelta(hours=48)
 RESET_VALID = timedelta(hours=1)
 EMAIL_CHANGE_VALID = timedelta(hours=24)
 TOKEN_CHECKS = 5  # wrong birth date / zip answers before an invite link is burnt
-SESSION_TOUCH = timedelta(seconds=60)  # last_seen_at is written at most this often
+SESSION_TOUCH = timedelta(seconds=60)
+DUPLICATE_KEY = 1062  # last_seen_at is written at most this often
 
 SIGN_IN_FAILED = (
     "The sign-in details are not right, or this account cannot sign in just now. Check them "
@@ -186,11 +189,7 @@ class AccessService:
             and account["status"] == "active"
             and account["access_enabled"]
         )
-        locked = bool(
-            account is not None
-            and account["locked_until"] is not None
-            and account["locked_until"] > store.utc(now)
-        )
+        locked = account is not None and _is_locked(account, now)
         if usable and account is not None:
             matches = await self.hasher.verify(account["password_hash"], password)
         else:
@@ -205,7 +204,12 @@ class AccessService:
                 )
                 return None
             patient_id = account["patient_id"]
-            if ok:
+            # Re-read under the row lock: concurrent guesses must all count, and a lock set by
+            # one of them meanwhile must hold for this one too.
+            current = store.account_by(cursor, "a.id", account["id"], lock=True)
+            assert current is not None
+            locked_now = _is_locked(current, now)
+            if ok and not locked_now:
                 store.update_account(cursor, account["id"], failed_logins=0, locked_until=None)
                 token, expires = store.create_session(
                     cursor,
@@ -218,20 +222,12 @@ class AccessService:
                     cursor, "access.sign_in", "ok", patient_id=patient_id, client_ip=client_ip
                 )
                 return {"session": token, "expires_at": _iso(expires)}
-            outcome = "locked" if locked else "failed" if usable else "no_access"
-            if usable and not locked:
-                failures = account["failed_logins"] + 1
-                if failures >= rules.lockout_failures:
-                    # Bounded: the lock lifts by itself after lockout_minutes (<= 60).
-                    store.update_account(
-                        cursor,
-                        account["id"],
-                        failed_logins=0,
-                        locked_until=now + timedelta(minutes=rules.lockout_minutes),
-                    )
-                    outcome = "failed_locked_now"
-                else:
-                    store.update_account(cursor, account["id"], failed_logins=failures)
+            if locked_now:
+                outcome = "locked"
+            elif usable:
+                outcome = self._count_failure(cursor, current, now)
+            else:
+                outcome = "no_access"
             self._audit(
                 cursor, "access.sign_in", outcome, patient_id=patient_id, client_ip=client_ip
             )
@@ -241,6 +237,21 @@ class AccessService:
         if result is None:
             raise LinkError(ErrorCode.UNAUTHENTICATED, SIGN_IN_FAILED)
         return result
+
+    def _count_failure(self, cursor: Any, account: dict[str, Any], now: datetime) -> str:
+        """One more wrong password for a (locked-for-update) account; locks it when the count
+        reaches lockout_failures. Bounded: the lock lifts by itself after lockout_minutes."""
+        failures = account["failed_logins"] + 1
+        if failures >= self.rules.lockout_failures:
+            store.update_account(
+                cursor,
+                account["id"],
+                failed_logins=0,
+                locked_until=now + timedelta(minutes=self.rules.lockout_minutes),
+            )
+            return "failed_locked_now"
+        store.update_account(cursor, account["id"], failed_logins=failures)
+        return "failed"
 
     async def sign_out(self, token: str | None, client_ip: str | None) -> dict[str, Any]:
         now = self.clock.now()
@@ -262,7 +273,16 @@ class AccessService:
 
     async def account_info(self, caller: Caller) -> dict[str, Any]:
         def read(cursor: Any) -> dict[str, Any] | None:
-            return store.account_by(cursor, "a.id", caller.account_id)
+            account = store.account_by(cursor, "a.id", caller.account_id)
+            if account is not None:
+                self._audit(
+                    cursor,
+                    "access.account_read",
+                    "ok",
+                    patient_id=caller.patient_id,
+                    client_ip=caller.client_ip,
+                )
+            return account
 
         account = await self.db.transaction(read)
         if account is None:
@@ -408,7 +428,16 @@ class AccessService:
                 cursor, "access.register", "pending", patient_id=patient_id, client_ip=client_ip
             )
 
-        await self.db.transaction(create)
+        try:
+            await self.db.transaction(create)
+        except pymysql.err.IntegrityError as exc:
+            # Two sign-ups with one new address at once: the unique key let one through.
+            # The other gets the same answer as everyone, as above.
+            if exc.args[0] != DUPLICATE_KEY:
+                raise
+            await self._audit_alone(
+                "access.register", "duplicate_email", patient_id=None, client_ip=client_ip
+            )
         return {"status": "check_email", "message": CHECK_EMAIL}
 
     async def verify_email(self, token: str, client_ip: str | None) -> dict[str, Any]:
@@ -513,19 +542,38 @@ class AccessService:
         return {"reset": True}
 
     async def _check_password(self, caller: Caller, password: str) -> dict[str, Any]:
+        """The current password again (change password/email). Wrong answers count towards
+        the lockout like sign-in failures, so a stolen session cannot guess without limit."""
+        now = self.clock.now()
+
         def read(cursor: Any) -> dict[str, Any] | None:
             return store.account_by(cursor, "a.id", caller.account_id)
 
         account = await self.db.transaction(read)
-        if account is None or not await self.hasher.verify(account["password_hash"], password):
-            await self._audit_alone(
+        if account is not None and not _is_locked(account, now):
+            if await self.hasher.verify(account["password_hash"], password):
+                return account
+        else:
+            await self.hasher.verify_dummy(password)
+
+        def record(cursor: Any) -> None:
+            outcome = "locked"
+            current = store.account_by(cursor, "a.id", caller.account_id, lock=True)
+            if current is not None and not _is_locked(current, now):
+                outcome = self._count_failure(cursor, current, now)
+            self._audit(
+                cursor,
                 "access.password_check",
-                "failed",
+                outcome,
                 patient_id=caller.patient_id,
                 client_ip=caller.client_ip,
             )
-            raise LinkError(ErrorCode.FORBIDDEN, "The current password is not right.")
-        return account
+
+        await self.db.transaction(record)
+        raise LinkError(
+            ErrorCode.FORBIDDEN,
+            "The current password is not right (or too many tries: wait a few minutes).",
+        )
 
     async def change_password(self, caller: Caller, current: str, new: str) -> dict[str, Any]:
         account = await self._check_password(caller, current)
@@ -615,6 +663,19 @@ class AccessService:
             account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
             assert account is not None
             store.use_token(cursor, row["id"], now)
+            if self.rules.identity == "email":
+                other = store.account_by(cursor, "a.login_email", row["new_email"])
+                if other is not None and other["id"] != account["id"]:
+                    # Taken by a sign-up since the link was sent: the link is spent, nothing
+                    # changes (committed), and the answer is the plain invalid-link one.
+                    self._audit(
+                        cursor,
+                        "access.email_changed",
+                        "address_in_use",
+                        patient_id=account["patient_id"],
+                        client_ip=client_ip,
+                    )
+                    return False
             self._apply_email(
                 cursor,
                 account,
@@ -648,6 +709,7 @@ class AccessService:
             "UPDATE patients SET email = %s WHERE id = %s", (address, account["patient_id"])
         )
         store.revoke_all_sessions(cursor, account["id"], now)
+        store.end_unused_tokens(cursor, account["id"], now)
         if old and old != address:
             self._send(
                 cursor,
@@ -664,6 +726,11 @@ class AccessService:
             actor=actor,
             client_ip=client_ip,
         )
+
+
+def _is_locked(account: dict[str, Any], now: datetime) -> bool:
+    until = account["locked_until"]
+    return until is not None and until > store.utc(now)
 
 
 def _iso(moment: datetime) -> str:

@@ -68,7 +68,7 @@ class StaffActions:
 
     async def duplicates(self) -> dict[str, list[dict[str, Any]]]:
         """Patients sharing an email once normalised (case, spaces, lookalike characters)."""
-        rows = await self.access.db.transaction(store.patients_with_email)
+        rows = await self.access.db.transaction(store.all_patients)
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             address = _normalised(row["email"])
@@ -79,7 +79,7 @@ class StaffActions:
     async def invite_all(self) -> InviteSummary:
         """Every patient with a valid email and zip and no active account, except those whose
         email another patient shares (in email-login mode): they are listed instead."""
-        rows = await self.access.db.transaction(store.patients_with_email)
+        rows = await self.access.db.transaction(store.all_patients)
         summary = InviteSummary()
         by_address: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -237,6 +237,10 @@ class StaffActions:
                 raise StaffRefused(f"there is no patient {patient_id}")
             account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
             if account is None:
+                if access.rules.identity == "email" and store.account_by(
+                    cursor, "a.login_email", address
+                ):
+                    raise StaffRefused("that address is already another account's login")
                 cursor.execute(
                     "UPDATE patients SET email = %s WHERE id = %s", (address, patient_id)
                 )

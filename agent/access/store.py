@@ -120,8 +120,9 @@ def use_token(cursor: Any, token_id: int, now: datetime) -> None:
 
 def count_failed_check(cursor: Any, token_id: int, now: datetime, burn_after: int) -> None:
     cursor.execute(
-        "UPDATE portal_tokens SET failed_checks = failed_checks + 1,"
-        " used_at = IF(failed_checks + 1 >= %s, %s, NULL) WHERE id = %s",
+        # MariaDB assigns left to right: used_at must read failed_checks before it changes.
+        "UPDATE portal_tokens SET used_at = IF(failed_checks + 1 >= %s, %s, NULL),"
+        " failed_checks = failed_checks + 1 WHERE id = %s",
         (burn_after, utc(now), token_id),
     )
 
@@ -176,11 +177,19 @@ def revoke_all_sessions(cursor: Any, account_id: int, now: datetime) -> int:
     return int(cursor.rowcount)
 
 
-def patients_with_email(cursor: Any) -> list[dict[str, Any]]:
+def all_patients(cursor: Any) -> list[dict[str, Any]]:
+    """Every patient with their account state (for invites and the duplicate report)."""
     cursor.execute(
         "SELECT p.id, p.first_name, p.last_name, p.email, p.home_zip,"
         " a.id AS account_id, a.status, a.access_enabled"
-        " FROM patients p LEFT JOIN portal_accounts a ON a.patient_id = p.id"
-        " WHERE p.email IS NOT NULL AND p.email <> '' ORDER BY p.id"
+        " FROM patients p LEFT JOIN portal_accounts a ON a.patient_id = p.id ORDER BY p.id"
     )
     return list(cursor.fetchall())
+
+
+def end_unused_tokens(cursor: Any, account_id: int, now: datetime) -> None:
+    """Links already mailed (possibly to an address the account no longer has) stop working."""
+    cursor.execute(
+        "UPDATE portal_tokens SET used_at = %s WHERE account_id = %s AND used_at IS NULL",
+        (utc(now), account_id),
+    )

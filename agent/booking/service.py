@@ -135,7 +135,22 @@ class BookingService:
         }
 
     async def list_appointments(self, caller: Caller) -> dict[str, Any]:
-        rows = await self.db.transaction(q.patient_appointments, caller.patient_id)
+        now_moment = self.clock.now()
+
+        def read(cursor: Any) -> list[dict[str, Any]]:
+            # A PHI read: audited like every change.
+            audit.record(
+                cursor,
+                now=now_moment,
+                actor=caller.actor,
+                patient_id=caller.patient_id,
+                action="appointments.read",
+                outcome="ok",
+                client_ip=caller.client_ip,
+            )
+            return q.patient_appointments(cursor, caller.patient_id)
+
+        rows = await self.db.transaction(read)
         now = to_minute(self.clock.now())
         upcoming = [
             r for r in rows if r["status"] == "booked" and q.db_minute(r["starts_at"]) >= now

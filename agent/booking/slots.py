@@ -202,7 +202,7 @@ def _transition_block_slots(
 
 
 def choose_provider(candidates: Sequence[tuple[int, int]]) -> int:
-    """"No preference": among (provider_id, appointments that local day) free at the chosen
+    """ "No preference": among (provider_id, appointments that local day) free at the chosen
     time, the one with the fewest appointments that day, then the lowest id."""
     if not candidates:
         raise ValueError("no candidate provider")

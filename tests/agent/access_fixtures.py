@@ -1,0 +1,333 @@
+"""A real agent with chosen access rules, mailing through a real SMTP server (aiosmtpd).
+
+Shared by tests/agent/test_access_*.py. The agent is the one `portico-agent run` starts
+(Agent.build), driven over a real link with a FixedClock; its mail goes through the outbox and
+aiosmtplib to an aiosmtpd server on loopback, and the tests read links out of what that server
+actually received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pymysql
+import yaml
+
+from agent.access.staff import StaffActions
+from agent.clock import FixedClock
+from agent.config import AgentConfig
+from agent.daemon import Agent
+from agent.db.pool import DatabaseSettings
+from protocol.aio import LinkClient, RemoteError
+from protocol.tls import client_config
+from tests.agent.mail.smtp_server import Received, RecordingHandler, smtp_server
+from tests.agent.practice import NOW, TIMEZONE, test_hasher
+
+PORTAL_URL = "http://example-clinic.localhost:8080"
+FROM_ADDRESS = "portal@example.org"
+CLIENT_IP = "203.0.113.7"
+# What seed_small_practice puts on file for every patient.
+DOB = "1970-01-01"
+ZIP = "10001"
+# Long, not on the common list, and nothing to do with any patient's name or email.
+PASSWORD = "quartz-meadow-lantern-1187"
+OTHER_PASSWORD = "velvet-harbour-compass-5520"
+
+
+def email_of(patient: int) -> str:
+    return f"pat{patient}@example.org"
+
+
+def config_dict(
+    settings: DatabaseSettings,
+    keys: Path,
+    smtp_port: int,
+    *,
+    access: dict[str, Any] | None = None,
+    booking: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The shape of tests/agent/practice.py's agent_config, plus `access` and SMTP `email`."""
+    return {
+        "practice": {
+            "name": "Example Family Clinic",
+            "phone": "+1 555 0100",
+            "timezone": TIMEZONE,
+            "subdomain": "example-clinic",
+        },
+        "listen": {"host": "127.0.0.1", "port": 1234, "allowed_proxies": ["127.0.0.0/8"]},
+        "tls": {
+            "key_file": str(keys / "agent" / "key.pem"),
+            "cert_file": str(keys / "agent" / "cert.pem"),
+            "proxy_pins": [(keys / "proxy.pin").read_text()],
+        },
+        "database": {
+            "host": settings.host,
+            "port": settings.port,
+            "name": settings.name,
+            "user": settings.user,
+            "password": settings.password,
+            "pool_size": 8,
+            "connect_timeout_seconds": 2,
+            "read_timeout_seconds": 5,
+            "write_timeout_seconds": 5,
+        },
+        "booking": {
+            "horizon_days": 30,
+            "min_notice_hours": 24,
+            "cancel_cutoff_hours": 24,
+            **(booking or {}),
+        },
+        "access": dict(access or {}),
+        "email": {
+            "mode": "smtp",
+            "from_address": FROM_ADDRESS,
+            "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
+        },
+        "portal": {"url": PORTAL_URL},
+    }
+
+
+def access_config(
+    settings: DatabaseSettings, keys: Path, smtp_port: int, **sections: Any
+) -> AgentConfig:
+    return AgentConfig.model_validate(config_dict(settings, keys, smtp_port, **sections))
+
+
+def write_config_file(path: Path, config: dict[str, Any]) -> str:
+    """The YAML file the staff CLI reads (`--config`)."""
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return str(path)
+
+
+@contextmanager
+def mail_relay() -> Iterator[tuple[RecordingHandler, int]]:
+    """A recording aiosmtpd server on loopback: (handler, port)."""
+    handler = RecordingHandler()
+    with smtp_server(handler) as controller:
+        yield handler, int(controller.port)
+
+
+def text_of(message: Received) -> str:
+    return message.part("text/plain")
+
+
+def link_token(message: Received, path: str) -> str:
+    """The one-time token of the `{portal}{path}?token=...` link in the plain-text part."""
+    urls = re.findall(r"https?://\S+", text_of(message))
+    links = [url for url in urls if urlsplit(url).path == path]
+    assert len(links) == 1, f"expected one {path} link, found {urls}"
+    parts = urlsplit(links[0])
+    assert f"{parts.scheme}://{parts.netloc}" == PORTAL_URL
+    (token,) = parse_qs(parts.query, strict_parsing=True)["token"]
+    return token
+
+
+def connect(settings: DatabaseSettings) -> Any:
+    return pymysql.connect(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password,
+        database=settings.name,
+        cursorclass=pymysql.cursors.DictCursor,
+        autocommit=True,
+    )
+
+
+def query(settings: DatabaseSettings, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+    connection = connect(settings)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+
+
+def execute(settings: DatabaseSettings, sql: str, args: Any = ()) -> int:
+    connection = connect(settings)
+    with connection, connection.cursor() as cursor:
+        return int(cursor.execute(sql, args))
+
+
+async def outbox_drained(agent: Agent, settings: DatabaseSettings, timeout: float = 10) -> None:
+    """Deliver every due mail now (the agent's own worker may be delivering some as well)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await agent.outbox.run_once()
+        pending = query(
+            settings, "SELECT COUNT(*) AS n FROM portal_outbox WHERE sent_at IS NULL AND dead = 0"
+        )[0]["n"]
+        if pending == 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{pending} mail(s) never went out"
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class AccessPractice:
+    """The running agent, its link client, clock, staff actions and SMTP server."""
+
+    agent: Agent
+    client: LinkClient
+    clock: FixedClock
+    settings: DatabaseSettings
+    relay: RecordingHandler
+    staff: StaffActions
+    _seen: int = field(default=0)
+
+    async def call(self, method: str, session: str | None = None, **params: Any) -> Any:
+        return await self.client.request(
+            method, params, session=session, deadline=30, client={"ip": CLIENT_IP}
+        )
+
+    async def call_raw(
+        self, method: str, params: Any, session: str | None = None, key: str | None = None
+    ) -> Any:
+        """Like call, with params as given (wrong types included) and an idempotency key."""
+        return await self.client.request(
+            method,
+            params,
+            session=session,
+            idempotency_key=key,
+            deadline=30,
+            client={"ip": CLIENT_IP},
+        )
+
+    async def refused(self, method: str, session: str | None = None, **params: Any) -> RemoteError:
+        """The error answer of a call that must fail."""
+        try:
+            result = await self.call(method, session, **params)
+        except RemoteError as error:
+            return error
+        raise AssertionError(f"{method} succeeded: {result!r}")
+
+    async def refused_raw(
+        self, method: str, params: Any, session: str | None = None, key: str | None = None
+    ) -> RemoteError:
+        try:
+            result = await self.call_raw(method, params, session, key)
+        except RemoteError as error:
+            return error
+        raise AssertionError(f"{method} succeeded: {result!r}")
+
+    async def deliver(self) -> list[Received]:
+        """Send all due mail; the messages the SMTP server received since the last deliver()."""
+        await outbox_drained(self.agent, self.settings)
+        received = self.relay.received
+        new, self._seen = received[self._seen :], len(received)
+        return new
+
+    async def one_mail(self, to: str) -> Received:
+        """Deliver; exactly one new message, and it is addressed to `to`."""
+        messages = await self.deliver()
+        assert [m.rcpt_tos for m in messages] == [[to]], [m.rcpt_tos for m in messages]
+        return messages[0]
+
+    def advance(self, **delta: float) -> datetime:
+        self.clock.set(self.clock.now() + timedelta(**delta))
+        return self.clock.now()
+
+    def query(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+        return query(self.settings, sql, args)
+
+    def execute(self, sql: str, args: Any = ()) -> int:
+        return execute(self.settings, sql, args)
+
+    async def set_password(self, patient: int, password: str, *, enabled: bool = True) -> None:
+        """An active account with this password, made directly (not under test here)."""
+        hashed = await self.agent.methods.access.hasher.hash(password)
+        rows = self.query("SELECT id FROM portal_accounts WHERE patient_id = %s", (patient,))
+        if rows:
+            self.execute(
+                "UPDATE portal_accounts SET password_hash = %s, status = 'active',"
+                " access_enabled = %s WHERE patient_id = %s",
+                (hashed, int(enabled), patient),
+            )
+        else:
+            self.execute(
+                "INSERT INTO portal_accounts (patient_id, email, login_email, password_hash,"
+                " status, access_enabled, created_at) VALUES (%s, %s, %s, %s, 'active', %s, %s)",
+                (
+                    patient,
+                    email_of(patient),
+                    email_of(patient),
+                    hashed,
+                    int(enabled),
+                    self.clock.now().replace(tzinfo=None),
+                ),
+            )
+
+    async def sign_in(self, login: str, password: str = PASSWORD) -> str:
+        answer = await self.call("access.sign_in", login=login, password=password)
+        assert set(answer) == {"session", "expires_at"}
+        session: str = answer["session"]
+        return session
+
+    async def signed_in_patient(self, patient: int, password: str = PASSWORD) -> str:
+        await self.set_password(patient, password)
+        return await self.sign_in(email_of(patient), password)
+
+    async def invite_and_activate(self, patient: int, password: str = PASSWORD) -> None:
+        """Staff invite, then activation from the link in the email received."""
+        await self.staff.invite(patient)
+        token = link_token(await self.one_mail(email_of(patient)), "/activate")
+        await self.call(
+            "access.activate", token=token, date_of_birth=DOB, zip=ZIP, password=password
+        )
+
+
+@asynccontextmanager
+async def access_practice(
+    settings: DatabaseSettings,
+    keys: Path,
+    *,
+    access: dict[str, Any] | None = None,
+    booking: dict[str, Any] | None = None,
+    production_hasher: bool = False,
+    now: datetime = NOW,
+) -> AsyncIterator[AccessPractice]:
+    """An agent on `settings` (see conftest's practice_db) mailing to its own SMTP server.
+
+    production_hasher: argon2id with the DESIGN.md parameters (Agent.build's default) instead
+    of the cheap test hasher."""
+    with mail_relay() as (handler, port):
+        clock = FixedClock(now)
+        config = access_config(settings, keys, port, access=access, booking=booking)
+        agent = Agent.build(
+            config, clock=clock, hasher=None if production_hasher else test_hasher()
+        )
+        await agent.start(port=0)
+        try:
+            client = await LinkClient.connect(
+                "127.0.0.1",
+                agent.server.port,
+                tls=client_config(
+                    keys / "proxy" / "key.pem",
+                    keys / "proxy" / "cert.pem",
+                    [(keys / "agent.pin").read_text()],
+                ),
+                tenant="example-clinic",
+                requester_id="test-proxy",
+            )
+            try:
+                staff = StaffActions(agent.methods.access, "staff:test")
+                yield AccessPractice(agent, client, clock, settings, handler, staff)
+            finally:
+                await client.close()
+        finally:
+            await agent.stop(grace=5)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def utc_naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
