@@ -118,6 +118,20 @@ def _cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_embed_code(args: argparse.Namespace) -> int:
+    from agent.embed import embed_code
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+    try:
+        print(embed_code(config.portal.url, size=args.size, colour=args.color))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_config_validate(args: argparse.Namespace) -> int:
     """Exit 0: usable (warnings allowed); 1: problems found; 2: the file cannot be read."""
     from agent.config import ConfigInvalid, config_warnings, parse_config
@@ -170,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="fill an EMPTY database with a made-up demo practice")
     seed.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
     seed.set_defaults(handler=_cmd_seed_demo)
+
+    embed = sub.add_parser(
+        "embed-code", help="print the Book Appointment button for the office's web site"
+    )
+    embed.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+    embed.add_argument("--size", choices=["small", "medium", "large"], default="medium")
+    embed.add_argument("--color", default="#1a5fb4", help="button colour, like #1a5fb4")
+    embed.set_defaults(handler=_cmd_embed_code)
 
     from agent.staff_cli import add_staff_commands
 
