@@ -29,7 +29,28 @@ def _init_keys(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    print("not yet: the proxy arrives with the proxy issue")
+    import asyncio
+
+    from proxy.app import StartupError, run_proxy
+    from proxy.config import ConfigInvalid, load_proxy_config
+
+    try:
+        config = load_proxy_config(args.config)
+    except OSError as exc:
+        print(f"error: cannot read {args.config}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{args.config}: not started", file=sys.stderr)
+        return 1
+    configure_logging(config.logging.level)
+    try:
+        asyncio.run(run_proxy(config))
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"{args.config}: not started", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -45,6 +66,12 @@ def _link_check(args: argparse.Namespace) -> int:
     )
     print(message, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    from proxy.check import run_check
+
+    return run_check(Path(args.config), timeout=args.timeout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cert", required=True, help="this proxy's cert.pem")
     check.add_argument("--agent-pin", required=True, help="the agent's pin (sha256/...)")
     check.set_defaults(handler=_link_check)
+
+    config_check = sub.add_parser(
+        "check",
+        help="validate proxy.yaml, then connect to every tenant's agent and print a table",
+    )
+    config_check.add_argument(
+        "--config", default="/etc/portico/proxy.yaml", help="path to proxy.yaml"
+    )
+    config_check.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on an agent after this long (default 10)",
+    )
+    config_check.set_defaults(handler=_check)
     return parser
 
 

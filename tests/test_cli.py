@@ -36,11 +36,12 @@ def test_no_command_prints_help(main: Main, capsys: pytest.CaptureFixture[str]) 
     assert "init-keys" in out
 
 
-def test_proxy_serve_is_honest_that_it_is_not_there_yet(
-    capsys: pytest.CaptureFixture[str],
+def test_proxy_serve_refuses_a_missing_config_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert proxy_main(["serve"]) == 0
-    assert "not yet: the proxy arrives with the proxy issue" in capsys.readouterr().out
+    assert proxy_main(["serve", "--config", str(tmp_path / "proxy.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "proxy.yaml" in err
 
 
 def test_agent_run_refuses_a_bad_config_and_says_why(

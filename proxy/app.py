@@ -1,0 +1,318 @@
+"""The patient portal as an aiohttp application: `create_app(config)`.
+
+Middlewares, outermost first:
+
+1. access log: one line per request with the route's *name* (never the path or query, which
+   can carry a one-time token), tenant, status and duration;
+2. tenant: the Host header picks the office; anything else gets one fixed 404 page;
+3. error pages: whatever a handler raises becomes a page with the office's name and phone;
+4. CSRF and Origin: every request that is not GET/HEAD must come from this office's own pages;
+5. rate limits on the forms that attackers hammer.
+
+The security headers are added in `on_response_prepare` (proxy/security.py), which also
+reaches the responses no middleware sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+import structlog
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Handler
+
+from protocol.aio import RemoteError
+from proxy.agents import AgentConnections, AgentUnavailable
+from proxy.config import ProxyConfig
+from proxy.ratelimit import RateLimiter
+from proxy.security import (
+    CSRF_FIELD,
+    SAFE_METHODS,
+    add_security_headers,
+    clear_session_cookie,
+    client_info,
+    client_ip,
+    csrf_valid,
+    new_pre_session_token,
+    origin_of,
+    parse_networks,
+    pre_session_token,
+    same_origin,
+    session_token,
+    set_pre_session_cookie,
+)
+from proxy.tenants import tenant_from_host
+from proxy.views import RATE_LIMITED, ROUTES
+from proxy.views.base import (
+    AGENTS,
+    CLIENT,
+    CONFIG,
+    NEW_PRE_SESSION,
+    RATE_LIMITS,
+    SCHEME,
+    SECRET,
+    TENANT,
+    TRUSTED_PROXIES,
+    CsrfRefused,
+    SignInAgain,
+    TooManyAttempts,
+    see_other,
+)
+from proxy.views.errors import error_page, plain_error, unknown_site
+from proxy.views.messages import UNREACHABLE_CODES
+from proxy.views.times import local_when
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+# Forms are a few short fields; nothing a patient sends comes near this.
+MAX_BODY = 64 * 1024
+
+log = structlog.get_logger("portico.proxy")
+access_log = structlog.get_logger("portico.proxy.access")
+
+_REMOTE_STATUS = {"rate_limited": 429, "not_found": 404, "forbidden": 403, "invalid_params": 400}
+
+
+@web.middleware
+async def log_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status: int | str = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = "cancelled"  # the client went away
+        raise
+    finally:
+        access_log.info(
+            "http.request",
+            tenant=request.get(TENANT),
+            method=request.method,
+            route=request.match_info.route.name or "unmatched",
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+
+@web.middleware
+async def find_tenant(request: web.Request, handler: Handler) -> web.StreamResponse:
+    hosts = request.headers.getall("Host", [])
+    config = request.app[CONFIG]
+    tenant = tenant_from_host(hosts[0], config.portal_domain) if len(hosts) == 1 else None
+    if tenant is None or tenant not in config.tenants:
+        return unknown_site()
+    request[TENANT] = tenant
+    request[CLIENT] = client_info(request, client_ip(request, request.app[TRUSTED_PROXIES]))
+    return await handler(request)
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await _page_or_error(request, handler)
+    except web.HTTPException:
+        raise  # a redirect
+    except Exception:
+        # Rendering the error page itself failed: still no traceback for the patient.
+        log.error("proxy.error_page_failed", route=request.match_info.route.name)
+        return plain_error(500)
+
+
+async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_page(request, exc.status)
+    except SignInAgain as again:
+        response = see_other(f"/sign-in?notice={again.notice}")
+        clear_session_cookie(response)
+        return response
+    except CsrfRefused:
+        log.warning("proxy.csrf_refused", tenant=request[TENANT], route=_route(request))
+        return error_page(request, 403)
+    except TooManyAttempts:
+        log.warning("proxy.rate_limited", tenant=request[TENANT], route=_route(request))
+        return error_page(request, 429)
+    except AgentUnavailable as exc:
+        log.warning("proxy.agent_unavailable", tenant=request[TENANT], reason=exc.reason)
+        return error_page(request, 503)
+    except RemoteError as exc:
+        status = 503 if exc.code in UNREACHABLE_CODES else _REMOTE_STATUS.get(exc.code, 500)
+        log.warning(
+            "proxy.agent_error", tenant=request[TENANT], route=_route(request), code=exc.code
+        )
+        return error_page(request, status)
+    except Exception as exc:
+        # The type and where it happened only: a message or the locals could hold patient data.
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f"{Path(frame.tb_frame.f_code.co_filename).name}:{frame.tb_lineno}" if frame else ""
+        log.error("proxy.unhandled", route=_route(request), error=type(exc).__name__, where=where)
+        return error_page(request, 500)
+
+
+def _route(request: web.Request) -> str:
+    return request.match_info.route.name or "unmatched"
+
+
+@web.middleware
+async def check_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in SAFE_METHODS:
+        fresh = None
+        if pre_session_token(request) is None and _route(request) != "static":
+            fresh = request[NEW_PRE_SESSION] = new_pre_session_token()
+        response = await handler(request)
+        if fresh is not None:
+            set_pre_session_cookie(response, fresh)
+        return response
+    if not same_origin(request, origin_of(request, request.app[SCHEME])):
+        raise CsrfRefused()
+    try:
+        form = await request.post()
+    except (ValueError, HttpProcessingError):  # a body that does not parse as a form
+        raise web.HTTPBadRequest() from None
+    sent = form.get(CSRF_FIELD)
+    bound = session_token(request) or pre_session_token(request)
+    if not csrf_valid(
+        request.app[SECRET], request[TENANT], bound, sent if isinstance(sent, str) else None
+    ):
+        raise CsrfRefused()
+    return await handler(request)
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method == "POST":
+        action = RATE_LIMITED.get(request.match_info.route.name or "")
+        if action is not None:
+            address = request[CLIENT].get("ip") or "unknown"
+            if not request.app[RATE_LIMITS][action].allow(f"{action}:{address}"):
+                raise TooManyAttempts()
+    return await handler(request)
+
+
+def _limiters(config: ProxyConfig) -> dict[str, RateLimiter]:
+    # `burst` is the extra attempts allowed on top of the first, as in nginx's limit_req.
+    limits = config.rate_limit
+    return {
+        "sign_in": RateLimiter(limits.sign_in_per_minute, 1 + limits.burst),
+        "forgot": RateLimiter(limits.forgot_per_minute, 1 + limits.burst),
+    }
+
+
+async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
+    agents = AgentConnections(app[CONFIG], requester_id=f"portico-proxy/{_replica_name()}")
+    app[AGENTS] = agents
+    yield
+    await agents.close()
+
+
+def _replica_name() -> str:
+    import socket
+
+    return socket.gethostname()[:64] or "proxy"
+
+
+def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -> web.Application:
+    """The portal for every tenant in `config`. With `agents` given, the caller owns (and
+    closes) them; otherwise the app opens its own and closes them on shutdown."""
+    app = web.Application(
+        middlewares=[log_request, find_tenant, error_pages, check_csrf, rate_limit],
+        client_max_size=MAX_BODY,
+    )
+    app[CONFIG] = config
+    app[SECRET] = config.secret()
+    app[SCHEME] = "http" if config.plain_http and not config.behind_tls_proxy else "https"
+    app[TRUSTED_PROXIES] = parse_networks(config.trusted_proxies)
+    app[RATE_LIMITS] = _limiters(config)
+    if agents is not None:
+        app[AGENTS] = agents
+    else:
+        app.cleanup_ctx.append(_agent_connections)
+
+    environment = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["local_when"] = local_when
+    app.on_response_prepare.append(add_security_headers)
+    app.router.add_routes(ROUTES)
+    app.router.add_static("/static/", STATIC, name="static", append_version=False)
+    return app
+
+
+# -- running it --------------------------------------------------------------------------------
+
+
+class StartupError(Exception):
+    """The proxy cannot start: a file it needs is missing or unusable, or the port is taken."""
+
+
+def web_tls_context(config: ProxyConfig) -> ssl.SSLContext | None:
+    """The HTTPS context patients' browsers meet, or None for plain HTTP (the localhost demo,
+    or a load balancer in front that terminates TLS)."""
+    if config.tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.tls.cert_file, config.tls.key_file)
+    return context
+
+
+async def run_proxy(config: ProxyConfig, *, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM or SIGINT (or `stop` is set), then close cleanly: stop accepting,
+    let requests in flight finish, close the links to the agents."""
+    try:
+        config.secret()
+        tls = web_tls_context(config)
+    except (OSError, ValueError, ssl.SSLError) as exc:
+        raise StartupError(str(exc)) from None
+    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
+    runner = web.AppRunner(
+        create_app(config), access_log=None, handle_signals=False, shutdown_timeout=10
+    )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        try:
+            await runner.setup()  # opens the agent connections (and checks the link key)
+            site = web.TCPSite(runner, config.listen.host, config.listen.port, ssl_context=tls)
+            await site.start()
+        except (OSError, ValueError) as exc:
+            raise StartupError(str(exc)) from None
+        log.info(
+            "proxy.listening",
+            host=config.listen.host,
+            port=config.listen.port,
+            https=tls is not None,
+            tenants=len(config.tenants),
+        )
+        await stop.wait()
+        log.info("proxy.stopping")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()
+    log.info("proxy.stopped")

@@ -1,0 +1,380 @@
+"""The proxy's configuration: one YAML file (``/etc/portico/proxy.yaml``), validated at once.
+
+The file's shape is these models' shape; defaults and limits live on the fields, so the commented
+``config/proxy.example.yaml`` and the validator cannot drift apart (a test loads the example).
+:func:`load_proxy_config` reports every problem in one go, each with its dotted path and line
+(the reporting is shared with the agent, in :mod:`protocol.config_report`).
+
+The ``tenants`` mapping is the tenant registry: subdomain -> the office's agent and how the
+proxy recognises it (its key pins), plus the office name and phone shown when the agent cannot
+be reached.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticKnownError
+
+from protocol.config_report import YAML_LINES, parse_yaml_model
+from protocol.config_report import ConfigInvalid as ConfigInvalid
+from protocol.config_report import ConfigProblem as ConfigProblem
+from protocol.tls import normalise_pin
+
+EXAMPLE = "config/proxy.example.yaml"
+SECTIONS = "portal_domain:, tls:, link:, secret_file:, tenants:, ..."
+MIN_SECRET_BYTES = 32
+
+# Names that belong to the portal operator, not to an office: a tenant called "www" or "api"
+# would shadow the operator's own site, mail or status page, or invite phishing ("login.").
+RESERVED_SUBDOMAINS = frozenset(
+    {
+        "about", "account", "accounts", "admin", "agent", "api", "app", "apps", "assets",
+        "auth", "autoconfig", "autodiscover", "billing", "blog", "cdn", "console", "dashboard",
+        "dev", "dns", "docs", "email", "ftp", "health", "help", "id", "imap", "img", "internal",
+        "localhost", "login", "logout", "mail", "media", "metrics", "mobile", "mx", "ns", "ns1",
+        "ns2", "oauth", "pop", "pop3", "portal", "portico", "proxy", "register", "root",
+        "secure", "security", "signin", "signup", "smtp", "sso", "staging", "static", "status",
+        "support", "test", "vpn", "webmail", "www", "www1", "www2",
+    }
+)  # fmt: skip
+
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+_PHONE = re.compile(r"[0-9 +().\-]+")
+
+
+# --- names on the DNS -------------------------------------------------------------------------
+
+
+def is_dns_label(text: str) -> bool:
+    """One DNS label in lower case: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'."""
+    return len(text) <= 63 and text.isascii() and _LABEL.fullmatch(text) is not None
+
+
+def is_host_name(text: str) -> bool:
+    """A lower-case DNS name without a trailing dot: labels as above, at most 253 characters."""
+    return 0 < len(text) <= 253 and all(is_dns_label(label) for label in text.split("."))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _subdomain(value: str) -> str:
+    label = value.lower()
+    if not 3 <= len(label) <= 63:
+        raise ValueError(f'must be 3 to 63 characters long (got "{value}")')
+    if not is_dns_label(label):
+        if label.isascii() and re.fullmatch(r"[a-z0-9-]+", label):
+            raise ValueError(f'must not start or end with a hyphen (got "{value}")')
+        raise ValueError(
+            f'may contain only letters a-z, digits and hyphens (got "{value}"); a subdomain is '
+            'one part of the address, like "example-clinic"'
+        )
+    if label[2:4] == "--":
+        # RFC 5891: "ab--" labels are reserved for internationalised names (xn--...), which
+        # can imitate another office's name in a browser's address bar.
+        raise ValueError(f'must not have hyphens as its 3rd and 4th characters (got "{value}")')
+    if label in RESERVED_SUBDOMAINS:
+        raise ValueError(f'"{label}" is reserved for the portal itself; choose another subdomain')
+    return label
+
+
+def _key_text(value: object) -> object:
+    # YAML reads an all-digit key such as 2024: as a number; as a DNS label it is still text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _portal_domain(value: str) -> str:
+    text = value.strip().lower().removesuffix(".")
+    example = "portal.example.com"
+    if "://" in text or "/" in text:
+        raise ValueError(f'must be a domain name only, like {example}, without "https://" or "/"')
+    if ":" in text and not _is_ip(text):
+        raise ValueError(f"must be a domain name only, like {example}, without a :port")
+    if _is_ip(text) or not is_host_name(text):
+        raise ValueError(f'must be a domain name like {example} (got "{value}")')
+    if text != "localhost" and ("." not in text or text.rsplit(".", 1)[1].isdigit()):
+        raise ValueError(
+            f'must be a full domain name like {example} ("localhost" is allowed for a demo) '
+            f'(got "{value}")'
+        )
+    return text
+
+
+def _agent_host(value: str) -> str:
+    text = value.strip().lower()
+    example = "office.example-ddns.net or 203.0.113.7"
+    if "://" in text or "/" in text:
+        raise ValueError(f"must be a host name or IP address only, like {example}")
+    if _is_ip(text):
+        return str(ipaddress.ip_address(text))
+    if ":" in text:
+        raise ValueError(f"must be a host name or IP address only; put the port in port: ({text})")
+    name = text.removesuffix(".")
+    if not is_host_name(name):
+        raise ValueError(
+            f'must be the agent\'s host name or IP address, like {example} (got "{value}")'
+        )
+    return name
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.fullmatch(value):
+        raise ValueError(f'may contain only digits, spaces and + ( ) - . (got "{value}")')
+    if not any(c.isdigit() for c in value):
+        raise ValueError(f'must contain the number\'s digits (got "{value}")')
+    return value
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(
+            f'"{value}" is not an IP network; write it like 10.0.0.0/8 '
+            "(a single address such as 10.0.0.7 is fine too)"
+        ) from None
+
+
+def _not_bool(value: object) -> object:
+    # pydantic reads true as 1: "burst: true" would quietly mean a burst of one.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "must be a whole number")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+Port = Annotated[Whole, Field(ge=1, le=65535)]
+PerMinute = Annotated[Whole, Field(ge=1, le=10_000)]
+Subdomain = Annotated[str, BeforeValidator(_key_text), AfterValidator(_subdomain)]
+AgentPin = Annotated[str, AfterValidator(normalise_pin)]
+Network = Annotated[str, AfterValidator(_network)]
+
+
+# --- the models ---------------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class Listen(_Section):
+    """Where the proxy's web server listens."""
+
+    host: str = Field(default="0.0.0.0", min_length=1, description="Address to listen on.")
+    port: Port = Field(default=8443, description="TCP port for HTTPS (or HTTP, see tls).")
+
+
+class WebTLS(_Section):
+    """The certificate patients' browsers see (for *.<portal_domain>)."""
+
+    cert_file: Path = Field(description="Certificate chain (PEM) for the portal's domains.")
+    key_file: Path = Field(description="Private key (PEM) of that certificate.")
+
+
+class LinkIdentity(_Section):
+    """The proxy's own key pair on the link; agents pin its key."""
+
+    key_file: Path = Field(description="This proxy's link key (written by `init-keys`).")
+    cert_file: Path = Field(description="This proxy's link certificate (written by `init-keys`).")
+
+
+class RateLimit(_Section):
+    """Per-client limits on the forms that attackers hammer."""
+
+    sign_in_per_minute: PerMinute = Field(
+        default=10, description="Sign-in attempts per client a minute."
+    )
+    forgot_per_minute: PerMinute = Field(
+        default=5, description="Forgot-password requests per client a minute."
+    )
+    burst: Whole = Field(
+        default=5, ge=1, le=1000, description="Extra attempts allowed in a quick burst."
+    )
+
+
+class Logging(_Section):
+    """The proxy's log output (JSON lines; never patient data)."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level."
+    )
+
+
+class TenantConfig(_Section):
+    """One office: where its agent is and how the proxy recognises it."""
+
+    host: Annotated[str, AfterValidator(_agent_host)] = Field(
+        description="The agent's host name (re-resolved on every reconnect) or IP address."
+    )
+    port: Port = Field(default=1234, description="The agent's link port.")
+    pins: tuple[AgentPin, ...] = Field(
+        min_length=1,
+        description="The agent's key pins (sha256/...); list two while the office changes keys.",
+    )
+    name: str = Field(
+        min_length=1, max_length=120, description="Office name shown when its agent is down."
+    )
+    phone: Annotated[str, AfterValidator(_phone)] = Field(
+        min_length=7, max_length=32, description="Office phone shown when its agent is down."
+    )
+
+
+class ProxyConfig(_Section):
+    """The whole proxy.yaml."""
+
+    portal_domain: Annotated[str, AfterValidator(_portal_domain)] = Field(
+        description='Offices are at <subdomain>.<portal_domain>; "localhost" for the demo.'
+    )
+    behind_tls_proxy: bool = Field(
+        default=False,
+        description="A load balancer in front terminates TLS; this proxy speaks HTTP.",
+    )
+    # Declared after portal_domain and behind_tls_proxy: its check reads both.
+    tls: WebTLS | None = Field(
+        default=None,
+        validate_default=True,
+        description="HTTPS certificate; null serves plain HTTP (localhost or behind_tls_proxy).",
+    )
+    listen: Listen = Field(default_factory=Listen, description="Where the web server listens.")
+    link: LinkIdentity = Field(description="This proxy's key pair on the link to agents.")
+    secret_file: Path = Field(
+        description=f"Random secret (>= {MIN_SECRET_BYTES} bytes) shared by all replicas (CSRF)."
+    )
+    trusted_proxies: tuple[Network, ...] = Field(
+        default=(), description="Networks (CIDR) whose X-Forwarded-For header is believed."
+    )
+    rate_limit: RateLimit = Field(default_factory=RateLimit, description="Form rate limits.")
+    logging: Logging = Field(default_factory=Logging, description="Log output.")
+    tenants: dict[Subdomain, TenantConfig] = Field(
+        min_length=1, description="The offices: subdomain -> agent address, pins, name, phone."
+    )
+
+    @field_validator("tls", mode="after")
+    @classmethod
+    def _plain_http_only_where_safe(cls, tls: WebTLS | None, info: ValidationInfo) -> WebTLS | None:
+        domain = info.data.get("portal_domain")
+        if tls is not None or domain is None or info.data.get("behind_tls_proxy", True):
+            return tls
+        if domain == "localhost" or domain.endswith(".localhost"):
+            return tls  # browsers treat *.localhost as a secure context: the demo needs no cert
+        raise PydanticCustomError(
+            "plain_http",
+            "is not set, so patients would reach the portal over plain HTTP; give cert_file and "
+            "key_file, or set behind_tls_proxy: true if a load balancer in front terminates TLS",
+        )
+
+    @field_validator("tenants", mode="wrap")
+    @classmethod
+    def _unique_ignoring_case(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        # Checked on the keys as written, before they are lower-cased (which would silently
+        # merge the two entries), and reported together with the entries' own problems.
+        lines = (info.context or {}).get(YAML_LINES, {})
+        twins = _case_twins(value, lines)
+        try:
+            tenants = handler(value)
+        except ValidationError as exc:
+            if not twins:
+                raise
+            raise ValidationError.from_exception_data(
+                "tenants", [*map(_line_error, exc.errors()), *twins]
+            ) from None
+        if twins:
+            raise ValidationError.from_exception_data("tenants", twins)
+        return tenants
+
+    @property
+    def plain_http(self) -> bool:
+        """The proxy itself serves HTTP, not HTTPS."""
+        return self.tls is None
+
+    def secret(self) -> bytes:
+        """The CSRF secret from ``secret_file`` (a trailing line break is not part of it).
+
+        Raises OSError when the file cannot be read and ValueError when it is too short."""
+        data = self.secret_file.read_bytes().rstrip(b"\r\n")
+        if len(data) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"{self.secret_file} holds {len(data)} bytes; the secret needs at least "
+                f"{MIN_SECRET_BYTES} random bytes (e.g. `head -c 48 /dev/urandom | base64 > "
+                f"{self.secret_file}`), the same file on every replica"
+            )
+        return data
+
+
+def _case_twins(value: Any, lines: dict[str, int]) -> list[InitErrorDetails]:
+    if not isinstance(value, dict):
+        return []
+    first: dict[str, str] = {}
+    twins: list[InitErrorDetails] = []
+    for key in value:
+        if not isinstance(key, str):
+            continue
+        folded = key.lower()
+        if folded in first:
+            other = first[folded]
+            where = f" (line {lines[f'tenants.{other}']})" if f"tenants.{other}" in lines else ""
+            message = (
+                f'is the same subdomain as "{other}"{where}: addresses ignore upper and lower '
+                "case; each office needs its own"
+            )
+            twins.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("duplicate_subdomain", message), loc=(key,), input=key
+                )
+            )
+        else:
+            first[folded] = key
+    return twins
+
+
+def _line_error(error: Any) -> InitErrorDetails:
+    """One error from a caught ValidationError, in the form that re-raising needs."""
+    ctx = error.get("ctx")
+    kind: str | PydanticCustomError
+    try:
+        PydanticKnownError(error["type"], ctx)
+        kind = error["type"]
+    except (KeyError, TypeError, ValueError):
+        kind = PydanticCustomError(error["type"], error["msg"], ctx)
+    details = InitErrorDetails(type=kind, loc=error["loc"], input=error.get("input"))
+    if ctx is not None and isinstance(kind, str):
+        details["ctx"] = ctx
+    return details
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load_proxy_config(path: Path | str) -> ProxyConfig:
+    """Read and validate the file at ``path``.
+
+    Raises OSError when the file cannot be read, and :class:`ConfigInvalid` listing every
+    problem (YAML syntax included), each with its dotted path and line, when it cannot be used."""
+    return parse_proxy_config(Path(path).read_bytes())
+
+
+def parse_proxy_config(raw: bytes | str) -> ProxyConfig:
+    """Validate a config file's content; see :func:`load_proxy_config`."""
+    return parse_yaml_model(raw, ProxyConfig, example=EXAMPLE, sections=SECTIONS)

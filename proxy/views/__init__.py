@@ -1,0 +1,50 @@
+"""The patient's pages. Every route has a name: the access log records it instead of the path,
+which can carry a one-time token (/reset?token=...) or an appointment id."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.views import access, account, appointments, booking
+
+_APPOINTMENT = r"/appointments/{appointment_id:[0-9]{1,19}}"
+
+ROUTES = [
+    web.get("/", access.index, name="index"),
+    web.get("/sign-in", access.sign_in_page, name="sign_in_page"),
+    web.post("/sign-in", access.sign_in, name="sign_in"),
+    web.post("/sign-out", access.sign_out, name="sign_out"),
+    web.get("/activate", access.activate_page, name="activate_page"),
+    web.post("/activate", access.activate, name="activate"),
+    web.get("/register", access.register_page, name="register_page"),
+    web.post("/register", access.register, name="register"),
+    web.get("/verify", access.verify_page, name="verify_page"),
+    web.post("/verify", access.verify, name="verify"),
+    web.get("/forgot", access.forgot_page, name="forgot_page"),
+    web.post("/forgot", access.forgot, name="forgot"),
+    web.get("/reset", access.reset_page, name="reset_page"),
+    web.post("/reset", access.reset, name="reset"),
+    web.get("/confirm-email", access.confirm_email_page, name="confirm_email_page"),
+    web.post("/confirm-email", access.confirm_email, name="confirm_email"),
+    web.get("/appointments", appointments.appointments_page, name="appointments"),
+    web.get(f"{_APPOINTMENT}/booked", appointments.booked_page, name="booked"),
+    web.get(f"{_APPOINTMENT}/cancel", appointments.cancel_page, name="cancel_page"),
+    web.post(f"{_APPOINTMENT}/cancel", appointments.cancel, name="cancel"),
+    web.get(f"{_APPOINTMENT}/reschedule", booking.reschedule, name="reschedule_page"),
+    web.get(
+        f"{_APPOINTMENT}/reschedule/confirm",
+        booking.reschedule_confirm_page,
+        name="reschedule_confirm_page",
+    ),
+    web.post(f"{_APPOINTMENT}/reschedule/confirm", booking.reschedule_confirm, name="reschedule"),
+    web.get("/book", booking.book, name="book_page"),
+    web.get("/book/confirm", booking.book_confirm_page, name="book_confirm_page"),
+    web.post("/book/confirm", booking.book_confirm, name="book"),
+    web.get("/account", account.account_page, name="account"),
+    web.post("/account/password", account.change_password, name="change_password"),
+    web.post("/account/email", account.change_email, name="change_email"),
+]
+
+# POST routes behind a per-address rate limit, and which limit: sign-in guesses passwords,
+# forgot-password and register send email.
+RATE_LIMITED = {"sign_in": "sign_in", "forgot": "forgot", "register": "forgot"}

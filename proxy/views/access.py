@@ -1,0 +1,340 @@
+"""Signing in and out, and the pages behind the emailed links: activate, verify, reset, confirm.
+
+Link pages never act on GET (mail scanners and link previews fetch every URL in an email):
+GET shows a form or a button, POST does the thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from protocol.aio import RemoteError
+from proxy.agents import AgentUnavailable
+from proxy.security import clear_session_cookie, session_token, set_session_cookie
+from proxy.views.base import TENANT, SignInAgain, call, office, render, see_other
+from proxy.views.forms import (
+    Errors,
+    birth_date,
+    link_token,
+    new_password,
+    read_form,
+    required,
+    secret,
+    text,
+)
+from proxy.views.messages import field_errors, friendly
+
+log = structlog.get_logger("portico.proxy")
+
+# Shown on the sign-in page after a redirect; only these keys, so the URL cannot inject text.
+NOTICES = {
+    "signed_out": "You have signed out.",
+    "expired": "You were signed out. Please sign in again.",
+    "required": "Please sign in first.",
+    "activated": "Your account is ready. Sign in with your email or username and new password.",
+    "activated_pending": (
+        "Your account is set up. The office still has to turn on your access; "
+        "you will get an email when it is ready."
+    ),
+    "verified": "Thank you, your email address is confirmed. You can sign in now.",
+    "reset": "Your password is changed. Sign in with your new password.",
+    "email_changed": "Your email address is changed. Please sign in again.",
+}
+
+SIGN_IN_FAILED = (
+    "The sign-in details are not right, or this account cannot sign in just now. "
+    "Check them and try again, or use \u201cForgot your password?\u201d below."
+)
+CHECK_EMAIL = (
+    "If the details match an account, we have sent an email with a link. "
+    "It may take a few minutes to arrive. Check your junk mail folder too."
+)
+LINK_INVALID = "This link does not work any more. Please ask the office to send you a new one."
+
+_ACCOUNT_FIELDS = {
+    "password": "password",
+    "username": "username",
+    "zip": "zip",
+    "date_of_birth": "dob",
+    "email": "email",
+    "first_name": "first_name",
+    "last_name": "last_name",
+}
+
+
+def _message(
+    request: web.Request, title: str, text_: str, status: int = 200, **extra: Any
+) -> web.Response:
+    return render(request, "message.html", {"title": title, "message": text_, **extra}, status)
+
+
+def _link_invalid(request: web.Request) -> web.Response:
+    return _message(request, "This link does not work", LINK_INVALID, status=404)
+
+
+async def index(request: web.Request) -> web.Response:
+    return see_other("/appointments" if session_token(request) else "/sign-in")
+
+
+async def sign_in_page(request: web.Request) -> web.Response:
+    notice = NOTICES.get(request.query.get("notice", ""))
+    return render(request, "sign_in.html", {"notice": notice, "errors": {}, "login": ""})
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    errors: Errors = {}
+    login = required(form, errors, "login", "Enter your email address or username.", 320)
+    password = secret(form, "password")
+    if not password:
+        errors["password"] = "Enter your password."
+    if not errors:
+        try:
+            result = await call(
+                request,
+                "access.sign_in",
+                {"login": login, "password": password},
+                as_patient=False,
+            )
+        except RemoteError as exc:
+            if exc.code not in ("unauthenticated", "invalid_params", "rate_limited"):
+                raise
+            error = friendly(exc.code, office(request))
+            if exc.code != "rate_limited":
+                error = SIGN_IN_FAILED
+            return render(
+                request, "sign_in.html", {"errors": {}, "error": error, "login": login}, 401
+            )
+        response = see_other("/appointments")
+        set_session_cookie(response, result["session"])
+        return response
+    return render(request, "sign_in.html", {"errors": errors, "login": login}, 422)
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    if session_token(request) is not None:
+        try:
+            await call(request, "access.sign_out")
+        except (SignInAgain, RemoteError):
+            pass  # already dead, or the agent could not say: the cookie goes either way
+        except AgentUnavailable:
+            # The patient still leaves signed out here; the agent ends the session when it
+            # has been idle for its timeout.
+            log.warning("proxy.sign_out_not_sent", tenant=request[TENANT])
+    response = see_other("/sign-in?notice=signed_out")
+    clear_session_cookie(response)
+    return response
+
+
+# -- activation (from the invite email) -------------------------------------------------------
+
+
+async def activate_page(request: web.Request) -> web.Response:
+    token = link_token(request.query.get("token"))
+    if token is None:
+        return _link_invalid(request)
+    return render(request, "activate.html", {"token": token, "errors": {}, "values": {}})
+
+
+async def activate(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    token = link_token(form.get("token"))
+    if token is None:
+        return _link_invalid(request)
+    errors: Errors = {}
+    dob = birth_date(form, errors)
+    zip_code = required(form, errors, "zip", "Enter your home zip code.", 16)
+    username = text(form, "username", 64)
+    password = new_password(form, errors)
+    values = {k: text(form, k, 64) for k in ("dob_month", "dob_day", "dob_year", "zip")}
+    values["username"] = username
+    context = {"token": token, "values": values}
+    if errors:
+        return render(request, "activate.html", {**context, "errors": errors}, 422)
+    params = {"token": token, "date_of_birth": dob, "zip": zip_code, "password": password}
+    if username:
+        params["username"] = username
+    try:
+        result = await call(request, "access.activate", params, as_patient=False)
+    except RemoteError as exc:
+        if exc.code == "not_found":
+            return _link_invalid(request)
+        if exc.code == "forbidden":
+            mismatch = "The date of birth or zip code does not match the office's records."
+            return render(request, "activate.html", {**context, "error": mismatch}, 403)
+        if exc.code == "invalid_params":
+            errors = field_errors(exc, _ACCOUNT_FIELDS)
+            general = None if errors else friendly(exc.code, office(request))
+            return render(
+                request, "activate.html", {**context, "errors": errors, "error": general}, 422
+            )
+        raise
+    notice = "activated" if result.get("access_enabled") else "activated_pending"
+    return see_other(f"/sign-in?notice={notice}")
+
+
+# -- self-registration -----------------------------------------------------------------------
+
+
+async def register_page(request: web.Request) -> web.Response:
+    return render(request, "register.html", {"errors": {}, "values": {}})
+
+
+async def register(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    errors: Errors = {}
+    first = required(form, errors, "first_name", "Enter your first name.", 100)
+    last = required(form, errors, "last_name", "Enter your last name.", 100)
+    dob = birth_date(form, errors)
+    zip_code = required(form, errors, "zip", "Enter your home zip code.", 16)
+    email = required(form, errors, "email", "Enter your email address.", 320)
+    username = text(form, "username", 64)
+    password = new_password(form, errors)
+    names = ("first_name", "last_name", "dob_month", "dob_day", "dob_year", "zip", "email")
+    values = {k: text(form, k, 320) for k in names}
+    values["username"] = username
+    if errors:
+        return render(request, "register.html", {"errors": errors, "values": values}, 422)
+    params = {
+        "first_name": first,
+        "last_name": last,
+        "date_of_birth": dob,
+        "zip": zip_code,
+        "email": email,
+        "password": password,
+    }
+    if username:
+        params["username"] = username
+    try:
+        await call(request, "access.register", params, as_patient=False)
+    except RemoteError as exc:
+        if exc.code == "forbidden":
+            phone = office(request).phone
+            message = f"This office does not take sign-ups online. Please call {phone}."
+            return _message(request, "Please call the office", message, status=403)
+        if exc.code == "invalid_params":
+            errors = field_errors(exc, _ACCOUNT_FIELDS)
+            error = None if errors else friendly(exc.code, office(request))
+            context = {"errors": errors, "values": values, "error": error}
+            return render(request, "register.html", context, 422)
+        raise
+    return _message(request, "Check your email", CHECK_EMAIL)
+
+
+# -- email verification, password reset, email change -----------------------------------------
+
+
+async def verify_page(request: web.Request) -> web.Response:
+    token = link_token(request.query.get("token"))
+    if token is None:
+        return _link_invalid(request)
+    context = {
+        "title": "Confirm your email address",
+        "intro": "Press the button to confirm this is your email address.",
+        "action": "/verify",
+        "button": "Confirm my email address",
+        "token": token,
+    }
+    return render(request, "confirm_link.html", context)
+
+
+async def verify(request: web.Request) -> web.Response:
+    token = link_token((await read_form(request)).get("token"))
+    if token is None:
+        return _link_invalid(request)
+    try:
+        await call(request, "access.verify_email", {"token": token}, as_patient=False)
+    except RemoteError as exc:
+        if exc.code == "not_found":
+            return _link_invalid(request)
+        raise
+    return see_other("/sign-in?notice=verified")
+
+
+async def forgot_page(request: web.Request) -> web.Response:
+    return render(request, "forgot.html", {"errors": {}, "login": ""})
+
+
+async def forgot(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    errors: Errors = {}
+    login = required(form, errors, "login", "Enter your email address or username.", 320)
+    if errors:
+        return render(request, "forgot.html", {"errors": errors, "login": login}, 422)
+    try:
+        await call(request, "access.forgot_password", {"login": login}, as_patient=False)
+    except RemoteError as exc:
+        if exc.code != "invalid_params":
+            raise
+        # Same answer as for an unknown account: the page must not tell them apart.
+    return _message(request, "Check your email", CHECK_EMAIL)
+
+
+async def reset_page(request: web.Request) -> web.Response:
+    token = link_token(request.query.get("token"))
+    if token is None:
+        return _link_invalid(request)
+    return render(request, "reset.html", {"token": token, "errors": {}})
+
+
+async def reset(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    token = link_token(form.get("token"))
+    if token is None:
+        return _link_invalid(request)
+    errors: Errors = {}
+    password = new_password(form, errors)
+    if errors:
+        return render(request, "reset.html", {"token": token, "errors": errors}, 422)
+    try:
+        await call(
+            request,
+            "access.reset_password",
+            {"token": token, "password": password},
+            as_patient=False,
+        )
+    except RemoteError as exc:
+        if exc.code == "not_found":
+            return _link_invalid(request)
+        if exc.code == "invalid_params":
+            errors = field_errors(exc, {"password": "password"})
+            error = None if errors else friendly(exc.code, office(request))
+            return render(
+                request, "reset.html", {"token": token, "errors": errors, "error": error}, 422
+            )
+        raise
+    response = see_other("/sign-in?notice=reset")
+    clear_session_cookie(response)  # the agent ended every session of the account
+    return response
+
+
+async def confirm_email_page(request: web.Request) -> web.Response:
+    token = link_token(request.query.get("token"))
+    if token is None:
+        return _link_invalid(request)
+    context = {
+        "title": "Confirm your new email address",
+        "intro": "Press the button to use this email address for your patient portal account.",
+        "action": "/confirm-email",
+        "button": "Use this email address",
+        "token": token,
+    }
+    return render(request, "confirm_link.html", context)
+
+
+async def confirm_email(request: web.Request) -> web.Response:
+    token = link_token((await read_form(request)).get("token"))
+    if token is None:
+        return _link_invalid(request)
+    try:
+        await call(request, "access.confirm_email_change", {"token": token}, as_patient=False)
+    except RemoteError as exc:
+        if exc.code == "not_found":
+            return _link_invalid(request)
+        raise
+    response = see_other("/sign-in?notice=email_changed")
+    clear_session_cookie(response)  # every session of the account has ended
+    return response

@@ -1,0 +1,151 @@
+"""What every page handler shares: typed app and request state, rendering, calling the agent.
+
+Handlers stay short: read the form or query, `await call(...)`, `render(...)` or redirect.
+Anything a handler does not deal with itself (the agent being down, a dead session, an
+unexpected error) is raised and turned into a page by the error middleware in proxy/app.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from protocol.aio import RemoteError
+from proxy.agents import AgentConnections
+from proxy.config import ProxyConfig
+from proxy.ratelimit import RateLimiter
+from proxy.security import csrf_token, pre_session_token, session_token
+
+CONFIG = web.AppKey("portico_config", ProxyConfig)
+AGENTS = web.AppKey("portico_agents", AgentConnections)
+SECRET = web.AppKey("portico_secret", bytes)
+# "https" unless the proxy serves plain HTTP itself with nothing in front (the localhost demo).
+SCHEME = web.AppKey("portico_scheme", str)
+TRUSTED_PROXIES = web.AppKey("portico_trusted_proxies", tuple[IPv4Network | IPv6Network, ...])
+# Rate-limited action ("sign_in", "forgot") -> its limiter; views.RATE_LIMITED maps routes.
+RATE_LIMITS = web.AppKey("portico_rate_limits", dict[str, RateLimiter])
+
+TENANT = web.RequestKey("portico_tenant", str)
+CLIENT = web.RequestKey("portico_client", dict[str, Any])
+NEW_PRE_SESSION = web.RequestKey("portico_new_pre_session", str)
+
+DEADLINE_SECONDS = 10.0
+
+
+class SignInAgain(Exception):
+    """The session is missing, expired or revoked: clear the cookie, go to the sign-in page.
+
+    `notice` picks the sign-in page's explanation: "required" (never signed in) or "expired"."""
+
+    def __init__(self, notice: str = "expired") -> None:
+        super().__init__(notice)
+        self.notice = notice
+
+
+class CsrfRefused(Exception):
+    """A state-changing request without this site's Origin or a valid CSRF token."""
+
+
+class TooManyAttempts(Exception):
+    """The client's address is over the rate limit for this form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    name: str
+    phone: str
+
+    @property
+    def phone_href(self) -> str:
+        return "tel:" + re.sub(r"[^0-9+]", "", self.phone)
+
+
+def office(request: web.Request) -> Office:
+    """The office's name and phone for the header: the registry first (it is there even when
+    the agent is not), then what the agent said in its last WELCOME."""
+    tenant = request[TENANT]
+    entry = request.app[CONFIG].tenants.get(tenant)
+    name = entry.name if entry is not None else None
+    phone = entry.phone if entry is not None else None
+    if not name or not phone:
+        practice = request.app[AGENTS].practice(tenant) or {}
+        name = name or practice.get("name")
+        phone = phone or practice.get("phone")
+    return Office(name=name or "Your doctor's office", phone=phone or "")
+
+
+def signed_in(request: web.Request) -> bool:
+    return session_token(request) is not None
+
+
+def csrf_for(request: web.Request) -> str:
+    """The token this page's forms carry: bound to the session, or before sign-in to the
+    pre-session cookie (set on this very response when the browser had none)."""
+    bound = session_token(request) or pre_session_token(request) or request.get(NEW_PRE_SESSION)
+    if bound is None:  # a POST re-rendering a form for a browser without cookies
+        return ""
+    return csrf_token(request.app[SECRET], request[TENANT], bound)
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    base: dict[str, Any] = {
+        "office": office(request),
+        "signed_in": signed_in(request),
+        "csrf": csrf_for(request),
+        "route": request.match_info.route.name,
+        # What most pages may show; a page's own context overrides them.
+        "notice": None,
+        "error": None,
+        "errors": {},
+    }
+    return aiohttp_jinja2.render_template(
+        template, request, {**base, **(context or {})}, status=status
+    )
+
+
+def see_other(location: str) -> web.Response:
+    """303: after a POST the browser GETs the next page, so reloading it changes nothing.
+    Only ever a path on this site (never taken from the request), so no open redirect."""
+    assert location.startswith("/") and not location.startswith("//")
+    return web.Response(status=303, headers={"Location": location})
+
+
+async def call(
+    request: web.Request,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    as_patient: bool = True,
+    idempotency_key: str | None = None,
+) -> Any:
+    """One agent request for this tenant, as the signed-in patient when `as_patient`.
+
+    A dead session surfaces as SignInAgain; AgentUnavailable and every other RemoteError
+    propagate for the handler (form errors) or the error middleware (pages) to show.
+    """
+    session = None
+    if as_patient:
+        session = session_token(request)
+        if session is None:
+            raise SignInAgain("required")
+    try:
+        return await request.app[AGENTS].request(
+            request[TENANT],
+            method,
+            params or {},
+            session=session,
+            idempotency_key=idempotency_key,
+            client=request[CLIENT],
+            deadline=DEADLINE_SECONDS,
+        )
+    except RemoteError as exc:
+        if as_patient and exc.code == "unauthenticated":
+            raise SignInAgain() from None
+        raise

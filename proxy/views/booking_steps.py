@@ -1,0 +1,286 @@
+"""The steps of choosing a time: type -> provider (or No preference) -> day -> time.
+
+Every choice travels in the query string of a plain GET form or link, so the proxy keeps no
+state between steps, the Back button works, and any step can be bookmarked or reloaded. The
+same steps serve booking a new appointment and moving one (where the type is fixed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from proxy.views.base import call, render
+from proxy.views.times import day_label, parse_instant, slot_time, zone_label
+
+DAYS_PER_PAGE = 14
+NO_PREFERENCE = "any"
+PLEASE_CHOOSE = "Please choose one of the options, then press Next."
+_ID = re.compile(r"[1-9][0-9]{0,9}")
+
+
+def small_id(value: object) -> int | None:
+    if isinstance(value, str) and _ID.fullmatch(value):
+        number = int(value)
+        return number if number <= 2**31 - 1 else None
+    return None
+
+
+def iso_day(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
+def instant(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    moment = parse_instant(value)
+    if moment is None or moment.second or moment.microsecond:
+        return None
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    type_id: int | None = None
+    provider: str | None = None  # a provider id as text, NO_PREFERENCE, or None: not chosen yet
+    day: str | None = None
+    start: str | None = None
+    from_day: str | None = None
+
+    @property
+    def provider_id(self) -> int | None:
+        return None if self.provider in (None, NO_PREFERENCE) else int(self.provider)
+
+
+def read_choice(values: Mapping[str, Any], fixed_type: int | None = None) -> Choice:
+    provider = values.get("provider")
+    if provider != NO_PREFERENCE:
+        number = small_id(provider)
+        provider = None if number is None else str(number)
+    return Choice(
+        type_id=fixed_type if fixed_type is not None else small_id(values.get("type")),
+        provider=provider,
+        day=iso_day(values.get("day")),
+        start=instant(values.get("start")),
+        from_day=iso_day(values.get("from")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Booking (`/book`) or moving one appointment (`/appointments/<id>/reschedule`)."""
+
+    path: str
+    title: str
+    button: str
+    fixed_type: int | None = None
+    appointment: dict[str, Any] | None = None
+
+    @property
+    def confirm_path(self) -> str:
+        return f"{self.path}/confirm"
+
+    def url(self, choice: Choice, *, path: str | None = None, **changes: Any) -> str:
+        """A link to a step: the choices so far (minus the fixed type) plus `changes`. The
+        start time is never in a link: only the time step's form sends it, to the confirm page."""
+        choice = replace(choice, **changes)
+        query = {
+            "type": None if self.fixed_type is not None else choice.type_id,
+            "provider": choice.provider,
+            "day": choice.day,
+            "from": choice.from_day,
+        }
+        pairs = {k: v for k, v in query.items() if v is not None}
+        base = path or self.path
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    def hidden(self, choice: Choice) -> dict[str, str]:
+        """The choices as hidden form fields (for the GET forms of the next step)."""
+        fields = {
+            "type": None if self.fixed_type is not None else choice.type_id,
+            "provider": choice.provider,
+            "day": choice.day,
+        }
+        return {k: str(v) for k, v in fields.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """Names for the summary: the appointment type and the providers offering it."""
+
+    type: dict[str, Any] | None
+    providers: list[dict[str, Any]]
+
+    def provider_name(self, choice: Choice) -> str:
+        if choice.provider == NO_PREFERENCE:
+            return "No preference (the first one free at that time)"
+        for provider in self.providers:
+            if provider["id"] == choice.provider_id:
+                return str(provider["name"])
+        return "The provider you chose"
+
+
+async def catalogue(request: web.Request, flow: Flow, type_id: int) -> Catalogue:
+    types, providers = await asyncio.gather(
+        call(request, "booking.appointment_types", as_patient=False),
+        call(request, "booking.providers", {"appointment_type_id": type_id}, as_patient=False),
+    )
+    found = next((t for t in types["appointment_types"] if t["id"] == type_id), None)
+    if found is None and flow.appointment is not None:
+        found = flow.appointment["appointment_type"]
+    return Catalogue(found, providers["providers"])
+
+
+def _context(flow: Flow, choice: Choice, **extra: Any) -> dict[str, Any]:
+    return {"flow": flow, "choice": choice, "title": flow.title, **extra}
+
+
+async def choose_type(
+    request: web.Request, flow: Flow, choice: Choice, error: str | None = None
+) -> web.Response:
+    types = await call(request, "booking.appointment_types", as_patient=False)
+    context = _context(flow, choice, types=types["appointment_types"], error=error)
+    return render(request, "book_type.html", context, 422 if error else 200)
+
+
+async def choose_provider(
+    request: web.Request, flow: Flow, choice: Choice, allow_any: bool, error: str | None = None
+) -> web.Response:
+    assert choice.type_id is not None
+    names = await catalogue(request, flow, choice.type_id)
+    if names.type is None:
+        return web.Response(status=303, headers={"Location": flow.path})
+    context = _context(flow, choice, names=names, allow_any=allow_any, error=error)
+    return render(request, "book_provider.html", context, 422 if error else 200)
+
+
+def _availability_params(choice: Choice, first_day: str | None, days: int) -> dict[str, Any]:
+    assert choice.type_id is not None
+    params: dict[str, Any] = {"appointment_type_id": choice.type_id, "days": days}
+    if choice.provider_id is not None:
+        params["provider_id"] = choice.provider_id
+    if first_day is not None:
+        params["from_date"] = first_day
+    return params
+
+
+async def choose_day(
+    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any]
+) -> web.Response:
+    assert choice.type_id is not None
+    names, free = await asyncio.gather(
+        catalogue(request, flow, choice.type_id),
+        call(
+            request,
+            "booking.availability",
+            _availability_params(choice, choice.from_day, DAYS_PER_PAGE),
+        ),
+    )
+    days = [
+        {
+            "label": day_label(d["date"]),
+            "count": len(d["slots"]),
+            "url": flow.url(choice, day=d["date"]),
+        }
+        for d in free["days"]
+        if d["slots"]
+    ]
+    zone = free.get("timezone") or practice.get("timezone")
+    context = _context(
+        flow,
+        choice,
+        names=names,
+        days=days,
+        zone=zone_label(zone),
+        later_url=_later_url(flow, choice, free, practice, zone),
+        first_url=flow.url(choice, from_day=None) if choice.from_day else None,
+    )
+    return render(request, "book_day.html", context)
+
+
+def _later_url(
+    flow: Flow, choice: Choice, free: dict[str, Any], practice: dict[str, Any], zone: str | None
+) -> str | None:
+    """The next page of days, while it can still hold a bookable day (the horizon)."""
+    if choice.from_day is not None:
+        first = date.fromisoformat(choice.from_day)
+    elif free["days"]:
+        first = date.fromisoformat(free["days"][0]["date"])
+    else:
+        first = _today(zone)
+    following = first + timedelta(days=DAYS_PER_PAGE)
+    horizon = practice.get("booking", {}).get("horizon_days", 60)
+    if following > _today(zone) + timedelta(days=horizon):
+        return None
+    return flow.url(choice, from_day=following.isoformat())
+
+
+def _today(zone: str | None) -> date:
+    try:
+        return datetime.now(ZoneInfo(zone or "UTC")).date()
+    except (ValueError, KeyError):
+        return datetime.now().date()
+
+
+async def choose_time(
+    request: web.Request,
+    flow: Flow,
+    choice: Choice,
+    practice: dict[str, Any],
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    assert choice.type_id is not None and choice.day is not None
+    names, free = await asyncio.gather(
+        catalogue(request, flow, choice.type_id),
+        call(request, "booking.availability", _availability_params(choice, choice.day, 1)),
+    )
+    slots: list[dict[str, Any]] = next(
+        (d["slots"] for d in free["days"] if d["date"] == choice.day), []
+    )
+    times = [{"start": s["start"], "label": slot_time(s["local_time"])} for s in slots]
+    context = _context(
+        flow,
+        choice,
+        names=names,
+        times=times,
+        day=day_label(choice.day),
+        zone=zone_label(free.get("timezone") or practice.get("timezone")),
+        error=error,
+        days_url=flow.url(choice, day=None),
+    )
+    return render(request, "book_time.html", context, status)
+
+
+async def next_step(
+    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any]
+) -> web.Response:
+    """The first step whose choice is still missing. `asked` names the step whose form was
+    just sent: if its choice is still missing, the patient pressed Next without choosing."""
+    allow_any = bool(practice["booking"]["allow_no_preference"])
+    asked = request.query.get("asked")
+    if choice.type_id is None:
+        error = PLEASE_CHOOSE if asked == "type" else None
+        return await choose_type(request, flow, choice, error)
+    if choice.provider is None or (choice.provider == NO_PREFERENCE and not allow_any):
+        error = PLEASE_CHOOSE if asked == "provider" else None
+        return await choose_provider(
+            request, flow, replace(choice, provider=None), allow_any, error
+        )
+    if choice.day is None:
+        return await choose_day(request, flow, choice, practice)
+    return await choose_time(request, flow, choice, practice)
