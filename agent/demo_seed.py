@@ -575,7 +575,9 @@ def create_demo_login(connection: Any, password_hash: str, *, now: datetime) -> 
             "SELECT p.id, p.email FROM patients p"
             " LEFT JOIN portal_accounts a ON a.patient_id = p.id"
             " WHERE p.email IS NOT NULL AND p.home_zip IS NOT NULL AND a.id IS NULL"
-            " ORDER BY p.id LIMIT 1"
+            # The demo login should have something to show: upcoming and past visits.
+            " ORDER BY (SELECT COUNT(*) FROM appointments x WHERE x.patient_id = p.id"
+            " AND x.status = 'booked') DESC, p.id LIMIT 1"
         )
         row = cursor.fetchone()
         if row is None:
