@@ -30,7 +30,7 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
 from protocol.tls import client_config
 from tests.agent.mail.smtp_server import Received, RecordingHandler, smtp_server
-from tests.agent.practice import NOW, TIMEZONE, test_hasher
+from tests.agent.practice import NOW, TIMEZONE, cheap_hasher
 
 PORTAL_URL = "http://example-clinic.localhost:8080"
 FROM_ADDRESS = "portal@example.org"
@@ -301,7 +301,7 @@ async def access_practice(
         clock = FixedClock(now)
         config = access_config(settings, keys, port, access=access, booking=booking)
         agent = Agent.build(
-            config, clock=clock, hasher=None if production_hasher else test_hasher()
+            config, clock=clock, hasher=None if production_hasher else cheap_hasher()
         )
         await agent.start(port=0)
         try:

@@ -140,7 +140,7 @@ def make_keys(directory: Path) -> Path:
     return directory
 
 
-def test_hasher() -> PasswordHasher:
+def cheap_hasher() -> PasswordHasher:
     """argon2id with cheap parameters: these tests are about other things. The production
     parameters are tested in tests/agent/access."""
     return PasswordHasher(time_cost=1, memory_cost_kib=1024, allow_weak_for_tests=True)
@@ -220,7 +220,7 @@ async def running_practice(
     because a blocking query through a relay on the test's event loop would deadlock."""
     clock = FixedClock(now)
     config = agent_config(settings, keys, **booking)
-    agent = Agent.build(config, clock=clock, hasher=test_hasher())
+    agent = Agent.build(config, clock=clock, hasher=cheap_hasher())
     await agent.start(port=0)
     client = await LinkClient.connect(
         "127.0.0.1",

@@ -27,7 +27,7 @@ from tests.agent.access_fixtures import (
 )
 from tests.agent.mail.smtp_server import RecordingHandler
 from tests.agent.practice import PATIENTS
-from tests.agent.practice import test_hasher as cheap_hasher
+from tests.agent.practice import cheap_hasher as cheap_hasher
 
 SHARED_RAW = ("Ann.Lee@Example.org ", "ann.lee@example.org")  # patients 2 and 3
 NO_EMAIL, NO_ZIP, ACTIVE, BAD_EMAIL = 4, 5, 6, 7

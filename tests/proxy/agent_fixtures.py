@@ -22,7 +22,7 @@ import yaml
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from proxy.config import ProxyConfig
-from tests.agent.practice import agent_config, test_hasher
+from tests.agent.practice import agent_config, cheap_hasher
 
 PRACTICE_NAME = "Example Family Clinic"
 SUBDOMAIN = "example-clinic"  # what agent_config's practice serves; the HELLO must name it
@@ -46,7 +46,7 @@ class Offices:
                 "practice": config.practice.model_copy(update={"name": name}),
             }
         )
-        agent = Agent.build(config, hasher=test_hasher())
+        agent = Agent.build(config, hasher=cheap_hasher())
         await agent.start(port=port)
         self._running.append(agent)
         return agent
