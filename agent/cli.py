@@ -19,18 +19,9 @@ DEFAULT_CONFIG = "/etc/portico/agent.yaml"
 
 def _cmd_init_keys(args: argparse.Namespace) -> int:
     # Imported here so that `--help` works without the TLS stack loaded.
-    from protocol.tls import write_identity
+    from protocol.tls import init_keys_command
 
-    directory = Path(args.dir)
-    try:
-        pin = write_identity(directory, COMMON_NAME)
-    except (FileExistsError, PermissionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(pin)
-    print(directory / "key.pem")
-    print(directory / "cert.pem")
-    return 0
+    return init_keys_command(Path(args.dir), COMMON_NAME)
 
 
 def _load_config(path: str) -> AgentConfig | None:

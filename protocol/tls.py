@@ -22,6 +22,7 @@ import contextlib
 import datetime
 import hashlib
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,3 +377,17 @@ class TLSEngine:
     def _refuse(self, reason: str) -> NoReturn:
         self._refused = reason
         raise TLSRefused(reason)
+
+
+def init_keys_command(directory: Path, common_name: str) -> int:
+    """`portico-agent init-keys DIR` and `portico-proxy init-keys DIR`: write a new identity,
+    print its pin (what the other side puts in its config) and the files written."""
+    try:
+        pin = write_identity(directory, common_name)
+    except (FileExistsError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(pin)
+    print(directory / "key.pem")
+    print(directory / "cert.pem")
+    return 0

@@ -14,18 +14,9 @@ COMMON_NAME = "portico-proxy"
 
 def _init_keys(args: argparse.Namespace) -> int:
     # Imported here so that `--help` works without the TLS stack loaded.
-    from protocol.tls import write_identity
+    from protocol.tls import init_keys_command
 
-    directory = Path(args.dir)
-    try:
-        pin = write_identity(directory, COMMON_NAME)
-    except (FileExistsError, PermissionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(pin)
-    print(directory / "key.pem")
-    print(directory / "cert.pem")
-    return 0
+    return init_keys_command(Path(args.dir), COMMON_NAME)
 
 
 def _serve(args: argparse.Namespace) -> int:
