@@ -10,8 +10,10 @@ from proxy.views.messages import unreachable
 # For a Host naming no office. Deliberately the same bytes for every such request, with no
 # office name, no list of offices and no link: it must not help anyone enumerate tenants.
 UNKNOWN_SITE_BODY = (
-    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Not found</title>'
-    "</head><body><h1>Not found</h1><p>There is no page at this address.</p></body></html>\n"
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Not found</title></head><body><main><h1>Not found</h1>"
+    "<p>There is no page at this address.</p></main></body></html>\n"
 )
 
 

@@ -22,13 +22,8 @@ from playwright.async_api import APIResponse, ConsoleMessage, Error, Page, Respo
 # axe impacts that fail a test; "minor" and "moderate" are reported, not failed.
 FAILING_IMPACTS = frozenset({"serious", "critical"})
 
-# DESIGN.md asks for `Referrer-Policy: no-referrer`, but under that policy Chromium sends
-# `Origin: null` on a same-origin form POST (Fetch spec, "append a request Origin header"; seen
-# with Debian's chromium 156), which the proxy's exact Origin check must refuse. The proxy
-# therefore sends "same-origin" (proxy/security.py says why). What matters to patients is that
-# no page address (with its one-time token) ever reaches another site, and both policies
-# guarantee it; anything that would leak the URL to another origin fails.
-REFERRER_POLICIES_THAT_NEVER_LEAK = frozenset({"no-referrer", "same-origin"})
+# DESIGN.md: no page address (they carry one-time tokens) goes anywhere, not even to this site.
+REFERRER_POLICY = "no-referrer"
 
 _AXE = Axe()
 
@@ -65,8 +60,7 @@ def security_header_problems(headers: dict[str, str]) -> list[str]:
         problems.append("CSP allows 'unsafe-inline' scripts")
     if h.get("x-content-type-options", "").lower() != "nosniff":
         problems.append(f"X-Content-Type-Options {h.get('x-content-type-options')!r}")
-    referrer = h.get("referrer-policy", "").lower()
-    if referrer not in REFERRER_POLICIES_THAT_NEVER_LEAK:
+    if h.get("referrer-policy", "").lower() != REFERRER_POLICY:
         problems.append(f"Referrer-Policy {h.get('referrer-policy')!r}")
     cache = [d.strip().lower() for d in h.get("cache-control", "").split(",")]
     if "no-store" not in cache:
@@ -109,6 +103,7 @@ class PageChecks:
     steps: list[str] = field(default_factory=list)
     responses_checked: int = 0
     header_problems: list[str] = field(default_factory=list)
+    layout_problems: list[str] = field(default_factory=list)
     axe_findings: list[AxeFinding] = field(default_factory=list)
     browser_errors: list[str] = field(default_factory=list)
     # Every document the main frame showed (url, status), and which of them were checked.
@@ -166,9 +161,8 @@ class PageChecks:
         await self.page.wait_for_load_state("load")
         self.steps.append(name)
         number = len(self.steps)
-        await self.page.screenshot(
-            path=self.artifacts / f"{number:02d}-{name}.png", full_page=True
-        )
+        await self.page.screenshot(path=self.artifacts / f"{number:02d}-{name}.png", full_page=True)
+        await self._check_layout(f"{number:02d}-{name}")
         results = await _AXE.run(self.page)
         for violation in results.response["violations"]:
             self.axe_findings.append(
@@ -185,6 +179,26 @@ class PageChecks:
         if self.documents and self.documents[-1][0] == self.page.url:
             self.checked_documents.add(len(self.documents) - 1)
 
+    async def _check_layout(self, step: str) -> None:
+        """Laid out for this screen: as wide as the viewport (a page without
+        `<meta name="viewport">` is laid out 980px wide on a phone and shown shrunk), and no
+        sideways scrolling (WCAG 1.4.10, reflow)."""
+        viewport = self.page.viewport_size
+        if viewport is None:
+            return
+        layout = await self.page.evaluate(
+            "() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+        )
+        width, scrolled = int(layout[0]), int(layout[1])
+        where = f"{step} ({_shown(self.page.url)})"
+        if width != viewport["width"]:
+            self.layout_problems.append(
+                f"{where}: laid out {width}px wide on a {viewport['width']}px screen"
+                " (no <meta name=viewport>?)"
+            )
+        if scrolled > width:
+            self.layout_problems.append(f"{where}: scrolls sideways ({scrolled}px > {width}px)")
+
     # -- the verdict ---------------------------------------------------------------------------
 
     def failing_axe(self) -> list[AxeFinding]:
@@ -199,6 +213,7 @@ class PageChecks:
                 [f.describe() for f in self.failing_axe()],
             ),
             ("missing or wrong security headers", self.header_problems),
+            ("not laid out for the screen", self.layout_problems),
             ("browser console / page errors", self.browser_errors),
             (
                 "pages visited but never checked (screenshot + axe)",

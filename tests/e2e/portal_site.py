@@ -38,6 +38,8 @@ from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, ProxySetup
 OTHER_SUBDOMAIN = "other-clinic"
 OTHER_NAME = "Other Town Clinic"
 PHONE = "+1 555 0100"  # what ProxySetup.tenant puts in the registry for every office
+# Offices that let a patient they invited sign in as soon as the account is set up.
+ACCESS = {"activate_without_confirmation": True}
 
 
 @dataclass
@@ -161,7 +163,9 @@ async def portal_site(
         for subdomain, name, db in offices:
             origin = f"http://{subdomain}.localhost:{port}"
             office = await stack.enter_async_context(
-                running_office(db, keys, subdomain=subdomain, name=name, portal_url=origin)
+                running_office(
+                    db, keys, subdomain=subdomain, name=name, portal_url=origin, access=ACCESS
+                )
             )
             tenants.append(Tenant(subdomain, name, office, origin))
         registry = {

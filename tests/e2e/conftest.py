@@ -1,0 +1,150 @@
+"""Fixtures for the browser tests: real Chromium (Debian's, never a downloaded one) driven by
+Playwright, in front of the real proxy and agents of tests/e2e/portal_site.py.
+
+Each test gets a fresh practice database, its own agents and proxy, a fresh browser and one
+browser context, on a phone or a desktop viewport (every test runs on both). Screenshots and
+the findings report go to tests/e2e/artifacts/<test>/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from agent.db.pool import DatabaseSettings
+from tests.agent.practice import fresh_database, make_keys, seed_small_practice
+from tests.db import MariaDB
+from tests.e2e.page_checks import PageChecks
+from tests.e2e.patient_steps import Patient
+from tests.e2e.portal_site import PortalSite, portal_site
+from tests.protocol.link_fixtures import LogCapture, captured_logs
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+}
+
+
+def chromium_executable() -> str:
+    """Debian's Chromium. Missing, the browser tests fail in CI (a skipped browser test
+    proves nothing there) and are skipped elsewhere, with the reason."""
+    if not os.access(CHROMIUM, os.X_OK):
+        message = (
+            f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return str(CHROMIUM)
+
+
+@pytest.fixture(autouse=True)
+def _chromium_before_anything_else(request: pytest.FixtureRequest) -> None:
+    """A browser test looks for Chromium first, before databases and agents are set up."""
+    if "browser" in request.fixturenames:
+        chromium_executable()
+
+
+@pytest.fixture(scope="session")
+def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
+    """A fresh, migrated database holding the small practice of tests/agent/practice.py."""
+    with fresh_database(mariadb) as settings:
+        seed_small_practice(settings)
+        yield settings
+
+
+@pytest.fixture
+def other_practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
+    """A second office's own database (same small practice, different rows' owner)."""
+    with fresh_database(mariadb) as settings:
+        seed_small_practice(settings)
+        yield settings
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """Every log line of the test (proxy and agents), as JSON, in memory."""
+    with captured_logs() as capture:
+        yield capture
+
+
+@pytest.fixture
+async def site(
+    practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path, logs: LogCapture
+) -> AsyncIterator[PortalSite]:
+    async with portal_site(practice_db, link_keys, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=chromium_executable(), args=LAUNCH_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, viewport: str) -> AsyncIterator[Page]:
+    # A time zone far from the practice's: every time shown must still be New York time.
+    context = await browser.new_context(
+        **VIEWPORTS[viewport], locale="en-US", timezone_id="Asia/Tokyo"
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """tests/e2e/artifacts/<test name>-<viewport>/."""
+    return ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+
+@pytest.fixture
+def checks(page: Page, artifacts: Path, site: PortalSite) -> PageChecks:
+    return PageChecks(page, artifacts, site.port)
+
+
+@pytest.fixture
+def patient(page: Page, checks: PageChecks, viewport: str) -> Patient:
+    return Patient(page, checks, touch=bool(VIEWPORTS[viewport].get("has_touch")))
