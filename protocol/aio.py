@@ -429,7 +429,9 @@ class LinkClient:
                     )
                     future: asyncio.Future[Any] = connection.loop.create_future()
                     connection.pending[stream_id] = future
-                    connection.flush()
+                    # Requests started together (a page asks for several things at once)
+                    # share one TLS record and one system call, as answers do.
+                    connection.schedule_flush()
                     try:
                         return await future
                     finally:

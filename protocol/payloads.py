@@ -122,14 +122,14 @@ def parse_request(stream_id: int, payload: bytes) -> RequestReceived:
 
 
 def parse_response(stream_id: int, payload: bytes) -> ResponseReceived:
-    obj = decode_json_object(payload)
+    obj = decode_json_object(payload, unique_keys=False)
     if "result" not in obj:
         raise _bad("RESPONSE needs a 'result'")
     return ResponseReceived(stream_id=stream_id, result=obj["result"])
 
 
 def parse_error(stream_id: int, payload: bytes) -> ErrorReceived:
-    obj = decode_json_object(payload)
+    obj = decode_json_object(payload, unique_keys=False)
     retryable = obj.get("retryable")
     if not isinstance(retryable, bool):
         raise _bad("'retryable' must be true or false")
