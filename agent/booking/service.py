@@ -118,15 +118,13 @@ class BookingService:
             ):
                 free.setdefault(minute, []).append(provider["id"])
         by_day: dict[str, list[dict[str, Any]]] = {}
+        label = _SlotLabels(self.tz)
         for minute in sorted(free):
-            local = from_minute(minute).astimezone(self.tz)
-            slot: dict[str, Any] = {
-                "start": _iso_utc(minute),
-                "local_time": local.strftime("%H:%M"),
-            }
+            local_day, local_time = label.local(minute)
+            slot: dict[str, Any] = {"start": label.utc(minute), "local_time": local_time}
             if provider_id is not None:
                 slot["provider_id"] = provider_id
-            by_day.setdefault(local.date().isoformat(), []).append(slot)
+            by_day.setdefault(local_day, []).append(slot)
         return {
             "appointment_type_id": type_id,
             "provider_id": provider_id,
@@ -501,6 +499,41 @@ def _stored_reply(cursor: Any, patient_id: int, key: str | None, digest: str) ->
         )
     reply: dict[str, Any] = json.loads(row["response"])
     return reply
+
+
+class _SlotLabels:
+    """Formats many slot times fast: the UTC offset is looked up once per quarter hour and date
+    strings once per day, the rest is integer arithmetic (a page of availability holds
+    hundreds of slots; datetime + strftime per slot was a large share of answering it)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._offsets: dict[int, int] = {}
+        self._days: dict[int, str] = {}
+
+    def _day(self, day_number: int) -> str:
+        text = self._days.get(day_number)
+        if text is None:
+            text = self._days[day_number] = (
+                date(1970, 1, 1) + timedelta(days=day_number)
+            ).isoformat()
+        return text
+
+    def local(self, minute: int) -> tuple[str, str]:
+        # Offsets change only at quarter hours of UTC (every zone's transitions do), so a
+        # quarter-hour bucket is exact.
+        quarter = minute // 15
+        offset = self._offsets.get(quarter)
+        if offset is None:
+            shift = from_minute(quarter * 15).astimezone(self.tz).utcoffset()
+            offset = self._offsets[quarter] = int(shift.total_seconds()) // 60 if shift else 0
+        local = minute + offset
+        within = local % DAY_MINUTES
+        return self._day(local // DAY_MINUTES), f"{within // 60:02d}:{within % 60:02d}"
+
+    def utc(self, minute: int) -> str:
+        within = minute % DAY_MINUTES
+        return f"{self._day(minute // DAY_MINUTES)}T{within // 60:02d}:{within % 60:02d}:00Z"
 
 
 def _iso_utc(minute: int) -> str:
