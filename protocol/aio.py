@@ -24,6 +24,7 @@ from protocol.events import (
     WelcomeReceived,
 )
 from protocol.frames import DEFAULT_LIMITS, Limits
+from protocol.logconfig import where_it_failed
 from protocol.tls import TLSConfig
 from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts
 
@@ -176,15 +177,15 @@ class _ServerConnection(LinkTransport):
                 )
                 return
             self._respond(stream_id, result)
-        except TimeoutError:
+        except TimeoutError as exc:
             if timeout is not None and timeout.expired():
                 self.conn.send_error(
                     stream_id, ErrorCode.DEADLINE_EXCEEDED, "the request took too long"
                 )
             else:
-                self._internal_error(stream_id, event.method)
-        except Exception:
-            self._internal_error(stream_id, event.method)
+                self._internal_error(stream_id, event.method, exc)
+        except Exception as exc:
+            self._internal_error(stream_id, event.method, exc)
         finally:
             del self.tasks[stream_id]
             if self.tasks:
@@ -201,9 +202,12 @@ class _ServerConnection(LinkTransport):
             self.log.error("link.unsendable_result", stream_id=stream_id, code=exc.code)
             self.conn.send_error(stream_id, ErrorCode.INTERNAL, "something went wrong")
 
-    def _internal_error(self, stream_id: int, method: str) -> None:
-        # The traceback is logged without locals; the patient sees only a plain message.
-        self.log.exception("link.handler_failed", stream_id=stream_id, method=method)
+    def _internal_error(self, stream_id: int, method: str, exc: BaseException) -> None:
+        # Where it failed, without the message (it may quote patient data) or any locals;
+        # the patient sees only a plain message.
+        self.log.error(
+            "link.handler_failed", stream_id=stream_id, method=method, **where_it_failed(exc)
+        )
         self.conn.send_error(stream_id, ErrorCode.INTERNAL, "something went wrong")
 
     def _close_when_drained(self) -> None:

@@ -26,6 +26,7 @@ import structlog
 
 from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.errors import ErrorCode
+from protocol.logconfig import where_it_failed
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import ProxyConfig, TenantConfig
@@ -288,7 +289,7 @@ class AgentConnections:
                 if isinstance(exc, ConnectFailed):
                     failure = exc
                 else:  # a bug, not the network: log it, but keep dialling with backoff
-                    log.exception("agent.connect_error", tenant=link.name)
+                    log.error("agent.connect_error", tenant=link.name, **where_it_failed(exc))
                     failure = ConnectFailed("internal", f"unexpected {type(exc).__name__}")
                 link.failures += 1
                 delay = backoff_delay(

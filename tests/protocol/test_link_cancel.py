@@ -159,7 +159,11 @@ async def test_unexpected_handler_failure_is_internal_and_hides_its_detail(
     assert "secret detail" not in failed.value.message
     assert "secret detail" not in str(failed.value)
     assert not failed.value.retryable
-    # The detail is for the agent's operator: logged there, with the method.
+    # The operator gets the method, the exception type and where it failed — not its
+    # message, which in real handlers can quote patient data (a duplicate email, say).
     failure = await link.logs.wait_for("link.handler_failed", role="responder")
     assert failure["method"] == "book"
+    assert failure["error_type"] == type(crash).__name__
+    assert any("handler" in frame for frame in failure["frames"])
+    assert "secret detail" not in link.logs.stream.getvalue()
     assert client.is_usable
