@@ -444,12 +444,10 @@ class AccessService:
         now = self.clock.now()
 
         def verify(cursor: Any) -> bool:
-            row = store.live_token(cursor, token, "verify_email", now)
-            if row is None:
+            redeemed = store.redeem_token(cursor, token, "verify_email", now)
+            if redeemed is None:
                 return False
-            account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
-            assert account is not None
-            store.use_token(cursor, row["id"], now)
+            _row, account = redeemed
             # Seed 004: a self-registered patient gets access when the email is verified.
             store.update_account(
                 cursor, account["id"], status="active", access_enabled=1, activated_at=now
@@ -511,12 +509,10 @@ class AccessService:
         hashed = await self.hasher.hash(password)
 
         def reset(cursor: Any) -> bool:
-            row = store.live_token(cursor, token, "reset_password", now)
-            if row is None:
+            redeemed = store.redeem_token(cursor, token, "reset_password", now)
+            if redeemed is None:
                 return False
-            account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
-            assert account is not None
-            store.use_token(cursor, row["id"], now)
+            _row, account = redeemed
             # An invited patient whose access staff enabled sets a first password this way.
             store.update_account(
                 cursor,
@@ -657,12 +653,10 @@ class AccessService:
         now = self.clock.now()
 
         def confirm(cursor: Any) -> bool:
-            row = store.live_token(cursor, token, "change_email", now)
-            if row is None:
+            redeemed = store.redeem_token(cursor, token, "change_email", now)
+            if redeemed is None:
                 return False
-            account = store.account_by(cursor, "a.id", row["account_id"], lock=True)
-            assert account is not None
-            store.use_token(cursor, row["id"], now)
+            row, account = redeemed
             if self.rules.identity == "email":
                 other = store.account_by(cursor, "a.login_email", row["new_email"])
                 if other is not None and other["id"] != account["id"]:

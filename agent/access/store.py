@@ -118,6 +118,20 @@ def use_token(cursor: Any, token_id: int, now: datetime) -> None:
     cursor.execute("UPDATE portal_tokens SET used_at = %s WHERE id = %s", (utc(now), token_id))
 
 
+def redeem_token(
+    cursor: Any, token: str, purpose: str, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Use up a live one-time token: (token row, its account locked for update), or None.
+    The row lock in live_token makes concurrent redemptions of one token yield one winner."""
+    row = live_token(cursor, token, purpose, now)
+    if row is None:
+        return None
+    account = account_by(cursor, "a.id", row["account_id"], lock=True)
+    assert account is not None  # the foreign key guarantees it
+    use_token(cursor, row["id"], now)
+    return row, account
+
+
 def count_failed_check(cursor: Any, token_id: int, now: datetime, burn_after: int) -> None:
     cursor.execute(
         # MariaDB assigns left to right: used_at must read failed_checks before it changes.
