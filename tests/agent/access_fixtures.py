@@ -30,7 +30,7 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
 from protocol.tls import client_config
 from tests.agent.mail.smtp_server import Received, RecordingHandler, smtp_server
-from tests.agent.practice import NOW, TIMEZONE, cheap_hasher
+from tests.agent.practice import NOW, agent_config_data, cheap_hasher
 
 PORTAL_URL = "http://example-clinic.localhost:8080"
 FROM_ADDRESS = "portal@example.org"
@@ -55,45 +55,16 @@ def config_dict(
     access: dict[str, Any] | None = None,
     booking: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The shape of tests/agent/practice.py's agent_config, plus `access` and SMTP `email`."""
-    return {
-        "practice": {
-            "name": "Example Family Clinic",
-            "phone": "+1 555 0100",
-            "timezone": TIMEZONE,
-            "subdomain": "example-clinic",
-        },
-        "listen": {"host": "127.0.0.1", "port": 1234, "allowed_proxies": ["127.0.0.0/8"]},
-        "tls": {
-            "key_file": str(keys / "agent" / "key.pem"),
-            "cert_file": str(keys / "agent" / "cert.pem"),
-            "proxy_pins": [(keys / "proxy.pin").read_text()],
-        },
-        "database": {
-            "host": settings.host,
-            "port": settings.port,
-            "name": settings.name,
-            "user": settings.user,
-            "password": settings.password,
-            "pool_size": 8,
-            "connect_timeout_seconds": 2,
-            "read_timeout_seconds": 5,
-            "write_timeout_seconds": 5,
-        },
-        "booking": {
-            "horizon_days": 30,
-            "min_notice_hours": 24,
-            "cancel_cutoff_hours": 24,
-            **(booking or {}),
-        },
-        "access": dict(access or {}),
-        "email": {
-            "mode": "smtp",
-            "from_address": FROM_ADDRESS,
-            "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
-        },
-        "portal": {"url": PORTAL_URL},
+    """tests/agent/practice.py's agent config, plus `access` and SMTP `email`."""
+    data = agent_config_data(settings, keys, **(booking or {}))
+    data["access"] = dict(access or {})
+    data["email"] = {
+        "mode": "smtp",
+        "from_address": FROM_ADDRESS,
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
     }
+    data["portal"] = {"url": PORTAL_URL}
+    return data
 
 
 def access_config(

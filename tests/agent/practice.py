@@ -97,41 +97,44 @@ def seed_small_practice(settings: DatabaseSettings) -> None:
         )
 
 
+def agent_config_data(settings: DatabaseSettings, keys: Path, **booking: Any) -> dict[str, Any]:
+    """The small practice's agent.yaml as data; tests add or replace sections."""
+    return {
+        "practice": {
+            "name": "Example Family Clinic",
+            "phone": "+1 555 0100",
+            "timezone": TIMEZONE,
+            "subdomain": "example-clinic",
+        },
+        "listen": {"host": "127.0.0.1", "port": 1234, "allowed_proxies": ["127.0.0.0/8"]},
+        "tls": {
+            "key_file": str(keys / "agent" / "key.pem"),
+            "cert_file": str(keys / "agent" / "cert.pem"),
+            "proxy_pins": [(keys / "proxy.pin").read_text()],
+        },
+        "database": {
+            "host": settings.host,
+            "port": settings.port,
+            "name": settings.name,
+            "user": settings.user,
+            "password": settings.password,
+            "pool_size": 8,
+            "connect_timeout_seconds": 2,
+            "read_timeout_seconds": 5,
+            "write_timeout_seconds": 5,
+        },
+        "booking": {
+            "horizon_days": 30,
+            "min_notice_hours": 24,
+            "cancel_cutoff_hours": 24,
+            **booking,
+        },
+        "portal": {"url": "http://example-clinic.localhost:8080"},
+    }
+
+
 def agent_config(settings: DatabaseSettings, keys: Path, **booking: Any) -> AgentConfig:
-    return AgentConfig.model_validate(
-        {
-            "practice": {
-                "name": "Example Family Clinic",
-                "phone": "+1 555 0100",
-                "timezone": TIMEZONE,
-                "subdomain": "example-clinic",
-            },
-            "listen": {"host": "127.0.0.1", "port": 1234, "allowed_proxies": ["127.0.0.0/8"]},
-            "tls": {
-                "key_file": str(keys / "agent" / "key.pem"),
-                "cert_file": str(keys / "agent" / "cert.pem"),
-                "proxy_pins": [(keys / "proxy.pin").read_text()],
-            },
-            "database": {
-                "host": settings.host,
-                "port": settings.port,
-                "name": settings.name,
-                "user": settings.user,
-                "password": settings.password,
-                "pool_size": 8,
-                "connect_timeout_seconds": 2,
-                "read_timeout_seconds": 5,
-                "write_timeout_seconds": 5,
-            },
-            "booking": {
-                "horizon_days": 30,
-                "min_notice_hours": 24,
-                "cancel_cutoff_hours": 24,
-                **booking,
-            },
-            "portal": {"url": "http://example-clinic.localhost:8080"},
-        }
-    )
+    return AgentConfig.model_validate(agent_config_data(settings, keys, **booking))
 
 
 def make_keys(directory: Path) -> Path:
