@@ -241,16 +241,25 @@ async def verify_page(request: web.Request) -> web.Response:
     return render(request, "confirm_link.html", context)
 
 
-async def verify(request: web.Request) -> web.Response:
+async def _redeem_link(request: web.Request, method: str) -> web.Response | None:
+    """The confirm button of a one-time link: None once the agent used the token up, else
+    the invalid-link page."""
     token = link_token((await read_form(request)).get("token"))
     if token is None:
         return _link_invalid(request)
     try:
-        await call(request, "access.verify_email", {"token": token}, as_patient=False)
+        await call(request, method, {"token": token}, as_patient=False)
     except RemoteError as exc:
         if exc.code == "not_found":
             return _link_invalid(request)
         raise
+    return None
+
+
+async def verify(request: web.Request) -> web.Response:
+    refused = await _redeem_link(request, "access.verify_email")
+    if refused is not None:
+        return refused
     return see_other("/sign-in?notice=verified")
 
 
@@ -326,15 +335,9 @@ async def confirm_email_page(request: web.Request) -> web.Response:
 
 
 async def confirm_email(request: web.Request) -> web.Response:
-    token = link_token((await read_form(request)).get("token"))
-    if token is None:
-        return _link_invalid(request)
-    try:
-        await call(request, "access.confirm_email_change", {"token": token}, as_patient=False)
-    except RemoteError as exc:
-        if exc.code == "not_found":
-            return _link_invalid(request)
-        raise
+    refused = await _redeem_link(request, "access.confirm_email_change")
+    if refused is not None:
+        return refused
     response = see_other("/sign-in?notice=email_changed")
     clear_session_cookie(response)  # every session of the account has ended
     return response
