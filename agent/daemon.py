@@ -17,9 +17,12 @@ from agent.booking.service import BookingRules, BookingService
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.db import Database, DatabaseSettings
+from agent.forms.link import link_methods as form_methods
 from agent.mail.messages import MailTemplates
 from agent.mail.outbox import OutboxWorker, sender_from_config
-from agent.rpc import AgentMethods, PracticeInfo, SessionCallers
+from agent.messages.link import link_methods as message_methods
+from agent.records.link import link_methods as record_methods
+from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
@@ -118,11 +121,25 @@ class Agent:
             phone=practice.phone,
         )
         access = build_access(config, db, clock, hasher)
+        callers = SessionCallers(access)
+        context = DomainContext(
+            config=config,
+            db=db,
+            clock=clock,
+            callers=callers,
+            mail=mail_templates(config),
+            zone=ZoneInfo(practice.timezone),
+        )
+        extra: dict[str, Any] = {}
+        for build_table in (message_methods, form_methods, record_methods):
+            table: MethodTable = build_table(context)
+            extra.update(table)
         methods = AgentMethods(
             PracticeInfo(practice.name, practice.phone, practice.timezone),
             booking,
             access,
-            SessionCallers(access),
+            callers,
+            extra,
         )
 
         def on_hello(hello: HelloReceived) -> dict[str, Any]:

@@ -6,10 +6,11 @@ input is answered `invalid_params` with a message naming the field — and never
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from zoneinfo import ZoneInfo
 
 import structlog
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -19,6 +20,12 @@ from agent.booking.service import BookingService, Caller
 from agent.db import DatabaseUnavailable
 from protocol.aio import LinkError, Request
 from protocol.errors import ErrorCode
+
+if TYPE_CHECKING:
+    from agent.clock import Clock
+    from agent.config import AgentConfig
+    from agent.db import Database
+    from agent.mail.messages import MailTemplates
 
 log = structlog.get_logger("portico.agent")
 
@@ -171,6 +178,21 @@ class PracticeInfo:
 
 
 Method = Callable[[Request, Any], Awaitable[Any]]
+# Method name -> (its strict parameter model, its handler). Each domain package (messages,
+# forms, records) builds its own table with `link_methods(context)`; daemon.py merges them.
+MethodTable = Mapping[str, tuple[type["Params"], Method]]
+
+
+@dataclass(frozen=True, slots=True)
+class DomainContext:
+    """What a domain package needs to build its service and its link methods."""
+
+    config: AgentConfig
+    db: Database
+    clock: Clock
+    callers: CallerResolver
+    mail: MailTemplates
+    zone: ZoneInfo
 
 
 class AgentMethods:
@@ -182,6 +204,7 @@ class AgentMethods:
         booking: BookingService,
         access: AccessService,
         callers: CallerResolver,
+        extra: MethodTable | None = None,
     ) -> None:
         self.practice = practice
         self.booking = booking
@@ -208,6 +231,10 @@ class AgentMethods:
             "access.change_email": (ChangeEmailParams, self._change_email),
             "access.confirm_email_change": (TokenParams, self._confirm_email_change),
         }
+        for name, entry in (extra or {}).items():
+            if name in self._table:
+                raise ValueError(f"link method {name} is defined twice")
+            self._table[name] = entry
 
     @property
     def method_names(self) -> list[str]:

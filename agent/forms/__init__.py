@@ -1,0 +1,1 @@
+"""Forms defined in YAML, assigned to patients, filled in and submitted in the portal."""

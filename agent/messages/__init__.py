@@ -1,0 +1,1 @@
+"""Secure messages between the practice and its patients (threads, replies, attachments)."""
