@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from agent.access.staff import StaffActions, StaffRefused
+from agent.forms.cli import add_commands as add_form_commands
+from agent.messages.cli import add_commands as add_message_commands
 
 DEFAULT_CONFIG = "/etc/portico/agent.yaml"
 
@@ -195,3 +197,6 @@ def add_staff_commands(sub: Any) -> None:
     audit.add_argument("--patient", type=_patient_id, metavar="PATIENT_ID")
     audit.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (UTC)")
     audit.set_defaults(handler=_cmd_audit)
+
+    add_message_commands(sub, with_config)
+    add_form_commands(sub, with_config)
