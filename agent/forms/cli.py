@@ -1,13 +1,288 @@
-"""Staff commands `portico-agent forms ...` (filled in by the forms work)."""
+"""Staff commands `portico-agent forms ...`: load a form, list forms, assign, export answers.
+
+Like the other staff commands (agent/staff_cli.py) they run on the practice server with the
+agent's config and talk to the database directly; each prints what it did in plain words and
+exits 1 with the reason when it could not. The exported answers are PHI: they go to stdout or
+to a file only the user running the command can read, and never to a log.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import asyncio
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
+
+from agent.forms.service import FormExport, FormService, FormsRefused
+
+Action = Callable[[FormService, str], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, action: Action) -> int:
+    from zoneinfo import ZoneInfo
+
+    from agent.cli import _load_config
+    from agent.clock import SystemClock
+    from agent.daemon import database_settings
+    from agent.db import Database, DatabaseUnavailable
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+
+    async def main() -> int:
+        db = Database(database_settings(config))
+        forms = FormService(db, SystemClock(), ZoneInfo(config.practice.timezone))
+        try:
+            return await action(forms, f"staff:{getpass.getuser()}")
+        except FormsRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except DatabaseUnavailable:
+            print(
+                "error: the database cannot be reached; check database.* in the config",
+                file=sys.stderr,
+            )
+            return 1
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+# --- forms add -----------------------------------------------------------------------------------
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from agent.forms.definition import ConfigInvalid, parse_definition
+
+    path = Path(args.file)
+    try:
+        definition = parse_definition(path.read_bytes())
+    except OSError as exc:
+        return _fail(f"cannot read {path}: {exc.strerror or exc}")
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"error: {path}: {problem}", file=sys.stderr)
+        count = len(invalid.problems)
+        return _fail(f"{path}: not loaded ({count} problem{'' if count == 1 else 's'})")
+
+    async def add(forms: FormService, actor: str) -> int:
+        added = await forms.add_definition(definition, actor)
+        if added.new:
+            print(
+                f'loaded "{added.key}" version {added.version}: {added.title} '
+                f"({len(definition.fields)} questions)"
+            )
+        else:
+            print(
+                f'"{added.key}" version {added.version} already has exactly these questions; '
+                "nothing changed"
+            )
+        return 0
+
+    return _run(args, add)
+
+
+# --- forms list ----------------------------------------------------------------------------------
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    async def overview(forms: FormService, actor: str) -> int:
+        rows = await forms.forms_overview()
+        if not rows:
+            print("no forms are loaded; add one with `portico-agent forms add FILE`")
+            return 0
+        for row in rows:
+            print(
+                f"{row['form_key']}  version {row['version']}  {row['title']}\n"
+                f"  to do: {row['assigned']}, draft saved: {row['draft']}, "
+                f"sent: {row['submitted']}"
+            )
+        return 0
+
+    return _run(args, overview)
+
+
+# --- forms assign --------------------------------------------------------------------------------
+
+
+def _cmd_assign(args: argparse.Namespace) -> int:
+    by_type = args.appointment_type is not None
+    if by_type == (args.patient_id is not None):
+        return _fail("give a PATIENT_ID or --appointment-type (not both)")
+    if args.days is not None and not by_type:
+        return _fail("--days goes with --appointment-type")
+    days = 30 if args.days is None else args.days
+
+    async def assign_one(forms: FormService, actor: str) -> int:
+        assignment_id = await forms.assign(args.form_key, args.patient_id, actor)
+        print(
+            f'assigned "{args.form_key}" to patient {args.patient_id} (assignment {assignment_id})'
+        )
+        return 0
+
+    async def assign_by_type(forms: FormService, actor: str) -> int:
+        summary = await forms.assign_by_appointment_type(
+            args.form_key, args.appointment_type, days, actor
+        )
+        print(
+            f"patients with a booked {args.appointment_type!r} appointment in the next "
+            f"{days} days: {summary.patients_found}"
+        )
+        print(f"assigned the form: {len(summary.assigned)}")
+        print(f"skipped, given this form before: {len(summary.already_had)}")
+        return 0
+
+    return _run(args, assign_by_type if by_type else assign_one)
+
+
+# --- forms answers -------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection), so such
+# a cell gets a leading apostrophe, which spreadsheets show as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    text = "; ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def export_csv(export: FormExport) -> str:
+    """One row per sent form: patient id, when it was sent (UTC), the form version, then one
+    column per question (multiple choices joined with "; ")."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    names = [question.name for question in export.fields]
+    writer.writerow(["patient_id", "submitted_at", "form_version", *names])
+    for row in export.rows:
+        writer.writerow(
+            [
+                row.patient_id,
+                row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                row.version,
+                *(_cell(row.answers.get(name)) for name in names),
+            ]
+        )
+    return out.getvalue()
+
+
+def export_json(export: FormExport) -> str:
+    document: dict[str, Any] = {
+        "form": export.key,
+        "title": export.title,
+        "fields": [{"name": q.name, "label": q.label, "type": q.type} for q in export.fields],
+        "submissions": [
+            {
+                "assignment_id": row.assignment_id,
+                "patient_id": row.patient_id,
+                "form_version": row.version,
+                "submitted_at": row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "answers": row.answers,
+            }
+            for row in export.rows
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _write_private(path: Path, text: str) -> None:
+    # Answers are PHI: the file is readable by the user running the command only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+
+
+def _cmd_answers(args: argparse.Namespace) -> int:
+    output = Path(args.output) if args.output else None
+    if output is not None and not output.parent.is_dir():
+        return _fail(f"cannot write {output}: the folder {output.parent} does not exist")
+
+    async def answers(forms: FormService, actor: str) -> int:
+        export = await forms.export_answers(args.form_key, actor)
+        text = export_csv(export) if args.format == "csv" else export_json(export)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                _write_private(output, text)
+            except OSError as exc:
+                return _fail(f"cannot write {output}: {exc.strerror or exc}")
+        where = "" if output is None else f" to {output}"
+        print(f"{len(export.rows)} sent form(s) exported{where}", file=sys.stderr)
+        return 0
+
+    return _run(args, answers)
+
+
+# --- the command group ---------------------------------------------------------------------------
+
+
+def _positive_id(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError("a patient id is a positive whole number")
+    return int(text)
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 365:
+        raise argparse.ArgumentTypeError("--days is a whole number of days from 1 to 365")
+    return int(text)
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def show_help(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    return show_help
 
 
 def add_commands(
     sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 ) -> None:
     """Register the `forms` command group on the top-level subparsers `sub`."""
+    forms = sub.add_parser("forms", help="portal forms: load, assign, export answers")
+    forms.set_defaults(handler=_help_of(forms))
+    forms_sub = forms.add_subparsers(title="forms commands", metavar="COMMAND")
+
+    add = with_config(forms_sub.add_parser("add", help="load a form file (a new version)"))
+    add.add_argument("file", metavar="FILE", help="a form's YAML, like config/forms/*.yaml")
+    add.set_defaults(handler=_cmd_add)
+
+    listing = with_config(forms_sub.add_parser("list", help="loaded forms and their progress"))
+    listing.set_defaults(handler=_cmd_list)
+
+    assign = with_config(
+        forms_sub.add_parser("assign", help="give a form to a patient, or to everyone booked")
+    )
+    assign.add_argument("form_key", metavar="FORM_KEY")
+    assign.add_argument("patient_id", nargs="?", type=_positive_id, metavar="PATIENT_ID")
+    assign.add_argument(
+        "--appointment-type",
+        metavar="ID_OR_NAME",
+        help="every patient with an upcoming appointment of this type",
+    )
+    assign.add_argument(
+        "--days", type=_days, metavar="N", help="how far ahead 'upcoming' reaches (default 30)"
+    )
+    assign.set_defaults(handler=_cmd_assign)
+
+    answers = with_config(forms_sub.add_parser("answers", help="export the sent answers"))
+    answers.add_argument("form_key", metavar="FORM_KEY")
+    answers.add_argument("--format", choices=["csv", "json"], default="csv")
+    answers.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    answers.set_defaults(handler=_cmd_answers)

@@ -1,13 +1,336 @@
-"""Staff commands `portico-agent messages ...` (filled in by the messages work)."""
+"""Staff commands `portico-agent messages send | list | show`.
+
+They run on the practice server with the agent's config and write to the database directly;
+the notice email they queue is delivered by the running agent's outbox. Each prints what it
+did in plain words and exits 1 with the reason when it could not. Patient replies are printed
+with control characters made visible, so a reply cannot drive the staff member's terminal.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import asyncio
+import getpass
+import os
+import stat
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent.messages.office import OfficeMessage
+from agent.messages.rules import (
+    ATTACHMENT_MAX_BYTES,
+    Attachment,
+    MessageRefused,
+    attachment_filename,
+    check_attachment,
+    check_attachment_count,
+    clean_author,
+    clean_body,
+    clean_subject,
+    too_large,
+)
+from agent.messages.service import MessageService
+
+BODY_FILE_MAX = 1024 * 1024  # far above 5,000 characters; only stops reading a wrong file
+# Bidirectional-text controls can make a line read differently from what it holds.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+Action = Callable[[MessageService, str], Awaitable[int]]
+
+
+def _fail(problem: str) -> int:
+    print(f"error: {problem}", file=sys.stderr)
+    return 1
+
+
+def _run(args: argparse.Namespace, action: Action) -> int:
+    from agent.cli import _load_config
+    from agent.clock import SystemClock
+    from agent.daemon import database_settings, mail_templates
+    from agent.db import Database, DatabaseUnavailable
+
+    config = _load_config(args.config)
+    if config is None:
+        return 1
+
+    async def main() -> int:
+        db = Database(database_settings(config))
+        service = MessageService(
+            db,
+            SystemClock(),
+            ZoneInfo(config.practice.timezone),
+            practice_name=config.practice.name,
+            notice=mail_templates(config).new_message_notice,
+        )
+        try:
+            return await action(service, f"staff:{getpass.getuser()}")
+        except MessageRefused as refused:
+            return _fail(str(refused))
+        except DatabaseUnavailable:
+            return _fail("the database cannot be reached; check database.* in the config")
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+# -- reading the files to send ---------------------------------------------------------------
+
+
+def _read_body(path: str) -> str:
+    if path == "-":
+        raw = sys.stdin.buffer.read(BODY_FILE_MAX + 1)
+    else:
+        try:
+            with open(path, "rb") as file:
+                raw = file.read(BODY_FILE_MAX + 1)
+        except OSError as exc:
+            raise MessageRefused("body-file", f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > BODY_FILE_MAX:
+        raise MessageRefused("body-file", f"{path} is far longer than a message can be")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MessageRefused("body-file", f"{path} is not UTF-8 text") from None
+    return clean_body(text)
+
+
+def _read_attachment(path: str) -> Attachment:
+    name = attachment_filename(path)
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise MessageRefused("attach", f"{name}: not a regular file")
+            # Checked before reading: a wrong file of gigabytes is refused at once.
+            if info.st_size > ATTACHMENT_MAX_BYTES:
+                raise MessageRefused("attach", f"{name}: {too_large(info.st_size)}")
+            data = file.read(ATTACHMENT_MAX_BYTES + 1)
+    except OSError as exc:
+        raise MessageRefused("attach", f"cannot read {path}: {exc.strerror}") from None
+    return check_attachment(name, data)
+
+
+def _office_message(args: argparse.Namespace) -> tuple[OfficeMessage | None, list[str]]:
+    """The message to send, or every problem with the command line (all reported at once)."""
+    problems: list[str] = []
+
+    def attempt(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except MessageRefused as refused:
+            problems.append(str(refused))
+            return None
+
+    if args.thread is None and args.subject is None:
+        problems.append("subject: a new message needs --subject (or --thread to answer)")
+    if args.thread is not None and args.subject is not None:
+        problems.append("subject: an answer keeps its thread's subject; leave out --subject")
+    subject = attempt(lambda: clean_subject(args.subject)) if args.subject is not None else None
+    body = attempt(lambda: _read_body(args.body_file))
+    author = attempt(lambda: clean_author(args.author)) if args.author is not None else None
+    attempt(lambda: check_attachment_count(len(args.attach)))
+    files = [attempt(partial(_read_attachment, path)) for path in args.attach]
+    if problems:
+        return None, problems
+    message = OfficeMessage(
+        patient_id=args.patient_id,
+        body=body,
+        author=author or "",
+        subject=subject,
+        thread_id=args.thread,
+        attachments=tuple(files),
+        replies_allowed=not args.no_reply,
+    )
+    return message, []
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    message, problems = _office_message(args)
+    if message is None:
+        for problem in problems:
+            _fail(problem)
+        return 1
+
+    async def send(service: MessageService, actor: str) -> int:
+        assert message is not None
+        sent = await service.send(actor, message)
+        where = "a new thread" if sent.new_thread else "thread"
+        count = len(message.attachments)
+        files = f", {count} attachment(s)" if count else ""
+        print(
+            f"message {sent.message_id} sent to patient {message.patient_id} in {where} "
+            f"{sent.thread_id}{files}"
+        )
+        if sent.notice_queued:
+            print("the patient will get an email saying a message is waiting (no content)")
+        else:
+            print(
+                "no email sent: the patient has no active portal account with access "
+                "enabled; the message waits in the portal"
+            )
+        return 0
+
+    return _run(args, send)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    async def show_list(service: MessageService, actor: str) -> int:
+        rows = await service.staff_threads(actor, args.patient, args.unread)
+        print("thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\tsubject")
+        for row in rows:
+            name = f"{row['first_name']} {row['last_name']}"
+            cells = [
+                row["id"],
+                row["patient_id"],
+                name,
+                _local_minute(row["local_last"]),
+                row["last_sender"],
+                row["messages"],
+                int(row["unread_replies"] or 0),
+                row["subject"],
+            ]
+            print("\t".join(_terminal_safe(str(cell), one_line=True) for cell in cells))
+        print(f"{len(rows)} thread(s)", file=sys.stderr)
+        return 0
+
+    return _run(args, show_list)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    async def show(service: MessageService, actor: str) -> int:
+        thread = await service.staff_thread(actor, args.thread_id)
+        patient = thread["patient"] or {}
+        name = f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip()
+        print(f"thread {thread['id']}: {_terminal_safe(thread['subject'], one_line=True)}")
+        print(f"patient {thread['patient_id']}: {_terminal_safe(name, one_line=True)}")
+        print(f"replies allowed: {'yes' if thread['replies_allowed'] else 'no'}")
+        newly_read = 0
+        for message in thread["messages"]:
+            side = "the office" if message["sender"] == "office" else "the patient"
+            new = message["sender"] == "patient" and message["read_by_staff_at"] is None
+            newly_read += new
+            author = _terminal_safe(message["author"], one_line=True)
+            print()
+            print(
+                f"--- message {message['id']}, from {side} ({author}), "
+                f"{_local_minute(message['local_sent'])}{' [new]' if new else ''}"
+            )
+            print(_terminal_safe(message["body"], one_line=False))
+            for item in message["attachments"]:
+                filename = _terminal_safe(item["filename"], one_line=True)
+                print(
+                    f"attachment {item['id']}: {filename} "
+                    f"({item['content_type']}, {item['size']:,} bytes)"
+                )
+        print(
+            f"{newly_read} patient repl{'y' if newly_read == 1 else 'ies'} marked read",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _run(args, show)
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def _local_minute(iso: str) -> str:
+    """`2026-11-23 07:00 -05:00`: the practice's local time, as staff read their schedule."""
+    moment = datetime.fromisoformat(iso)
+    return moment.strftime("%Y-%m-%d %H:%M ") + moment.isoformat()[-6:]
+
+
+def _terminal_safe(text: str, *, one_line: bool) -> str:
+    """Text a patient typed, made harmless for a terminal: escape sequences, carriage returns
+    and bidirectional overrides are shown as \\x1b, \\x0d, \\u202e instead of acting. Line
+    breaks and tabs stay in a body; in one-line cells (list columns) they are escaped too."""
+    text = text.replace("\r\n", "\n")
+    out = []
+    for ch in text:
+        code = ord(ch)
+        keep = ch in "\n\t" and not one_line
+        if (code < 0x20 or 0x7F <= code < 0xA0) and not keep:
+            out.append(f"\\x{code:02x}")
+        elif ch in _BIDI:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _positive_id(kind: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+            raise argparse.ArgumentTypeError(f"a {kind} id is a positive whole number")
+        return int(text)
+
+    return parse
 
 
 def add_commands(
     sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 ) -> None:
     """Register the `messages` command group on the top-level subparsers `sub`."""
+    messages = sub.add_parser("messages", help="secure messages to and from patients")
+    messages.set_defaults(handler=lambda _args: messages.print_help() or 0)
+    group = messages.add_subparsers(title="messages commands", metavar="COMMAND")
+
+    send = with_config(
+        group.add_parser(
+            "send",
+            help="send a patient a message in the portal (they are emailed a notice, "
+            "without the content)",
+        )
+    )
+    send.add_argument("patient_id", type=_positive_id("patient"), metavar="PATIENT_ID")
+    send.add_argument("--subject", metavar="S", help="subject of a new thread (1-200 characters)")
+    send.add_argument(
+        "--body-file",
+        required=True,
+        metavar="F",
+        help="the message, UTF-8 text of 1-5,000 characters; - reads standard input",
+    )
+    send.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach a pdf, png, jpg or txt file of at most 3 MiB (up to 5 times)",
+    )
+    send.add_argument(
+        "--from",
+        dest="author",
+        metavar="NAME",
+        help="name shown as the sender (default: the practice's name)",
+    )
+    send.add_argument(
+        "--thread",
+        type=_positive_id("thread"),
+        metavar="ID",
+        help="answer inside this existing thread of the patient's",
+    )
+    send.add_argument(
+        "--no-reply", action="store_true", help="an announcement: the patient cannot answer it"
+    )
+    send.set_defaults(handler=_cmd_send)
+
+    listing = with_config(group.add_parser("list", help="list message threads, newest first"))
+    listing.add_argument("--patient", type=_positive_id("patient"), metavar="ID")
+    listing.add_argument(
+        "--unread", action="store_true", help="only threads with replies staff have not read"
+    )
+    listing.set_defaults(handler=_cmd_list)
+
+    show = with_config(
+        group.add_parser("show", help="print a thread; marks the patient's replies read")
+    )
+    show.add_argument("thread_id", type=_positive_id("thread"), metavar="THREAD_ID")
+    show.set_defaults(handler=_cmd_show)

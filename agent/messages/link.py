@@ -1,9 +1,73 @@
-"""The link methods of agent.messages (filled in by the messages work)."""
+"""The link methods of secure messages (docs/protocol.md section 12, "Messages, forms and
+records"). Each one finds the session's patient, then asks the MessageService; the service
+scopes every query to that patient."""
 
 from __future__ import annotations
 
-from agent.rpc import DomainContext, MethodTable
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from agent.messages.service import MessageService
+from agent.rpc import DomainContext, MethodTable, NoParams, Params, SmallId
+from protocol.aio import Request
+
+# Generous on purpose: the 5,000-character rule is checked after trimming by the service,
+# with a message that says so; this only stops absurd input before any work is done.
+RawBody = Annotated[str, Field(max_length=50_000)]
+
+
+class ThreadParams(Params):
+    thread_id: SmallId
+
+
+class ReplyParams(Params):
+    thread_id: SmallId
+    body: RawBody
+
+
+class AttachmentParams(Params):
+    attachment_id: SmallId
+
+
+def build_service(context: DomainContext) -> MessageService:
+    return MessageService(
+        context.db,
+        context.clock,
+        context.zone,
+        practice_name=context.config.practice.name,
+        notice=context.mail.new_message_notice,
+    )
 
 
 def link_methods(context: DomainContext) -> MethodTable:
-    return {}
+    service = build_service(context)
+    callers = context.callers
+
+    async def unread_count(request: Request, params: NoParams) -> Any:
+        return await service.unread_count(await callers.caller_for(request))
+
+    async def list_threads(request: Request, params: NoParams) -> Any:
+        return await service.list_threads(await callers.caller_for(request))
+
+    async def thread(request: Request, params: ThreadParams) -> Any:
+        return await service.thread(await callers.caller_for(request), params.thread_id)
+
+    async def reply(request: Request, params: ReplyParams) -> Any:
+        return await service.reply(
+            await callers.caller_for(request),
+            params.thread_id,
+            params.body,
+            request.idempotency_key,
+        )
+
+    async def attachment(request: Request, params: AttachmentParams) -> Any:
+        return await service.attachment(await callers.caller_for(request), params.attachment_id)
+
+    return {
+        "messages.unread_count": (NoParams, unread_count),
+        "messages.list": (NoParams, list_threads),
+        "messages.thread": (ThreadParams, thread),
+        "messages.reply": (ReplyParams, reply),
+        "messages.attachment": (AttachmentParams, attachment),
+    }

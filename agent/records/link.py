@@ -1,9 +1,34 @@
-"""The link methods of agent.records (filled in by the records work)."""
+"""The link methods of agent.records: `records.summary` and `records.bundle` (docs/protocol.md).
+
+Neither takes parameters: the record is always the session's own patient's, so there is no
+id a caller could swap for someone else's.
+"""
 
 from __future__ import annotations
 
-from agent.rpc import DomainContext, MethodTable
+from typing import Any
+
+from agent.records.fhir import practice_namespace
+from agent.records.service import RecordService
+from agent.rpc import DomainContext, MethodTable, NoParams
+from protocol.aio import Request
 
 
 def link_methods(context: DomainContext) -> MethodTable:
-    return {}
+    service = RecordService(
+        context.db,
+        context.clock,
+        context.zone,
+        practice_namespace(context.config.practice.subdomain),
+    )
+
+    async def summary(request: Request, params: NoParams) -> Any:
+        return await service.summary(await context.callers.caller_for(request))
+
+    async def bundle(request: Request, params: NoParams) -> Any:
+        return await service.bundle(await context.callers.caller_for(request))
+
+    return {
+        "records.summary": (NoParams, summary),
+        "records.bundle": (NoParams, bundle),
+    }
