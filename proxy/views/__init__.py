@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.views import access, account, appointments, booking
+from proxy.views import access, account, appointments, booking, inbox, patient_forms, records
 
 _APPOINTMENT = r"/appointments/{appointment_id:[0-9]{1,19}}"
+# Thread, attachment and form ids are up to 2^31-1; the handlers check the exact range.
+_THREAD = r"/messages/{thread_id:[0-9]{1,10}}"
+_FORM = r"/forms/{assignment_id:[0-9]{1,10}}"
 
 ROUTES = [
     web.get("/", access.index, name="index"),
@@ -43,6 +46,19 @@ ROUTES = [
     web.get("/account", account.account_page, name="account"),
     web.post("/account/password", account.change_password, name="change_password"),
     web.post("/account/email", account.change_email, name="change_email"),
+    web.get("/messages", inbox.messages_page, name="messages"),
+    web.get(_THREAD, inbox.thread_page, name="message_thread"),
+    web.post(f"{_THREAD}/reply", inbox.reply, name="message_reply"),
+    web.get(
+        r"/messages/attachments/{attachment_id:[0-9]{1,10}}",
+        inbox.attachment,
+        name="message_attachment",
+    ),
+    web.get("/forms", patient_forms.forms_page, name="forms"),
+    web.get(_FORM, patient_forms.form_page, name="form"),
+    web.post(_FORM, patient_forms.save_form, name="form_save"),
+    web.get("/records", records.records_page, name="records"),
+    web.get("/records/health-record.json", records.health_record, name="health_record"),
 ]
 
 # POST routes behind a per-address rate limit, and which limit: sign-in guesses passwords,

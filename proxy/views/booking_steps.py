@@ -140,7 +140,10 @@ async def catalogue(request: web.Request, flow: Flow, type_id: int) -> Catalogue
     )
     found = next((t for t in types["appointment_types"] if t["id"] == type_id), None)
     if found is None and flow.appointment is not None:
-        found = flow.appointment["appointment_type"]
+        # Moving a visit whose type is not bookable online: name it from the visit itself
+        # (flow.appointment is appointments.describe()'s view: "type" and "minutes").
+        moving = flow.appointment
+        found = {"id": type_id, "name": moving["type"], "duration_minutes": moving["minutes"]}
     return Catalogue(found, providers["providers"])
 
 

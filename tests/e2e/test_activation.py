@@ -85,7 +85,7 @@ async def test_activate_from_the_emailed_link_then_sign_in(
 
     # The canary data did pass through the proxy (the sign-in form sent the email and the
     # password; the account page shows the name, and the email masked).
-    await patient.press(patient.link("My account", in_main=False), "account")
+    await patient.press(patient.link("Account", in_main=False), "account")
     await patient.heading_is("My account")
     await patient.sees(CANARY_FIRST)
     await patient.sees("c***@example.org")
