@@ -49,7 +49,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     configure_logging(config.logging.level)
-    asyncio.run(run(config))
+    asyncio.run(run(config, Path(args.config)))
     return 0
 
 
@@ -80,8 +80,10 @@ def _cmd_seed_demo(args: argparse.Namespace) -> int:
     import pymysql
 
     from agent.access.passwords import PasswordHasher
+    from agent.config import ConfigInvalid
     from agent.daemon import database_settings
     from agent.db.migrate import connect
+    from agent.demo_portal import SOURCE_FORMS, seed_portal_demo
     from agent.demo_seed import DEMO_PASSWORD, DemoSeedRefused, create_demo_login, seed_demo
 
     config = _load_config(args.config)
@@ -98,6 +100,17 @@ def _cmd_seed_demo(args: argparse.Namespace) -> int:
             finally:
                 hasher.close()
             login = create_demo_login(connection, password_hash, now=now)
+            portal = seed_portal_demo(
+                connection,
+                now=now,
+                login=login,
+                practice_name=config.practice.name,
+                forms_dir=Path(args.forms_dir) if args.forms_dir else SOURCE_FORMS,
+            )
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"error: a demo form: {problem}", file=sys.stderr)
+        return 1
     except DemoSeedRefused as exc:
         print(f"not seeded: {exc}", file=sys.stderr)
         return 1
@@ -105,6 +118,8 @@ def _cmd_seed_demo(args: argparse.Namespace) -> int:
         print(f"error: cannot seed the database: {exc}", file=sys.stderr)
         return 1
     print(summary.describe())
+    for line in portal:
+        print(line)
     print(f"demo patient login: {login} / {DEMO_PASSWORD}")
     return 0
 
@@ -121,6 +136,12 @@ def _cmd_embed_code(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from agent.check import run_check
+
+    return run_check(Path(args.config), timeout=args.timeout)
 
 
 def _cmd_config_validate(args: argparse.Namespace) -> int:
@@ -174,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed-demo", help="fill an EMPTY database with a made-up demo practice")
     seed.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+    seed.add_argument(
+        "--forms-dir", help="forms to load for the demo (default: config/forms of the source)"
+    )
     seed.set_defaults(handler=_cmd_seed_demo)
 
     embed = sub.add_parser(
@@ -183,6 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--size", choices=["small", "medium", "large"], default="medium")
     embed.add_argument("--color", default="#1a5fb4", help="button colour, like #1a5fb4")
     embed.set_defaults(handler=_cmd_embed_code)
+
+    check = sub.add_parser(
+        "check",
+        help="check this server is ready: config, keys, port, database, grants, mail, clock",
+    )
+    check.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="how long to wait for whatever holds the link port to answer (default 3)",
+    )
+    check.set_defaults(handler=_cmd_check)
 
     from agent.staff_cli import add_staff_commands
 

@@ -312,6 +312,18 @@ class Logging(_Section):
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
 
 
+class Metrics(_Section):
+    """The Prometheus endpoint (GET /metrics): counts and timings only, never patient data."""
+
+    enabled: bool = Field(True, description="Serve the metrics endpoint at all.")
+    # Loopback by default: the endpoint has no sign-in, and who uses the portal when is the
+    # practice's business. Prometheus runs on this server or reaches it through a tunnel.
+    host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
+    port: Annotated[Whole, Field(ge=0, le=65535)] = Field(
+        9123, description="TCP port of the metrics endpoint (0: any free port, for tests)."
+    )
+
+
 class AgentConfig(_Section):
     """The whole agent.yaml."""
 
@@ -326,6 +338,7 @@ class AgentConfig(_Section):
     # one would send every patient a dead link.
     portal: Portal = Field(description="The public patient portal.")
     logging: Logging = Field(default_factory=Logging, description="Log output.")
+    metrics: Metrics = Field(default_factory=Metrics, description="Prometheus metrics endpoint.")
 
 
 # --- loading -------------------------------------------------------------------------------------

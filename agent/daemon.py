@@ -1,10 +1,15 @@
-"""`portico-agent run`: serve the link on port 1234 until SIGTERM, then drain and stop."""
+"""`portico-agent run`: serve the link on port 1234 until SIGTERM, then drain and stop.
+
+SIGHUP reloads the config file (agent/reload.py). The process never forks: systemd
+(``Type=notify``, told how it is doing through protocol/sdnotify.py) and launchd both watch it
+directly.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,15 +22,20 @@ from agent.booking.service import BookingRules, BookingService
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.db import Database, DatabaseSettings
+from agent.db.pool import DatabaseUnavailable
 from agent.forms.link import link_methods as form_methods
 from agent.mail.messages import MailTemplates
 from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
+from agent.metrics import AgentMetrics, MeasuredHandler
 from agent.records.link import link_methods as record_methods
+from agent.reload import reload_from_file
 from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
+from protocol.logconfig import set_log_level
+from protocol.sdnotify import ServiceNotifier, ServiceSignals
 from protocol.tls import server_config
 
 log = structlog.get_logger("portico.agent")
@@ -99,6 +109,7 @@ class Agent:
     server: LinkServer
     methods: AgentMethods
     outbox: OutboxWorker
+    metrics: AgentMetrics
     _stop_mail: asyncio.Event = field(default_factory=asyncio.Event)
     _mail_task: asyncio.Task[None] | None = None
 
@@ -147,38 +158,92 @@ class Agent:
                 raise LinkError(ErrorCode.FORBIDDEN, "this agent serves another practice")
             return {"name": practice.name, "phone": practice.phone, "timezone": practice.timezone}
 
+        metrics = AgentMetrics(db)
         server = LinkServer(
-            methods,
+            MeasuredHandler(methods, methods.method_names, metrics),
             tls=server_config(config.tls.key_file, config.tls.cert_file, config.tls.proxy_pins),
-            on_hello=on_hello,
+            on_hello=metrics.counting_hellos(on_hello),
             agent_version=__version__,
             allowed_networks=[str(n) for n in config.listen.proxy_networks()],
         )
+        metrics.watch_connections(server)
         outbox = OutboxWorker(db, sender_from_config(config.email), clock)
-        return cls(config, db, server, methods, outbox)
+        return cls(config, db, server, methods, outbox, metrics)
 
     async def start(self, port: int | None = None) -> None:
         listen = self.config.listen
         await self.server.start(listen.host, listen.port if port is None else port)
         self._mail_task = asyncio.create_task(self.outbox.run_forever(self._stop_mail))
         log.info("agent.listening", host=listen.host, port=self.server.port)
+        if self.config.metrics.enabled:
+            await self.metrics.serve(self.config.metrics.host, self.config.metrics.port)
 
     async def stop(self, grace: float = 20.0) -> None:
         await self.server.close(grace=grace)
         self._stop_mail.set()
         if self._mail_task is not None:
             await self._mail_task
+        await self.metrics.close()
         self.methods.access.hasher.close()
         await self.db.close()
 
+    def apply_live_settings(self, config: AgentConfig) -> None:
+        """Put reload.LIVE_SETTINGS of `config` into effect without dropping a link (a proxy
+        whose pin or network was removed is told to go away)."""
+        self.methods.booking.rules = booking_rules(config)
+        self.methods.access.rules = access_rules(config)
+        self.server.reconfigure(
+            tls=self.server.tls.with_allowed_pins(config.tls.proxy_pins),
+            allowed_networks=[str(n) for n in config.listen.proxy_networks()],
+        )
+        set_log_level(config.logging.level)
+        self.config = config
 
-async def run(config: AgentConfig) -> None:
+    async def database_answers(self) -> None:
+        """A real `SELECT 1` through the pool; raises DatabaseUnavailable when it cannot."""
+        await self.db.transaction(lambda cursor: cursor.execute("SELECT 1"))
+
+
+async def _until_database_answers(agent: Agent, signals: ServiceSignals) -> bool:
+    """Wait until the database answers (True) or a stop is asked for (False). Not READY before:
+    systemd would count the agent as up while every patient request fails."""
+    delay = 1.0
+    while not signals.stop.is_set():
+        try:
+            await agent.database_answers()
+            return True
+        except DatabaseUnavailable as exc:
+            log.warning("agent.waiting_for_database", reason=str(exc), retry_in=delay)
+        if await signals.stopped_within(delay):
+            break
+        delay = min(delay * 2, 30.0)
+    return False
+
+
+async def run(config: AgentConfig, config_path: Path | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, reloading `config_path` on SIGHUP; tell the service
+    manager READY once listening with the database answering, RELOADING/READY around each
+    reload, STOPPING on the way out; feed its watchdog meanwhile."""
+    notifier = ServiceNotifier.from_environment()
     agent = Agent.build(config)
-    await agent.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("agent.stopping")
-    await agent.stop()
+    signals = ServiceSignals()
+    watchdog = asyncio.create_task(notifier.keep_watchdog_fed())
+    try:
+        await agent.start()
+        notifier.status("waiting for the database")
+        if await _until_database_answers(agent, signals):
+            notifier.ready(status="serving")
+            log.info("agent.ready")
+        while await signals.next_reload():
+            notifier.reloading(status="reloading the configuration")
+            if config_path is None:
+                log.warning("agent.reload_unavailable", reason="started without a config file")
+            else:
+                reload_from_file(agent, config_path)
+            notifier.ready(status="serving")
+        notifier.stopping(status="stopping: finishing requests in flight")
+        log.info("agent.stopping")
+    finally:
+        await agent.stop()
+        watchdog.cancel()
+        signals.remove()

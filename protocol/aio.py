@@ -90,10 +90,12 @@ class _ServerConnection(LinkTransport):
         self.server = server
         self.tenant = ""
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.peer_address: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peername = transport.get_extra_info("peername")
-        if not self.server.address_allowed(peername[0] if peername else None):
+        self.peer_address = peername[0] if peername else None
+        if not self.server.address_allowed(self.peer_address):
             # Dropped before a single TLS byte is read: not one of the allowed proxy networks.
             log.warning(
                 "link.refused",
@@ -127,6 +129,13 @@ class _ServerConnection(LinkTransport):
             self._close_when_drained()
 
     def _welcome(self, hello: HelloReceived) -> None:
+        if not self.server.still_trusted(self):
+            # The peer was verified under trust that a reload has since withdrawn.
+            self.log.warning("link.refused", stage="hello", reason="no longer allowed")
+            self.conn.send_goaway(ErrorCode.FORBIDDEN, "this proxy is no longer allowed")
+            self.flush()
+            self.close("trust withdrawn")
+            return
         try:
             practice = self.server.on_hello(hello)
         except LinkError as exc:
@@ -235,11 +244,7 @@ class LinkServer:
         self.tls = tls
         self.on_hello = on_hello
         self.agent_version = agent_version
-        self.networks = (
-            None
-            if allowed_networks is None
-            else [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-        )
+        self.networks = _networks(allowed_networks)
         self.timeouts = timeouts
         self.limits = limits
         self.connections: set[_ServerConnection] = set()
@@ -254,6 +259,28 @@ class LinkServer:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         return any(address in network for network in self.networks)
+
+    def still_trusted(self, connection: _ServerConnection) -> bool:
+        """Whether the peer of `connection` is allowed under the current pins and networks."""
+        pin = connection.engine.peer_pin
+        return (pin is None or pin in self.tls.allowed_pins) and self.address_allowed(
+            connection.peer_address
+        )
+
+    def reconfigure(self, *, tls: TLSConfig, allowed_networks: Iterable[str] | None) -> int:
+        """Trust `tls`'s pins and `allowed_networks` from now on, without a restart.
+
+        New connections are checked against them. A link already up stays up while its peer is
+        still allowed; one whose pin or address is no longer allowed gets GOAWAY and closes
+        once its in-flight requests are answered. Returns how many links were told to go."""
+        self.tls = tls
+        self.networks = _networks(allowed_networks)
+        withdrawn = [c for c in self.connections if not self.still_trusted(c)]
+        for connection in withdrawn:
+            connection.log.warning("link.trust_withdrawn", reason="pin or address not allowed")
+            connection.send_goaway(ErrorCode.FORBIDDEN, "this proxy is no longer allowed")
+            connection._close_when_drained()
+        return len(withdrawn)
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -292,6 +319,12 @@ class LinkServer:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+def _networks(
+    cidrs: Iterable[str] | None,
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    return None if cidrs is None else [ipaddress.ip_network(n, strict=False) for n in cidrs]
 
 
 # -- client ----------------------------------------------------------------------------------

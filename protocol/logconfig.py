@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["REDACTED", "configure_logging", "redact_sensitive_keys"]
+__all__ = ["REDACTED", "configure_logging", "redact_sensitive_keys", "set_log_level"]
 
 REDACTED = "[redacted]"
 
@@ -92,16 +92,25 @@ class _StderrHandler(_PorticoHandler):
         return sys.stderr
 
 
+def _numeric_level(level: str) -> int:
+    try:
+        return _LEVELS[level.lower()]
+    except KeyError:
+        choices = ", ".join(_LEVELS)
+        raise ValueError(f"unknown log level {level!r}; expected one of {choices}") from None
+
+
+def set_log_level(level: str) -> None:
+    """Change the level of a running process (a config reload), keeping where logs go."""
+    logging.getLogger().setLevel(_numeric_level(level))
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to ``stream`` (default: stderr) as JSON lines.
 
     Idempotent: a second call replaces the handler installed by the first.
     """
-    try:
-        numeric_level = _LEVELS[level.lower()]
-    except KeyError:
-        choices = ", ".join(_LEVELS)
-        raise ValueError(f"unknown log level {level!r}; expected one of {choices}") from None
+    numeric_level = _numeric_level(level)
 
     # Applied to structlog events and to records from stdlib loggers (aiohttp, asyncio, ...).
     shared: list[Processor] = [

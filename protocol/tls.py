@@ -160,6 +160,17 @@ def normalise_pin(pin: str) -> str:
     return _PIN_PREFIX + base64.b64encode(digest).decode("ascii")
 
 
+_PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """A loaded key pair, kept so that the trusted pins can change without reading it again."""
+
+    key: _PrivateKey
+    cert: x509.Certificate
+
+
 @dataclass(frozen=True)
 class TLSConfig:
     """One side's TLS settings, built once and shared by all its connections."""
@@ -168,6 +179,16 @@ class TLSConfig:
     local_pin: str
     allowed_pins: frozenset[str]
     context: SSL.Context = field(repr=False, compare=False)
+    identity: _Identity | None = field(default=None, repr=False, compare=False)
+
+    def with_allowed_pins(self, allowed_pins: Iterable[str]) -> TLSConfig:
+        """The same key pair trusting ``allowed_pins`` instead (a config reload).
+
+        A context is built anew rather than changed in place: sessions already established
+        keep the trust they were verified under, and only new handshakes use the result."""
+        if self.identity is None:
+            raise ValueError("this TLSConfig was not built from a key pair; cannot re-pin it")
+        return _config_for(self.identity, allowed_pins, self.server_side)
 
 
 def server_config(key_file: Path, cert_file: Path, allowed_pins: Iterable[str]) -> TLSConfig:
@@ -194,15 +215,20 @@ def _note(conn: SSL.Connection, reason: str) -> None:
 def _build_config(
     key_file: Path, cert_file: Path, allowed_pins: Iterable[str], server_side: bool
 ) -> TLSConfig:
-    pins = frozenset(normalise_pin(p) for p in allowed_pins)
-    if not pins:
-        raise ValueError("no allowed peer pins: every peer would be refused")
     cert = _load_cert(cert_file.read_bytes())
     key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
         raise ValueError(f"{key_file}: unsupported key type (use an Ed25519 or EC key)")
     if _spki(key) != _spki(cert):
         raise ValueError(f"{key_file} does not match the certificate in {cert_file}")
+    return _config_for(_Identity(key, cert), allowed_pins, server_side)
+
+
+def _config_for(identity: _Identity, allowed_pins: Iterable[str], server_side: bool) -> TLSConfig:
+    pins = frozenset(normalise_pin(p) for p in allowed_pins)
+    if not pins:
+        raise ValueError("no allowed peer pins: every peer would be refused")
+    cert, key = identity.cert, identity.key
 
     def verify(conn: SSL.Connection, peer: crypto.X509, errno: int, depth: int, ok: int) -> bool:
         if depth > 0:
@@ -236,7 +262,7 @@ def _build_config(
         ctx.set_alpn_protos([ALPN_PROTOCOL])
         mode = SSL.VERIFY_PEER
     ctx.set_verify(mode, verify)
-    return TLSConfig(server_side, _pin_of(cert), pins, ctx)
+    return TLSConfig(server_side, _pin_of(cert), pins, ctx, identity)
 
 
 def _reason_from(error: SSL.Error) -> str:

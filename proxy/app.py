@@ -2,6 +2,8 @@
 
 Middlewares, outermost first:
 
+0. metrics (proxy/metrics.py): every request counted by route name and status; /healthz
+   answered before the tenant is looked for (load balancers probe without an office's Host);
 1. access log: one line per request with the route's *name* (never the path or query, which
    can carry a one-time token), tenant, status and duration;
 2. tenant: the Host header picks the office; anything else gets one fixed 404 page;
@@ -16,7 +18,6 @@ reaches the responses no middleware sees.
 from __future__ import annotations
 
 import asyncio
-import signal
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -30,9 +31,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from protocol.aio import RemoteError
+from protocol.logconfig import set_log_level
+from protocol.sdnotify import ServiceNotifier, ServiceSignals
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
+from proxy.metrics import answer_health_check, count_requests, setup_metrics
 from proxy.ratelimit import RateLimiter
+from proxy.reload import ProxyReloader
 from proxy.security import (
     CSRF_FIELD,
     SAFE_METHODS,
@@ -67,6 +72,7 @@ from proxy.views.base import (
     see_other,
 )
 from proxy.views.errors import error_page, plain_error, unknown_site
+from proxy.views.header import unread_messages
 from proxy.views.messages import UNREACHABLE_CODES
 from proxy.views.times import local_when
 
@@ -167,6 +173,12 @@ async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamRe
         return error_page(request, 500)
 
 
+# How long a connection may sit idle, or trickle an unfinished request head, before it is
+# closed. aiohttp's default (3,630 s) lets 500 slowloris clients hold 500 sockets for an hour
+# (tests/proxy/faults/test_slow_connections.py); 15 s is ample for a browser's keep-alive.
+KEEPALIVE_SECONDS = 15.0
+
+
 def _route(request: web.Request) -> str:
     return request.match_info.route.name or "unmatched"
 
@@ -233,7 +245,16 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
     """The portal for every tenant in `config`. With `agents` given, the caller owns (and
     closes) them; otherwise the app opens its own and closes them on shutdown."""
     app = web.Application(
-        middlewares=[log_request, find_tenant, error_pages, check_csrf, rate_limit],
+        middlewares=[
+            count_requests,
+            answer_health_check,
+            log_request,
+            find_tenant,
+            unread_messages,
+            error_pages,
+            check_csrf,
+            rate_limit,
+        ],
         client_max_size=MAX_BODY,
     )
     app[CONFIG] = config
@@ -258,6 +279,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
     app.on_response_prepare.append(add_security_headers)
     app.router.add_routes(ROUTES)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
+    setup_metrics(app)
     return app
 
 
@@ -279,22 +301,38 @@ def web_tls_context(config: ProxyConfig) -> ssl.SSLContext | None:
     return context
 
 
-async def run_proxy(config: ProxyConfig, *, stop: asyncio.Event | None = None) -> None:
+def _apply_live_settings(app: web.Application, config: ProxyConfig) -> None:
+    """Put proxy/reload.py's LIVE_SETTINGS of `config` into effect in a running app."""
+    app[RATE_LIMITS].update(_limiters(config))
+    set_log_level(config.logging.level)
+
+
+async def run_proxy(
+    config: ProxyConfig, *, stop: asyncio.Event | None = None, config_path: Path | None = None
+) -> None:
     """Serve until SIGTERM or SIGINT (or `stop` is set), then close cleanly: stop accepting,
-    let requests in flight finish, close the links to the agents."""
+    let requests in flight finish, close the links to the agents (GOAWAY first).
+
+    SIGHUP re-reads `config_path` (proxy/reload.py). The service manager is told READY once
+    the site listens, RELOADING/READY around a reload and STOPPING on the way out, and its
+    watchdog is fed meanwhile (protocol/sdnotify.py)."""
     try:
         config.secret()
         tls = web_tls_context(config)
     except (OSError, ValueError, ssl.SSLError) as exc:
         raise StartupError(str(exc)) from None
+    app = create_app(config)
     # aiohttp's own access log would write the raw path and query (one-time tokens): off.
     runner = web.AppRunner(
-        create_app(config), access_log=None, handle_signals=False, shutdown_timeout=10
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=10,
+        keepalive_timeout=KEEPALIVE_SECONDS,
     )
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    notifier = ServiceNotifier.from_environment()
+    signals = ServiceSignals(stop)
+    watchdog = asyncio.create_task(notifier.keep_watchdog_fed())
     try:
         try:
             await runner.setup()  # opens the agent connections (and checks the link key)
@@ -309,10 +347,32 @@ async def run_proxy(config: ProxyConfig, *, stop: asyncio.Event | None = None) -
             https=tls is not None,
             tenants=len(config.tenants),
         )
-        await stop.wait()
+        notifier.ready(status="serving")
+        await _serve_reloads(signals, notifier, config, config_path, app)
+        notifier.stopping(status="stopping: finishing requests in flight")
         log.info("proxy.stopping")
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+        watchdog.cancel()
+        signals.remove()
         await runner.cleanup()
     log.info("proxy.stopped")
+
+
+async def _serve_reloads(
+    signals: ServiceSignals,
+    notifier: ServiceNotifier,
+    config: ProxyConfig,
+    config_path: Path | None,
+    app: web.Application,
+) -> None:
+    """Handle SIGHUPs until a stop is asked for."""
+    reloader = None
+    if config_path is not None:
+        reloader = ProxyReloader(config, config_path, lambda new: _apply_live_settings(app, new))
+    while await signals.next_reload():
+        notifier.reloading(status="reloading the configuration")
+        if reloader is None:
+            log.warning("proxy.reload_unavailable", reason="started without a config file")
+        else:
+            reloader.reload()
+        notifier.ready(status="serving")

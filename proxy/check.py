@@ -1,20 +1,29 @@
-"""``portico-proxy check``: is proxy.yaml usable, and can this replica reach every office?
+"""``portico-proxy check``: is this replica ready to serve? One line per item, as
+``portico-agent check`` prints them.
 
-First the file: every problem is listed at once with its line, as the agent's ``config validate``
-does, plus the files it names that this replica must be able to read (link key, secret, HTTPS
-certificate). Then each tenant: resolve the agent's host, open the link with the tenant's pins
-and ask ``practice.info``, exactly as the running proxy would. One table row per tenant says OK
-with the round trip, or why not (refused pin, connection refused, DNS failure, timeout, ...).
+Items: the config file (every problem at once, with its line), the link key (with the pin
+every office must trust), the form secret, the web certificate (readable, matching its key,
+covering every office's address, not about to expire), the listen port (free, or held by a
+running Portico proxy), then one line per office: its agent reached and pinned exactly as the
+running proxy would reach it, and ``practice.info`` answered. Each line says OK, WARN or FAIL
+and, when not OK, what to do. Exit status: 0 when nothing failed (warnings allowed), 1
+otherwise, 2 when the file cannot be read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import http.client
+import socket
+import ssl
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TextIO
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TextIO
+
+from cryptography import x509
 
 from protocol.aio import RemoteError
 from protocol.config_report import ConfigInvalid, ConfigProblem, with_lines
@@ -23,52 +32,201 @@ from protocol.transport import Timeouts
 from proxy.agents import ConnectFailed, Resolver, connect_agent, resolve_host
 from proxy.config import ProxyConfig, TenantConfig, parse_proxy_config
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 REQUESTER_ID = "portico-proxy check"
 # Any well-formed pin: loading the link identity must not depend on a tenant being configured.
 _ANY_PIN = "sha256/" + "A" * 43 + "="
+EXPIRY_WARNING = timedelta(days=21)
+_ITEM_WIDTH = 12
+_FIXES = {
+    "dns": "check tenants.{t}.host; a dynamic-DNS name must be kept up to date by the office",
+    "refused": "the agent is not running there, or the office's router does not forward port "
+    "{port} to it: ask the office to run `portico-agent check`",
+    "timeout": "a firewall swallows the connection: the office must allow port {port} from "
+    "this replica's address (and list it in listen.allowed_proxies)",
+    "pin": "if the office changed its key, add the pin it sends you to tenants.{t}.pins",
+    "tls": "the office must add this proxy's pin to tls.proxy_pins and this replica's address "
+    "to listen.allowed_proxies",
+    "agent": "tenants.{t} points at another office's agent: check its host and port",
+}
 
 
 @dataclass(frozen=True)
-class TenantCheck:
-    """One row of the table."""
+class CheckLine:
+    status: str
+    """OK, WARN, FAIL or SKIP."""
+    item: str
+    summary: str
+    details: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
 
-    tenant: str
-    agent: str
-    """``host:port`` as configured."""
-    ok: bool
-    result: str
-    """"OK (<ms> ms round trip)" or why the link could not be used."""
+    def format(self, width: int = _ITEM_WIDTH) -> str:
+        indent = " " * (6 + width + 1)
+        lines = [f"{self.status:<4}  {self.item:<{width}} {self.summary}"]
+        lines += [f"{indent}  {detail}" for detail in self.details]
+        if self.fix:
+            first, *more = self.fix
+            lines += [f"{indent}fix: {first}", *(f"{indent}  {line}" for line in more)]
+        return "\n".join(lines)
 
 
-def local_problems(config: ProxyConfig) -> list[ConfigProblem]:
-    """Files the config names that this replica cannot use (no lines attached)."""
-    problems: list[ConfigProblem] = []
+def _problem_line(status: str, item: str, problem: ConfigProblem, *fix: str) -> CheckLine:
+    return CheckLine(status, item, str(problem), fix=fix)
+
+
+def check_link_key(config: ProxyConfig, raw: str) -> tuple[CheckLine, bool]:
+    """The line, and whether the link identity loads (the agents cannot be checked without)."""
     link = config.link
+    init = f"`portico-proxy init-keys {link.key_file.parent}` writes a new pair; every office "
+    init += "must then trust its pin"
     try:
-        client_config(link.key_file, link.cert_file, [_ANY_PIN])
+        identity = client_config(link.key_file, link.cert_file, [_ANY_PIN])
     except OSError as exc:
         which = "cert_file" if exc.filename == str(link.cert_file) else "key_file"
-        problems.append(
-            ConfigProblem(f"link.{which}", None, f"cannot read {exc.filename}: {exc.strerror}")
+        problem = ConfigProblem(
+            f"link.{which}", None, f"cannot read {exc.filename}: {exc.strerror}"
         )
-    except ValueError as exc:
-        problems.append(ConfigProblem("link.key_file", None, f"unusable link identity: {exc}"))
+        return _problem_line("FAIL", "link key", with_lines([problem], raw)[0], init), False
+    except (ValueError, TypeError) as exc:
+        problem = ConfigProblem("link.key_file", None, f"unusable link identity: {exc}")
+        return _problem_line("FAIL", "link key", with_lines([problem], raw)[0], init), False
+    summary = f"readable; this proxy's pin (every office trusts it): {identity.local_pin}"
+    return CheckLine("OK", "link key", summary), True
+
+
+def check_secret(config: ProxyConfig, raw: str) -> CheckLine:
     try:
         config.secret()
     except OSError as exc:
         message = f"cannot read {config.secret_file}: {exc.strerror or exc}"
-        problems.append(ConfigProblem("secret_file", None, message))
     except ValueError as exc:
-        problems.append(ConfigProblem("secret_file", None, str(exc)))
-    if config.tls is not None:
-        for name in ("cert_file", "key_file"):
-            path: Path = getattr(config.tls, name)
-            try:
-                path.read_bytes()
-            except OSError as exc:
-                message = f"cannot read {path}: {exc.strerror or exc}"
-                problems.append(ConfigProblem(f"tls.{name}", None, message))
-    return problems
+        message = str(exc)
+    else:
+        return CheckLine("OK", "secret", f"{config.secret_file} is readable and long enough")
+    problem = with_lines([ConfigProblem("secret_file", None, message)], raw)[0]
+    fix = (
+        f"head -c 48 /dev/urandom | base64 > {config.secret_file} (the same file on every replica)"
+    )
+    return _problem_line("FAIL", "secret", problem, fix)
+
+
+def check_web_tls(config: ProxyConfig, now: datetime) -> CheckLine:
+    if config.tls is None:
+        if config.behind_tls_proxy:
+            return CheckLine("OK", "web TLS", "HTTPS ends at the load balancer (behind_tls_proxy)")
+        return CheckLine("OK", "web TLS", "plain HTTP (only allowed for a localhost portal)")
+    # Imported here: the app (aiohttp, templates) is only needed for this item.
+    from proxy.app import web_tls_context
+
+    tls = config.tls
+    try:
+        web_tls_context(config)  # exactly what `serve` loads
+        certificate = x509.load_pem_x509_certificates(tls.cert_file.read_bytes())[0]
+    except (ssl.SSLError, ValueError) as exc:  # before OSError: SSLError is one
+        return CheckLine(
+            "FAIL",
+            "web TLS",
+            f"tls.cert_file and tls.key_file are not a matching PEM pair ({exc})",
+            fix=("use the full chain and the private key the certificate was issued for",),
+        )
+    except OSError as exc:
+        return CheckLine("FAIL", "web TLS", f"cannot read {exc.filename}: {exc.strerror or exc}")
+    uncovered = [
+        f"{tenant}.{config.portal_domain}"
+        for tenant in config.tenants
+        if not _covers(certificate, f"{tenant}.{config.portal_domain}")
+    ]
+    expires = certificate.not_valid_after_utc
+    renew = (f"renew the certificate for *.{config.portal_domain}",)
+    if expires <= now:
+        return CheckLine(
+            "FAIL", "web TLS", f"{tls.cert_file} expired on {expires:%Y-%m-%d}", fix=renew
+        )
+    if uncovered:
+        return CheckLine(
+            "FAIL",
+            "web TLS",
+            f"{tls.cert_file} does not cover {', '.join(uncovered)}",
+            fix=(f"use a certificate for *.{config.portal_domain}",),
+        )
+    if expires - now < EXPIRY_WARNING:
+        return CheckLine(
+            "WARN", "web TLS", f"{tls.cert_file} expires on {expires:%Y-%m-%d}", fix=renew
+        )
+    return CheckLine(
+        "OK", "web TLS", f"{tls.cert_file} covers every office, valid until {expires:%Y-%m-%d}"
+    )
+
+
+def _covers(certificate: x509.Certificate, host: str) -> bool:
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return False  # browsers ignore the common name
+    for name in names.value.get_values_for_type(x509.DNSName):
+        name = name.lower()
+        if name == host or (name.startswith("*.") and host.partition(".")[2] == name[2:]):
+            return True
+    return False
+
+
+def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
+    host, port = config.listen.host, config.listen.port
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+            probe.bind(address)
+            probe.listen()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            return CheckLine(
+                "FAIL",
+                "listen port",
+                f"cannot listen on {where}: {exc.strerror or exc}",
+                fix=(
+                    "set listen.host to an address of this machine and listen.port "
+                    "to a port this user may bind",
+                ),
+            )
+        if _portico_answers(config, timeout):
+            return CheckLine("OK", "listen port", f"{where} is in use by a running Portico proxy")
+        return CheckLine(
+            "FAIL",
+            "listen port",
+            f"{where} is in use by another program",
+            fix=(f"stop it (`ss -ltnp 'sport = :{port}'` shows which) or change listen.port",),
+        )
+    return CheckLine("OK", "listen port", f"{where} is free")
+
+
+def _portico_answers(config: ProxyConfig, timeout: float) -> bool:
+    """Whether what listens there answers with this proxy's own Content-Security-Policy."""
+    from proxy.security import CONTENT_SECURITY_POLICY
+
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(config.listen.host, config.listen.host)
+    connection: http.client.HTTPConnection
+    if config.tls is None:
+        connection = http.client.HTTPConnection(host, config.listen.port, timeout=timeout)
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # only headers read
+        connection = http.client.HTTPSConnection(
+            host, config.listen.port, timeout=timeout, context=context
+        )
+    try:
+        connection.request("HEAD", "/", headers={"Host": config.portal_domain})
+        policy = connection.getresponse().getheader("Content-Security-Policy")
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return policy == CONTENT_SECURITY_POLICY
 
 
 async def check_tenant(
@@ -78,9 +236,10 @@ async def check_tenant(
     *,
     resolve: Resolver = resolve_host,
     timeout: float = 10.0,
-) -> TenantCheck:
+) -> CheckLine:
     """Connect to one agent as the proxy would, and time a ``practice.info`` round trip."""
     where = f"{agent.host}:{agent.port}"
+    item = f"agent {tenant}"
     try:
         client, _ = await connect_agent(
             tenant,
@@ -91,23 +250,35 @@ async def check_tenant(
             timeouts=Timeouts(handshake=timeout),
         )
     except ConnectFailed as failure:
-        return TenantCheck(tenant, where, False, failure.reason)
+        fix = _FIXES.get(failure.kind)
+        fixes = (fix.format(t=tenant, port=agent.port),) if fix else ()
+        return CheckLine("FAIL", item, f"{where}: {failure.reason}", fix=fixes)
     try:
         started = time.perf_counter()
-        await client.request("practice.info", {}, deadline=timeout)
+        info = await client.request("practice.info", {}, deadline=timeout)
         elapsed_ms = (time.perf_counter() - started) * 1000
     except RemoteError as exc:
-        return TenantCheck(tenant, where, False, f"the agent answered {exc.code}: {exc.message}")
+        return CheckLine(
+            "FAIL",
+            item,
+            f"{where}: the agent answered {exc.code}: {exc.message}",
+            fix=("ask the office to run `portico-agent check` (often: its database is down)",),
+        )
     finally:
         await client.close()
-    return TenantCheck(tenant, where, True, f"OK ({elapsed_ms:.1f} ms round trip)")
+    pinned = agent.pins[0] if len(agent.pins) == 1 else f"one of its {len(agent.pins)} pins"
+    return CheckLine(
+        "OK",
+        item,
+        f"{where}: {info.get('name')!r} answered in {elapsed_ms:.1f} ms; pinned ({pinned})",
+    )
 
 
 async def check_tenants(
     config: ProxyConfig, *, resolve: Resolver = resolve_host, timeout: float = 10.0
-) -> list[TenantCheck]:
+) -> list[CheckLine]:
     """Every tenant, concurrently, in the config's order. The link identity must load (see
-    :func:`local_problems`), else this raises OSError or ValueError."""
+    :func:`check_link_key`), else this raises OSError or ValueError."""
     link = config.link
     checks = [
         check_tenant(
@@ -122,12 +293,19 @@ async def check_tenants(
     return list(await asyncio.gather(*checks))
 
 
-def format_table(rows: list[TenantCheck]) -> str:
-    cells = [("tenant", "agent", "result"), *((r.tenant, r.agent, r.result) for r in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(3)]
-    lines = [f"{t:<{widths[0]}} | {a:<{widths[1]}} | {r}" for t, a, r in cells]
-    lines.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join(lines)
+def _check_config(path: Path, raw: bytes) -> tuple[ProxyConfig | None, CheckLine]:
+    try:
+        config = parse_proxy_config(raw)
+    except ConfigInvalid as invalid:
+        count = len(invalid.problems)
+        return None, CheckLine(
+            "FAIL",
+            "config",
+            f"{path}: {count} problem{'' if count == 1 else 's'}",
+            details=tuple(str(problem) for problem in invalid.problems),
+            fix=("correct each one at its line",),
+        )
+    return config, CheckLine("OK", "config", f"{path} is valid")
 
 
 def run_check(
@@ -136,31 +314,47 @@ def run_check(
     out: TextIO | None = None,
     timeout: float = 10.0,
     resolve: Resolver = resolve_host,
+    now: datetime | None = None,
 ) -> int:
-    """The whole command. Exit status: 0 when the file is usable and every agent answered;
-    1 when anything is wrong; 2 when the file cannot be read."""
+    """The whole command; see the module docstring for the exit status."""
     out = out or sys.stdout
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        print(f"error: cannot read {path}: {exc.strerror or exc}", file=out)
+        print(
+            CheckLine("FAIL", "config", f"cannot read {path}: {exc.strerror or exc}").format(),
+            file=out,
+        )
         return 2
-    try:
-        config = parse_proxy_config(raw)
-    except ConfigInvalid as invalid:
-        for problem in invalid.problems:
-            print(f"error: {problem}", file=out)
-        count = len(invalid.problems)
-        print(f"{count} problem{'' if count == 1 else 's'} in {path}", file=out)
+    config, first = _check_config(path, raw)
+    if config is None:
+        print(first.format(), file=out)
+        print("cannot check the rest without a valid config", file=out)
         return 1
-    problems = with_lines(local_problems(config), raw.decode("utf-8-sig"))
-    for problem in problems:
-        print(f"error: {problem}", file=out)
-    if any(p.path.startswith("link.") for p in problems):
-        print("cannot check the agents without this proxy's link key", file=out)
-        return 1
-    rows = asyncio.run(check_tenants(config, resolve=resolve, timeout=timeout))
-    print(format_table(rows), file=out)
-    working = sum(row.ok for row in rows)
-    print(f"{working} of {len(rows)} agents OK", file=out)
-    return 0 if working == len(rows) and not problems else 1
+    # At least two spaces after the longest item, so the columns can be read apart.
+    width = max(_ITEM_WIDTH, *(len(f"agent {t}") + 1 for t in config.tenants))
+    text = raw.decode("utf-8-sig")
+    key, identity_loads = check_link_key(config, text)
+    lines = [
+        first,
+        key,
+        check_secret(config, text),
+        check_web_tls(config, now or datetime.now(UTC)),
+        check_listen_port(config, timeout=min(timeout, 3.0)),
+    ]
+    for line in lines:
+        print(line.format(width), file=out, flush=True)
+    if identity_loads:
+        agents = asyncio.run(check_tenants(config, resolve=resolve, timeout=timeout))
+    else:
+        agents = [
+            CheckLine("SKIP", f"agent {t}", "not checked: no link key") for t in config.tenants
+        ]
+    for line in agents:
+        print(line.format(width), file=out)
+    lines += agents
+    working = sum(line.status == "OK" for line in agents)
+    counts = {s: sum(line.status == s for line in lines) for s in ("OK", "WARN", "FAIL", "SKIP")}
+    totals = ", ".join(f"{n} {s if s != 'SKIP' else 'not checked'}" for s, n in counts.items() if n)
+    print(f"{totals} ({working} of {len(agents)} agents OK)", file=out)
+    return 1 if counts["FAIL"] else 0

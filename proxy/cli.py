@@ -37,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     configure_logging(config.logging.level)
     try:
-        asyncio.run(run_proxy(config))
+        asyncio.run(run_proxy(config, config_path=Path(args.config)))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"{args.config}: not started", file=sys.stderr)
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     config_check = sub.add_parser(
         "check",
-        help="validate proxy.yaml, then connect to every tenant's agent and print a table",
+        help="check this replica is ready: config, keys, certificate, port, every office's agent",
     )
     config_check.add_argument(
         "--config", default="/etc/portico/proxy.yaml", help="path to proxy.yaml"

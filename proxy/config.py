@@ -220,6 +220,16 @@ class Logging(_Section):
     )
 
 
+class Metrics(_Section):
+    """The Prometheus endpoint: its own listener, so the public site never serves it."""
+
+    enabled: bool = Field(default=True, description="Serve the metrics endpoint at all.")
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address to listen on.")
+    port: Annotated[Whole, Field(ge=0, le=65535)] = Field(
+        default=9124, description="TCP port of the metrics endpoint (0: any free port, for tests)."
+    )
+
+
 class TenantConfig(_Section):
     """One office: where its agent is and how the proxy recognises it."""
 
@@ -265,6 +275,7 @@ class ProxyConfig(_Section):
     )
     rate_limit: RateLimit = Field(default_factory=RateLimit, description="Form rate limits.")
     logging: Logging = Field(default_factory=Logging, description="Log output.")
+    metrics: Metrics = Field(default_factory=Metrics, description="Prometheus metrics endpoint.")
     tenants: dict[Subdomain, TenantConfig] = Field(
         min_length=1, description="The offices: subdomain -> agent address, pins, name, phone."
     )

@@ -59,7 +59,17 @@ class Database:
             max_workers=settings.pool_size, thread_name_prefix="portico-db"
         )
         self._lock = threading.Lock()
+        self._in_use = 0
         self._closed = False
+
+    @property
+    def in_use(self) -> int:
+        """Connections held by a unit of work right now (for the metrics endpoint)."""
+        return self._in_use
+
+    def _count_in_use(self, change: int) -> None:
+        with self._lock:  # += is not atomic across the worker threads
+            self._in_use += change
 
     def _connect(self) -> pymysql.connections.Connection[Any]:
         s = self.settings
@@ -95,6 +105,7 @@ class Database:
                 connection = self._checkout()
             except pymysql.err.OperationalError as exc:
                 raise DatabaseUnavailable(f"cannot connect ({exc.args[0]})") from exc
+            self._count_in_use(+1)
             keep = False
             try:
                 with connection.cursor() as cursor:
@@ -115,6 +126,7 @@ class Database:
                 keep = _rollback(connection)
                 raise
             finally:
+                self._count_in_use(-1)
                 if keep and not self._closed:
                     self._idle.put(connection)
                 elif not keep:

@@ -130,6 +130,10 @@ def agent_config_data(settings: DatabaseSettings, keys: Path, **booking: Any) ->
             **booking,
         },
         "portal": {"url": "http://example-clinic.localhost:8080"},
+        # Mail goes to a folder of the test run, never to /var/lib/portico/outbox.
+        "email": {"mode": "folder", "outbox_dir": str(keys / "outbox")},
+        # Off unless a test asks: many agents run at once here and cannot all have port 9123.
+        "metrics": {"enabled": False},
     }
 
 

@@ -12,11 +12,14 @@ EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").rea
 
 
 def with_booking(**settings: object) -> str:
-    text = EXAMPLE_TEXT
+    """The example file with these keys of its `booking:` section set (other sections, such as
+    metrics, have keys of the same name)."""
+    head, _, booking = EXAMPLE_TEXT.partition("\nbooking:\n")
+    section, _, tail = booking.partition("\n# ---")
     for key, value in settings.items():
-        [line] = [line for line in text.splitlines() if line.startswith(f"  {key}:")]
-        text = text.replace(line, f"  {key}: {value}")
-    return text
+        [line] = [line for line in section.splitlines() if line.startswith(f"  {key}:")]
+        section = section.replace(line, f"  {key}: {value}")
+    return f"{head}\nbooking:\n{section}\n# ---{tail}"
 
 
 def problems_of(text: str) -> list[ConfigProblem]:

@@ -100,6 +100,8 @@ class ProxySetup:
             },
             "secret_file": str(secret),
             "tenants": tenants,
+            # Off unless a test asks: many proxies run at once here and cannot share port 9124.
+            "metrics": {"enabled": False},
         }
 
     def config(self, tenants: dict[str, dict[str, Any]]) -> ProxyConfig:

@@ -1,0 +1,122 @@
+"""Reloading proxy.yaml into a running replica (SIGHUP, `systemctl reload portico-proxy`).
+
+As on the agent (agent/reload.py): the whole file is re-read and validated; an invalid one is
+logged with its problems and changes nothing; a valid one puts :data:`LIVE_SETTINGS` into effect
+at once and names every other changed setting in ``proxy.reload_needs_restart``.
+
+Not live yet: the tenant registry (adding or removing an office, an agent's address or pins).
+Each tenant's link is owned by proxy/agents.py's AgentConnections, which has no way to add,
+drop or re-pin a link while running; until it does, registry changes take a restart, which
+replicas behind a load balancer can take one at a time without patients noticing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+
+from proxy.config import ConfigInvalid, ProxyConfig, load_proxy_config
+
+log = structlog.get_logger("portico.proxy.reload")
+
+# What proxy/app.py's apply function puts into effect on a running replica.
+LIVE_SETTINGS = ("logging", "rate_limit")
+
+_ABSENT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanges:
+    """What differs between the running config and a new, valid one (dotted setting names)."""
+
+    live: tuple[str, ...]
+    needs_restart: tuple[str, ...]
+
+
+def _leaves(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        leaves: dict[str, Any] = {}
+        for key, item in value.items():
+            leaves.update(_leaves(item, f"{prefix}.{key}" if prefix else str(key)))
+        return leaves
+    return {prefix: value}
+
+
+def changed_settings(old: BaseModel, new: BaseModel) -> list[str]:
+    """The dotted names of every setting whose value differs, sorted (names only, no values).
+    The same comparison as agent/reload.py's; the two packages may not import each other."""
+    before, after = _leaves(old.model_dump(), ""), _leaves(new.model_dump(), "")
+    return sorted(
+        path
+        for path in before.keys() | after.keys()
+        if before.get(path, _ABSENT) != after.get(path, _ABSENT)
+    )
+
+
+def is_live(setting: str) -> bool:
+    return any(setting == live or setting.startswith(f"{live}.") for live in LIVE_SETTINGS)
+
+
+def plan_reload(running: ProxyConfig, new: ProxyConfig) -> ConfigChanges:
+    changed = changed_settings(running, new)
+    return ConfigChanges(
+        live=tuple(s for s in changed if is_live(s)),
+        needs_restart=tuple(s for s in changed if not is_live(s)),
+    )
+
+
+def effective_config(running: ProxyConfig, new: ProxyConfig) -> ProxyConfig:
+    """`running` with the live sections taken from `new`: what the replica runs after it."""
+    return running.model_copy(update={section: getattr(new, section) for section in LIVE_SETTINGS})
+
+
+class ProxyReloader:
+    """Re-reads one proxy.yaml on request and hands the live part to `apply`."""
+
+    def __init__(
+        self, running: ProxyConfig, path: Path, apply: Callable[[ProxyConfig], None]
+    ) -> None:
+        self.running = running
+        self.path = path
+        self._apply = apply
+
+    def reload(self) -> ConfigChanges | None:
+        """Apply what can be applied; None (and nothing changed) for a bad or unreadable file."""
+        try:
+            new = load_proxy_config(self.path)
+        except OSError as exc:
+            log.error(
+                "proxy.reload_rejected",
+                config=str(self.path),
+                reason=f"cannot read the file: {exc.strerror or type(exc).__name__}",
+            )
+            return None
+        except ConfigInvalid as invalid:
+            log.error(
+                "proxy.reload_rejected",
+                config=str(self.path),
+                reason="the file is not valid; the running configuration is unchanged",
+                problems=[str(problem) for problem in invalid.problems],
+            )
+            return None
+        changes = plan_reload(self.running, new)
+        self.running = effective_config(self.running, new)
+        self._apply(self.running)
+        if changes.needs_restart:
+            log.warning(
+                "proxy.reload_needs_restart",
+                settings=list(changes.needs_restart),
+                reason="these settings take effect only after a restart",
+            )
+        log.info(
+            "proxy.reloaded",
+            config=str(self.path),
+            applied=list(changes.live),
+            needs_restart=len(changes.needs_restart),
+        )
+        return changes

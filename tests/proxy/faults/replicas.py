@@ -1,0 +1,107 @@
+"""`portico-proxy serve` replicas as separate processes, HAProxy in front, and what they logged.
+
+The HAProxy config is docs/haproxy.example.cfg itself, with only its addresses and certificate
+swapped for loopback ones, so the documented setup is the one the fault test runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from protocol.tls import generate_identity
+from tests.agent.faults.daemons import Daemon
+from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "haproxy.example.cfg"
+HOST = f"{SUBDOMAIN}.localhost"
+
+
+def proxy_yaml(
+    directory: Path, keys: Path, port: int, agent_port: int, *, name: str, behind_tls: bool
+) -> Path:
+    """A replica's proxy.yaml; replicas made in one directory share its secret_file."""
+    setup = ProxySetup(keys, directory)
+    data = setup.data({SUBDOMAIN: setup.tenant("127.0.0.1", agent_port)})
+    data["listen"] = {"host": "127.0.0.1", "port": port}
+    if behind_tls:  # as docs/haproxy.example.cfg tells the operator
+        data["behind_tls_proxy"] = True
+        data["trusted_proxies"] = ["127.0.0.1/32"]
+    # Several proxies run side by side here: no fixed metrics port to collide on.
+    data["metrics"] = {"enabled": False}
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def pages_served(replica: Daemon, route: str = "appointments") -> int:
+    """How many `route` pages the replica answered with 200, from its JSON access log."""
+    served = 0
+    for line in replica.log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"http.request"' in line:
+            record = json.loads(line)
+            served += record.get("route") == route and record.get("status") == 200
+    return served
+
+
+def _swap(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, f"{EXAMPLE.name} no longer has exactly one {old!r}"
+    return text.replace(old, new)
+
+
+def loopback_haproxy(directory: Path, https_port: int, http_port: int, replicas: list[int]) -> Path:
+    """docs/haproxy.example.cfg with loopback addresses, a fresh certificate and `replicas`."""
+    key, cert = generate_identity(f"*.{HOST.split('.', 1)[1]}", algorithm="ec")
+    pem = directory / "portal.pem"
+    pem.write_bytes(cert + key)
+    text = EXAMPLE.read_text()
+    text = _swap(text, "bind :443 ", f"bind 127.0.0.1:{https_port} ")
+    text = _swap(text, "bind :80\n", f"bind 127.0.0.1:{http_port}\n")
+    text = _swap(text, "/etc/haproxy/certs/portal.pem", str(pem))
+    servers = re.findall(r"^ +server \S+ \S+$", text, flags=re.MULTILINE)
+    assert len(servers) == len(replicas), f"{EXAMPLE.name}: {len(servers)} server lines"
+    for number, (line, port) in enumerate(zip(servers, replicas, strict=True), start=1):
+        text = _swap(text, line, f"    server proxy{number} 127.0.0.1:{port}")
+    # The test's only addition: a stats socket, to read how many requests HAProxy retried.
+    stats = f"global\n    stats socket {directory / 'haproxy.sock'} mode 600 level admin\n\n"
+    path = directory / "haproxy.cfg"
+    path.write_text(stats + text)
+    checked = subprocess.run(
+        [haproxy_program(), "-c", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, f"haproxy -c refused the config:\n{checked.stderr}"
+    return path
+
+
+async def retries(config: Path, server: str) -> dict[str, int]:
+    """HAProxy's counts for one server of the backend: `retried` (wretr) and `redispatched`
+    (wredis), from `show stat` on the stats socket loopback_haproxy adds."""
+    reader, writer = await asyncio.open_unix_connection(config.with_name("haproxy.sock"))
+    writer.write(b"show stat\n")
+    await writer.drain()
+    table = (await reader.read()).decode()
+    writer.close()
+    header, *rows = table.lstrip("# ").splitlines()
+    for row in csv.DictReader(rows, fieldnames=header.split(",")):
+        if row["pxname"] == "portico_proxies" and row["svname"] == server:
+            return {"retried": int(row["wretr"] or 0), "redispatched": int(row["wredis"] or 0)}
+    raise AssertionError(f"no server {server} in HAProxy's stats:\n{table}")
+
+
+def haproxy_program() -> str:
+    # Debian installs it in /usr/sbin, which is not on every user's PATH.
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+    assert found, "haproxy not found: install the haproxy package (.ci/run does)"
+    return found
+
+
+def haproxy(config: Path, port: int) -> Daemon:
+    """HAProxy in the foreground (-db), so the test owns the process and its exit."""
+    return Daemon([haproxy_program(), "-db", "-f", str(config)], port, config.with_suffix(".log"))
