@@ -79,8 +79,16 @@ from proxy.views.times import local_when
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-# Forms are a few short fields; nothing a patient sends comes near this.
+# Sign-in, booking, a message reply: a few short fields; nothing a patient sends comes near this.
 MAX_BODY = 64 * 1024
+# Saving an office form is the exception: the agent takes up to 200 answers of up to 10,000
+# characters (agent/forms/definition.py), and a browser sends each character of a non-Latin
+# script as 6 to 12 bytes (%E6%BC%A2), so one long answer in Chinese is about 90 KB. Accepting
+# the agent's whole limit (tens of MB) would let any client make a replica hold that much per
+# request, since a body is read before the session is checked; 1 MiB holds about ten such
+# answers, more than any form asks for at once.
+FORM_SAVE_MAX_BODY = 1024 * 1024
+LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY}
 
 log = structlog.get_logger("portico.proxy")
 access_log = structlog.get_logger("portico.proxy.access")
@@ -184,6 +192,16 @@ def _route(request: web.Request) -> str:
 
 
 @web.middleware
+async def allow_large_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # aiohttp's client_max_size is one limit for the whole app; a clone of the request is how
+    # aiohttp lets one route read a bigger body. It runs before check_csrf, the first reader.
+    limit = LARGE_BODY_ROUTES.get(_route(request)) if request.method == "POST" else None
+    if limit is not None:
+        request = request.clone(client_max_size=limit)
+    return await handler(request)
+
+
+@web.middleware
 async def check_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in SAFE_METHODS:
         fresh = None
@@ -252,6 +270,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
             find_tenant,
             unread_messages,
             error_pages,
+            allow_large_bodies,
             check_csrf,
             rate_limit,
         ],

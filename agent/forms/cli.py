@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import getpass
 import io
 import json
 import os
+import secrets
+import stat
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from agent.forms.service import FormExport, FormService, FormsRefused
+from agent.terminal import is_hidden, terminal_safe
 
 Action = Callable[[FormService, str], Awaitable[int]]
 
@@ -156,14 +160,20 @@ def _cmd_assign(args: argparse.Namespace) -> int:
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, *, for_terminal: bool) -> str:
     text = "; ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+    if for_terminal:
+        text = terminal_safe(text, one_line=False)  # a quoted cell may hold line breaks
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def export_csv(export: FormExport) -> str:
+def export_csv(export: FormExport, *, for_terminal: bool = False) -> str:
     """One row per sent form: patient id, when it was sent (UTC), the form version, then one
-    column per question (multiple choices joined with "; ")."""
+    column per question (multiple choices joined with "; ").
+
+    `for_terminal` shows control and format characters as escapes (agent/terminal.py): sent
+    answers refuse them, but rows sent before that rule, or written into the database by
+    something else, may hold them. A file keeps the answers exactly as stored."""
     out = io.StringIO()
     writer = csv.writer(out)
     names = [question.name for question in export.fields]
@@ -174,13 +184,16 @@ def export_csv(export: FormExport) -> str:
                 row.patient_id,
                 row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 row.version,
-                *(_cell(row.answers.get(name)) for name in names),
+                *(_cell(row.answers.get(name), for_terminal=for_terminal) for name in names),
             ]
         )
     return out.getvalue()
 
 
 def export_json(export: FormExport) -> str:
+    """The form's questions and every sent copy's answers. Control and format characters are
+    written as JSON escapes (``\\u202e``), wherever it is going: the document means the same
+    to a JSON reader, and nothing in it acts on a terminal that shows it."""
     document: dict[str, Any] = {
         "form": export.key,
         "title": export.title,
@@ -196,29 +209,87 @@ def export_json(export: FormExport) -> str:
             for row in export.rows
         ],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return _json_escaped(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
+
+
+def _json_escaped(text: str) -> str:
+    # json.dumps already escapes C0 controls inside strings, so a raw line break here is the
+    # indentation's; what is left raw (DEL, C1, Cf, lone surrogates) can only be inside a
+    # string, where a \\uXXXX escape stands for the same character.
+    if text.isprintable():
+        return text
+    return "".join(json.dumps(c)[1:-1] if c != "\n" and is_hidden(c) else c for c in text)
+
+
+class _Unwritable(Exception):
+    """The output path is not a file the export may replace; the message says why."""
+
+
+def _output_problem(path: Path) -> str | None:
+    """Why `path` cannot take the export, or None. An existing file is replaced, but a
+    symbolic link, folder or device is refused rather than written through."""
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(mode):
+        return "it is a symbolic link; give the path of the file itself, or a new file"
+    if stat.S_ISDIR(mode):
+        return "it is a folder; give a file name inside it"
+    if not stat.S_ISREG(mode):
+        return "it is not a regular file"
+    return None
 
 
 def _write_private(path: Path, text: str) -> None:
-    # Answers are PHI: the file is readable by the user running the command only.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-        out.write(text)
+    """Answers are PHI: write them to a new file that only the user running the command can
+    read, then move it over `path`. Truncating an existing file would keep its old permissions
+    (perhaps world-readable) and would follow a symbolic link planted at `path`; a rename
+    replaces the directory entry itself, so neither can happen, and a reader sees either the
+    old file or the whole new one."""
+    problem = _output_problem(path)
+    if problem is not None:
+        raise _Unwritable(problem)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL with O_NOFOLLOW: never open a file or link someone else put at this name.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    out = os.fdopen(os.open(temporary, flags, 0o600), "w", encoding="utf-8", newline="")
+    try:
+        with out:
+            os.fchmod(out.fileno(), 0o600)  # exactly owner-only, whatever the umask
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _cmd_answers(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
-    if output is not None and not output.parent.is_dir():
-        return _fail(f"cannot write {output}: the folder {output.parent} does not exist")
+    problem = None if output is None else _output_problem(output)
+    if problem is not None:
+        return _fail(f"cannot write {output}: {problem}")
 
     async def answers(forms: FormService, actor: str) -> int:
         export = await forms.export_answers(args.form_key, actor)
-        text = export_csv(export) if args.format == "csv" else export_json(export)
+        if args.format == "json":
+            text = export_json(export)
+        else:
+            text = export_csv(export, for_terminal=output is None)
         if output is None:
             sys.stdout.write(text)
         else:
             try:
                 _write_private(output, text)
+            except _Unwritable as refused:
+                return _fail(f"cannot write {output}: {refused}")
             except OSError as exc:
                 return _fail(f"cannot write {output}: {exc.strerror or exc}")
         where = "" if output is None else f" to {output}"

@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from agent.config_report import ConfigInvalid as ConfigInvalid
+from agent.terminal import has_hidden
 from protocol.config_report import YAML_LINES, parse_yaml_model
 
 FieldType = Literal[
@@ -377,10 +378,12 @@ def _string_list(value: object) -> list[str]:
     return value
 
 
-# Control characters other than line breaks and tabs never come from a keyboard; they are
-# refused rather than stored, so an export opened in a spreadsheet or terminal shows what
-# the patient saw.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control and format characters (C0, DEL, C1 such as U+009B CSI, bidirectional overrides such
+# as U+202E, zero-width spaces) never come from typing an answer, only from pasting or from an
+# attacker; in a staff member's terminal or spreadsheet they can rewrite or reorder what is
+# shown (agent/terminal.py). A sent answer refuses them, so the export shows what the patient
+# saw; line breaks (multiline: a text answer refuses them first) and tabs are typed, so kept.
+_TYPED_CONTROLS = "\n\t"
 
 
 def _text_answer(field: FormField, value: object) -> str | None:
@@ -398,7 +401,7 @@ def _multiline_answer(field: FormField, value: object) -> str | None:
 def _bounded_text(field: FormField, text: str) -> str | None:
     if not text:
         return None
-    if _CONTROL.search(text):
+    if has_hidden(text, allowed=_TYPED_CONTROLS):
         raise _Wrong(BAD_CHARACTER)
     limit = field.max_length or DEFAULT_MAX_LENGTH["text"]
     if len(text) > limit:

@@ -34,10 +34,9 @@ from agent.messages.rules import (
     too_large,
 )
 from agent.messages.service import MessageService
+from agent.terminal import terminal_safe as _terminal_safe
 
 BODY_FILE_MAX = 1024 * 1024  # far above 5,000 characters; only stops reading a wrong file
-# Bidirectional-text controls can make a line read differently from what it holds.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 Action = Callable[[MessageService, str], Awaitable[int]]
 
@@ -246,24 +245,6 @@ def _local_minute(iso: str) -> str:
     """`2026-11-23 07:00 -05:00`: the practice's local time, as staff read their schedule."""
     moment = datetime.fromisoformat(iso)
     return moment.strftime("%Y-%m-%d %H:%M ") + moment.isoformat()[-6:]
-
-
-def _terminal_safe(text: str, *, one_line: bool) -> str:
-    """Text a patient typed, made harmless for a terminal: escape sequences, carriage returns
-    and bidirectional overrides are shown as \\x1b, \\x0d, \\u202e instead of acting. Line
-    breaks and tabs stay in a body; in one-line cells (list columns) they are escaped too."""
-    text = text.replace("\r\n", "\n")
-    out = []
-    for ch in text:
-        code = ord(ch)
-        keep = ch in "\n\t" and not one_line
-        if (code < 0x20 or 0x7F <= code < 0xA0) and not keep:
-            out.append(f"\\x{code:02x}")
-        elif ch in _BIDI:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _positive_id(kind: str) -> Callable[[str], int]:

@@ -19,6 +19,9 @@ RawBody = Annotated[str, Field(max_length=50_000)]
 
 class ThreadParams(Params):
     thread_id: SmallId
+    # False when the proxy cannot tell the patient meant to open the thread (a link from
+    # another site): the messages are shown but stay unread. Strict: only true or false.
+    mark_read: bool = True
 
 
 class ReplyParams(Params):
@@ -51,7 +54,9 @@ def link_methods(context: DomainContext) -> MethodTable:
         return await service.list_threads(await callers.caller_for(request))
 
     async def thread(request: Request, params: ThreadParams) -> Any:
-        return await service.thread(await callers.caller_for(request), params.thread_id)
+        return await service.thread(
+            await callers.caller_for(request), params.thread_id, mark_read=params.mark_read
+        )
 
     async def reply(request: Request, params: ReplyParams) -> Any:
         return await service.reply(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -83,7 +84,12 @@ class MessageService:
         ]
         return {"threads": threads, "unread": sum(t["unread"] for t in threads)}
 
-    async def thread(self, caller: Caller, thread_id: int) -> dict[str, Any]:
+    async def thread(
+        self, caller: Caller, thread_id: int, *, mark_read: bool = True
+    ) -> dict[str, Any]:
+        """The patient's thread. With mark_read false its office messages stay unread: the
+        proxy asks for that when the page was opened from another site's link, which the
+        patient may not have meant to follow (docs/protocol.md, messages.thread)."""
         now = self.clock.now()
 
         def read(cursor: Any) -> dict[str, Any] | None:
@@ -92,8 +98,9 @@ class MessageService:
                 self._audit(cursor, caller, now, "message.read", "not_found", f"thread:{thread_id}")
                 return None
             row["messages"] = q.thread_messages(cursor, thread_id)
-            # Opening the thread is reading its office messages.
-            q.mark_read_by_patient(cursor, thread_id, now)
+            if mark_read:
+                # Opening the thread is reading its office messages.
+                q.mark_read_by_patient(cursor, thread_id, now)
             self._audit(cursor, caller, now, "message.read", "ok", f"thread:{thread_id}")
             return row
 
@@ -248,8 +255,7 @@ class MessageService:
 
         def read(cursor: Any) -> list[dict[str, Any]]:
             rows = q.staff_threads(cursor, patient_id, unread_only)
-            detail = f"threads:{len(rows)}" + (" unread" if unread_only else "")
-            _audit_staff(cursor, now, actor, patient_id, "message.list", "ok", detail)
+            _audit_staff_listing(cursor, now, actor, patient_id, unread_only, rows)
             return rows
 
         rows = await self.db.transaction(read)
@@ -349,6 +355,25 @@ def _audit_staff(
         outcome=outcome,
         detail=detail,
     )
+
+
+def _audit_staff_listing(
+    cursor: Any,
+    now: datetime,
+    actor: str,
+    patient_id: int | None,
+    unread_only: bool,
+    rows: list[dict[str, Any]],
+) -> None:
+    """One `message.list` row per patient whose threads were shown, so the trail says whose
+    names and subjects staff saw; a listing that showed nobody still leaves one row (for the
+    asked patient, or none) saying it happened."""
+    flag = " unread" if unread_only else ""
+    threads_by_patient = Counter(int(row["patient_id"]) for row in rows)
+    if not threads_by_patient:
+        _audit_staff(cursor, now, actor, patient_id, "message.list", "ok", f"threads:0{flag}")
+    for listed, count in sorted(threads_by_patient.items()):
+        _audit_staff(cursor, now, actor, listed, "message.list", "ok", f"threads:{count}{flag}")
 
 
 def _stored_reply(cursor: Any, patient_id: int, key: str | None, digest: str) -> dict[str, Any]:

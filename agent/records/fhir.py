@@ -10,6 +10,7 @@ Patient entry.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -273,15 +274,20 @@ def observation_resource(
 
 
 def observation_value(value: str, unit: str | None) -> dict[str, Any]:
-    """valueQuantity for a plain decimal ("5.4", "120"), valueString for anything else, and
-    nothing for a blank value (FHIR strings may not be empty)."""
+    """valueQuantity for a plain decimal a JSON number can say exactly ("5.4", "120"),
+    valueString for anything else, and nothing for a blank value (FHIR strings may not be
+    empty). A decimal a number cannot say ("5.40") is text with its unit: "5.40 %"."""
     text = value.strip()
     if not text:
         return {}
     if not _DECIMAL.fullmatch(text):
         return {"valueString": text}
-    quantity: dict[str, Any] = {"value": _number(text)}
-    if unit_text := _text(unit):
+    unit_text = _text(unit)
+    number = _exact_number(text)
+    if number is None:
+        return {"valueString": f"{text} {unit_text}" if unit_text else text}
+    quantity: dict[str, Any] = {"value": number}
+    if unit_text:
         quantity["unit"] = unit_text
     return {"valueQuantity": quantity}
 
@@ -290,14 +296,17 @@ def reference_range(text: str | None, unit: str | None) -> list[dict[str, Any]]:
     """The lab's reference range: always its text, plus low/high when it reads "70-99".
 
     Forms like "<200" keep only their text: FHIR's low and high are inclusive, and turning a
-    strict bound into an inclusive one would change what the laboratory said."""
+    strict bound into an inclusive one would change what the laboratory said. So does a
+    bound a JSON number cannot say exactly ("3.50-5.00"), for the reason in _exact_number."""
     range_text = _text(text)
     if not range_text:
         return []
     item: dict[str, Any] = {}
-    if match := _RANGE.fullmatch(range_text):
-        for key, number in zip(("low", "high"), match.groups(), strict=True):
-            item[key] = {"value": _number(number)}
+    match = _RANGE.fullmatch(range_text)
+    bounds = [_exact_number(bound) for bound in match.groups()] if match else []
+    if bounds and None not in bounds:
+        for key, number in zip(("low", "high"), bounds, strict=True):
+            item[key] = {"value": number}
             if unit_text := _text(unit):
                 item[key]["unit"] = unit_text
     item["text"] = range_text
@@ -325,8 +334,16 @@ def _text(value: str | None) -> str | None:
     return stripped or None
 
 
-def _number(text: str) -> int | float:
-    return float(text) if "." in text else int(text)
+def _exact_number(text: str) -> int | float | None:
+    """The number whose JSON text is exactly `text` (a leading "+" aside), or None.
+
+    FHIR says a decimal's precision is significant: "5.40" claims a digit "5.4" does not.
+    A float is written in its shortest form, so "5.40" would leave as 5.4 ("007" as 7, a
+    decimal with 20 digits rounded): rather than change what the laboratory wrote, such a
+    value is not sent as a number at all. `text` is a _DECIMAL match."""
+    plain = text.removeprefix("+")
+    number = float(plain) if "." in plain else int(plain)
+    return number if json.dumps(number) == plain else None
 
 
 def _instant(moment: datetime) -> str:

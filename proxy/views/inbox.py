@@ -4,6 +4,10 @@ A message body is the patient's or the office's own words: templates show it as 
 (line breaks kept by CSS), never as markup. Attachments are only ever downloads: a sanitised
 filename, `Content-Disposition: attachment`, and the agent's content type only when it is one
 of a few harmless ones, so no file can run as a page on this site.
+
+Opening a conversation marks its messages read, on a GET. Only when the patient opened it
+themselves: a link on another site (SameSite=Lax cookies ride along on a top-level
+navigation) shows the thread but leaves it unread.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import base64
 import binascii
 import re
 import unicodedata
+from itertools import groupby
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -98,8 +104,13 @@ async def _thread_page(
     error: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    thread = await call(request, "messages.thread", {"thread_id": thread_id})
-    await remember_unread(request)  # after opening: the thread's messages now count as read
+    params: dict[str, Any] = {"thread_id": thread_id}
+    if not opened_by_patient(request):
+        # Only sent when false: an agent from before the parameter keeps working for every
+        # page the patient opens from the portal itself.
+        params["mark_read"] = False
+    thread = await call(request, "messages.thread", params)
+    await remember_unread(request)  # after opening: the thread's messages may count as read
     here = office(request)
     context = {
         "thread": {
@@ -115,6 +126,19 @@ async def _thread_page(
         "notice": NOTICES.get(request.query.get("notice", "")),
     }
     return render(request, "thread.html", context, status)
+
+
+# Sec-Fetch-Site values of a navigation the patient made: from a page of this portal, or a
+# typed URL, bookmark or email link opened in a new tab (`none`).
+_PATIENT_NAVIGATION = frozenset({"same-origin", "none"})
+
+
+def opened_by_patient(request: web.Request) -> bool:
+    """Whether this request may mark the thread read. `same-site` is another office's portal
+    (a sibling subdomain), so it does not count. A browser that sends no Sec-Fetch-Site
+    (older ones) keeps the old behaviour rather than never marking anything read."""
+    site = request.headers.get("Sec-Fetch-Site")
+    return site is None or site.strip().lower() in _PATIENT_NAVIGATION
 
 
 async def thread_page(request: web.Request) -> web.Response:
@@ -184,8 +208,16 @@ ALLOWED_CONTENT_TYPES = frozenset(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
 )
+# Characters the ASCII `filename` may hold; anything else becomes "_".
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+# Path separators, quotes and what Windows refuses in a file name: replaced in every name.
+_UNSAFE_ANY_FILENAME = frozenset("/\\\"'<>:|?*")
+# Control characters (CR, LF, ESC...), format characters (bidi overrides such as U+202E, which
+# make "fdp.exe" read as "exe.pdf"), surrogates, private-use, unassigned, line separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
 FILENAME_MAX = 100
+FALLBACK_STEM = "attachment"
 
 
 def download_type(content_type: object) -> str:
@@ -195,26 +227,65 @@ def download_type(content_type: object) -> str:
     return bare if bare in ALLOWED_CONTENT_TYPES else "application/octet-stream"
 
 
-def safe_filename(name: object, fallback: str = "attachment") -> str:
-    """A filename that is harmless in a header and on any disk: ASCII letters, digits, dot,
-    dash, underscore and space; no leading dot (a hidden file) or trailing dot or space."""
-    text = unicodedata.normalize("NFKD", name) if isinstance(name, str) else ""
-    text = text.encode("ascii", "ignore").decode("ascii")  # "café" -> "cafe"
-    text = _UNSAFE_FILENAME_CHARS.sub("_", text).strip(" ._")
+def clean_filename(name: object) -> str:
+    """The office's file name, any script kept, made harmless on any disk: no path, quote,
+    control or invisible character, no leading dot (a hidden file), at most FILENAME_MAX
+    characters with the extension kept. Empty when nothing is left."""
+    text = unicodedata.normalize("NFC", name) if isinstance(name, str) else ""
+    # Each run of unsafe characters becomes one "_", as in the ASCII name.
+    text = "".join(
+        "_" if unsafe else "".join(run) for unsafe, run in groupby(text, _unsafe_in_any_name)
+    ).strip(" ._")
     if len(text) > FILENAME_MAX:
-        stem, dot, extension = text.rpartition(".")
-        if dot and 0 < len(extension) <= 10:
-            text = f"{stem[: FILENAME_MAX - len(extension) - 1].rstrip(' ._')}.{extension}"
-        else:
-            text = text[:FILENAME_MAX].rstrip(" ._")
-    return text or fallback
+        stem, extension = _split_extension(text)
+        room = FILENAME_MAX - (len(extension) + 1 if extension else 0)
+        text = stem[:room].rstrip(" ._") + (f".{extension}" if extension else "")
+    return text
 
 
-def download(data: bytes, filename: str, content_type: str) -> web.Response:
+def ascii_filename(name: str) -> str:
+    """The plain-ASCII stand-in for browsers that ignore `filename*`: accents dropped
+    ("café" -> "cafe"), other letters gone; the extension always kept, so "検査結果.pdf"
+    still opens as a PDF ("attachment.pdf")."""
+    stem, extension = _split_extension(name)
+    text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    # A leading dot hides a file and trailing dots or spaces vanish on Windows; a lone "_"
+    # (the stand-in for letters it could not keep) says nothing.
+    text = _UNSAFE_FILENAME_CHARS.sub("_", text).lstrip(" ._").rstrip(" .") or FALLBACK_STEM
+    return f"{text}.{extension}" if extension else text
+
+
+def _unsafe_in_any_name(character: str) -> bool:
+    return (
+        character in _UNSAFE_ANY_FILENAME
+        or unicodedata.category(character) in _INVISIBLE_CATEGORIES
+    )
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and _EXTENSION.fullmatch(extension):
+        return stem, extension
+    return name, ""
+
+
+def content_disposition(name: object) -> str:
+    """`attachment` with the name twice (RFC 6266): an ASCII `filename` every browser reads,
+    and, when the real name differs from it, `filename*` (RFC 5987: UTF-8, percent-encoded),
+    which current browsers prefer."""
+    cleaned = clean_filename(name)
+    fallback = ascii_filename(cleaned)
+    header = f'attachment; filename="{fallback}"'
+    if cleaned and cleaned != fallback:
+        header += f"; filename*=UTF-8''{quote(cleaned, safe='')}"
+    return header
+
+
+def download(data: bytes, disposition: str, content_type: str) -> web.Response:
     return web.Response(
         body=data,
         content_type=content_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": disposition},
     )
 
 
@@ -227,5 +298,7 @@ async def attachment(request: web.Request) -> web.Response:
     except (binascii.Error, TypeError, ValueError):
         raise web.HTTPInternalServerError() from None  # the error page, not the bad bytes
     return download(
-        data, safe_filename(found.get("filename")), download_type(found.get("content_type"))
+        data,
+        content_disposition(found.get("filename")),
+        download_type(found.get("content_type")),
     )

@@ -13,12 +13,12 @@ import pytest
 from agent.check import run_check
 from agent.cli import main
 from agent.db.pool import DatabaseSettings
-from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
 from tests.agent.check_fixtures import (
     check,
     least_privilege_user,
     write_config,
 )
+from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
 
 ITEMS = [
     "config",

@@ -10,13 +10,13 @@ import pymysql
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import settings_for
 from tests.agent.check_fixtures import (
     check,
     database_user,
     run_as_admin,
     write_config,
 )
+from tests.agent.practice import settings_for
 from tests.db import MariaDB
 
 

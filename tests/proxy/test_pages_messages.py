@@ -197,7 +197,8 @@ async def test_attachment_downloads_as_a_file_with_a_safe_name(
         assert download.status == 200
         assert download.headers["Content-Type"] == "application/pdf"
         assert download.headers["Content-Disposition"] == (
-            'attachment; filename="Resume _final_ _v2_.pdf"'
+            'attachment; filename="Resume _final_ _v2_.pdf";'
+            " filename*=UTF-8''R%C3%A9sum%C3%A9%20_final_%20_v2_.pdf"
         )
         assert download.headers["X-Content-Type-Options"] == "nosniff"
         assert download.text == PDF.decode()

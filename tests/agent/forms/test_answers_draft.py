@@ -62,6 +62,11 @@ def test_draft_short_answers_are_bounded_too() -> None:
     assert list(errors) == ["born"]
 
 
+def test_draft_keeps_control_and_format_characters_for_the_patient_to_fix() -> None:
+    # Only sending refuses them (validate_answers); a draft never loses what was typed.
+    assert check_draft(DEFINITION, {"name": "\u202eAnn", "notes": "a\x9b2Jb\x1b"}) == {}
+
+
 def test_draft_choice_lists_are_bounded_by_the_number_of_choices() -> None:
     assert check_draft(DEFINITION, {"many": ["a", "b"]}) == {}
     assert check_draft(DEFINITION, {"many": ["a", "a", "a"]}) == {"many": CHOOSE_FROM_LIST}

@@ -50,6 +50,9 @@ NUMBER = {"type": "number", "min": 0, "max": 120}
     [
         (TEXT, "  Ann  ", "Ann"),
         (NOTES, "line one\r\nline two", "line one\nline two"),
+        (NOTES, "a\tb\nc", "a\tb\nc"),
+        (TEXT, "\u0645\u06cc\u200c\u062e", "\u0645\u06cc\u200c\u062e"),  # Persian ZWNJ
+        (NOTES, "\U0001f469\u200d\U0001f467", "\U0001f469\u200d\U0001f467"),  # emoji ZWJ
         (DATE, " 2026-02-28 ", "2026-02-28"),
         (DATE, "2024-02-29", "2024-02-29"),
         (YES_NO, "Yes", "yes"),
@@ -75,6 +78,14 @@ def test_good_answers_are_normalised(
         (TEXT, "two\nlines", ONE_LINE),
         (TEXT, "bell\x07", BAD_CHARACTER),
         (NOTES, "nul\x00", BAD_CHARACTER),
+        (NOTES, "del\x7f", BAD_CHARACTER),
+        (TEXT, "csi\x9b2J", BAD_CHARACTER),  # C1: one character that clears a terminal
+        (NOTES, "a\n\x1b]0;title\x07b", BAD_CHARACTER),
+        (TEXT, "gnp.exe\u202e", BAD_CHARACTER),  # right-to-left override
+        (NOTES, "x\u2066y\u2069", BAD_CHARACTER),  # bidi isolates
+        (TEXT, "zero\u200bwidth", BAD_CHARACTER),
+        (TEXT, "\ufeffbom", BAD_CHARACTER),
+        (TEXT, "tag\U000e0041", BAD_CHARACTER),
         (DATE, "23/11/2026", ENTER_DATE),
         (DATE, "2026-11-23T10:00", ENTER_DATE),
         (DATE, "2026-2-3", ENTER_DATE),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agent.forms.definition import BAD_CHARACTER
 from protocol.aio import RemoteError
 from tests.agent.forms.seeding import CHECKUP, CHECKUP_ANSWERS, assign_form
 from tests.agent.practice import RunningPractice
@@ -163,3 +164,20 @@ async def test_sql_in_answers_is_stored_as_text(practice: RunningPractice) -> No
     assert form["answers"]["notes"] == MARKER
     assert form["answers"]["nickname"] == "<script>alert(1)</script>"
     assert practice.query("SELECT COUNT(*) AS n FROM portal_forms") == [{"n": 1}]
+
+
+async def test_terminal_controls_stay_in_a_draft_but_cannot_be_sent(
+    practice: RunningPractice,
+) -> None:
+    own = assign_form(practice.settings, A, CHECKUP)
+    hostile = {**CHECKUP_ANSWERS, "nickname": "Pat\u202e", "notes": "ok\x9b2J\x1b]0;x\x07"}
+    await practice.call("forms.save", A, **save(own, hostile))
+
+    refused = await refusal(practice, "forms.save", **save(own, hostile, True))
+
+    assert (refused.code, refused.message) == (
+        "invalid_params",
+        f"answers.nickname: {BAD_CHARACTER}; answers.notes: {BAD_CHARACTER}",
+    )
+    form = await practice.call("forms.get", A, assignment_id=own)
+    assert (form["status"], form["answers"]) == ("draft", hostile)

@@ -124,7 +124,7 @@ def test_show_and_list_are_audited_with_the_staff_actor(
         " WHERE actor = %s ORDER BY id",
         (STAFF,),
     ) == [
-        {"patient_id": None, "action": "message.list", "outcome": "ok",
+        {"patient_id": A, "action": "message.list", "outcome": "ok",
          "detail": "threads:1 unread"},
         {"patient_id": A, "action": "message.staff_read", "outcome": "ok",
          "detail": f"thread:{a_thread}"},
