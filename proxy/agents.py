@@ -9,37 +9,66 @@ fail immediately rather than queueing: a patient should see "call us" in a secon
 Every connection attempt resolves the agent's host name again. Offices without a static IP use
 dynamic DNS (seed 001): when their ISP hands out a new address, the name changes and the next
 attempt must follow it, so the address is never cached here.
+
+The registry can change while the proxy runs (a reload, proxy/reload.py): :meth:`apply_registry`
+adds offices, drops them, and points them at a new address or key. A link that the new
+registry no longer vouches for is *retired*: no new request uses it, and it is closed with GOAWAY
+once the requests already on it are answered, so nobody's page is cut off half-way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import random
-import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from protocol.aio import LinkClient, LinkRefused, RemoteError
+from protocol.aio import LinkClient, RemoteError
 from protocol.errors import ErrorCode
 from protocol.logconfig import where_it_failed
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import ProxyConfig, TenantConfig
+from proxy.dialling import (
+    ConnectFailed,
+    Resolver,
+    backoff_delay,
+    connect_agent,
+    resolve_host,
+)
+
+# Re-exported: callers (proxy/check.py, tests) reach the dialling helpers through this module.
+__all__ = [
+    "LINK_STATES",
+    "AgentConnections",
+    "AgentUnavailable",
+    "ConnectFailed",
+    "LinkStatus",
+    "RegistryChanges",
+    "Resolver",
+    "backoff_delay",
+    "connect_agent",
+    "resolve_host",
+]
 
 log = structlog.get_logger("portico.proxy.agents")
-
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 BACKOFF_BASE = 0.2
 # How long a request waits for a link being dialled before the page says "call us" instead.
 CONNECT_WAIT = 1.0
 # What LinkClient raises for requests cut off by the link itself (not answered by the agent).
 _LINK_LOST_CODES = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.SHUTDOWN})
+# How long a retired link waits for its requests in flight before it is closed anyway. A page's
+# requests carry a 10 s deadline (proxy/views/base.py): one still running after this is stuck.
+RETIRE_GRACE = 15.0
+# What link_states() reports (and the metrics endpoint exports): "idle" — not needed yet (links
+# open on first use); "connecting"; "connected"; "backing_off" — the last attempt failed, the
+# next waits; "lost" — the link dropped and is dialled again on the next request.
+LINK_STATES = ("idle", "connecting", "connected", "backing_off", "lost")
 
 
 class AgentUnavailable(Exception):
@@ -51,95 +80,21 @@ class AgentUnavailable(Exception):
         self.reason = reason
 
 
-class ConnectFailed(Exception):
-    """One connection attempt to an agent failed.
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """One office's link at the moment :meth:`AgentConnections.link_states` was called."""
 
-    ``kind`` is one of ``dns``, ``refused`` (nothing listening / port closed), ``network``
-    (another socket error), ``timeout``, ``pin`` (the agent's key is not pinned here),
-    ``tls`` (the agent refused this proxy, or TLS broke), ``agent`` (the agent refused the
-    HELLO, e.g. it serves another practice) and ``internal`` (a bug here); ``reason`` says it
-    for a person and never holds patient data."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
+    state: str  # one of LINK_STATES
+    failures: int  # failed connection attempts in a row
 
 
-async def resolve_host(host: str, port: int) -> list[str]:
-    """The addresses of ``host``, freshly looked up, in the resolver's order (duplicates out)."""
-    with contextlib.suppress(ValueError):
-        return [str(ipaddress.ip_address(host))]
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+@dataclass(frozen=True, slots=True)
+class RegistryChanges:
+    """What :meth:`AgentConnections.apply_registry` changed, as sorted subdomains."""
 
-
-def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Seconds to wait after ``failures`` failed attempts in a row: "full jitter", uniform
-    between 0 and ``min(cap, base * 2 ** (failures - 1))``, so that many replicas reconnecting
-    to one office after an outage spread out instead of arriving together."""
-    ceiling = min(cap, base * 2.0 ** min(max(failures - 1, 0), 62))
-    return rng.uniform(0.0, ceiling)
-
-
-def _classify(exc: LinkRefused) -> ConnectFailed:
-    reason = exc.reason
-    cause = exc.__cause__
-    if isinstance(cause, ConnectionRefusedError):
-        return ConnectFailed("refused", "connection refused (nothing listening on that port)")
-    if isinstance(cause, OSError):
-        return ConnectFailed("network", reason)
-    if "timed out" in reason:
-        return ConnectFailed("timeout", "timed out (no answer within the handshake timeout)")
-    if "not pinned" in reason:
-        start = reason.find("sha256/")
-        presented = f" ({reason[start:].split(')')[0]})" if start >= 0 else ""
-        return ConnectFailed("pin", f"refused pin: the agent's key{presented} is not pinned here")
-    if "refused by the agent" in reason:
-        return ConnectFailed("agent", reason)
-    if "peer refused the handshake" in reason:
-        return ConnectFailed(
-            "tls", "the agent refused this proxy's key; is its pin in the agent's tls.proxy_pins?"
-        )
-    return ConnectFailed("tls", reason)
-
-
-async def connect_agent(
-    tenant: str,
-    agent: TenantConfig,
-    tls: TLSConfig,
-    *,
-    requester_id: str,
-    resolve: Resolver = resolve_host,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-) -> tuple[LinkClient, str]:
-    """Resolve the agent's host now and open a link to the first address that accepts it.
-
-    Returns the client and the address used; raises :class:`ConnectFailed` (the last
-    address's failure when none worked)."""
-    try:
-        addresses = await resolve(agent.host, agent.port)
-    except OSError as exc:
-        raise ConnectFailed("dns", f"DNS failure: {agent.host}: {exc.strerror or exc}") from None
-    if not addresses:
-        raise ConnectFailed("dns", f"DNS failure: {agent.host} has no address")
-    failure = ConnectFailed("dns", "no address tried")
-    for address in addresses:
-        try:
-            client = await LinkClient.connect(
-                address,
-                agent.port,
-                tls=tls,
-                tenant=tenant,
-                requester_id=requester_id,
-                timeouts=timeouts,
-            )
-        except LinkRefused as exc:
-            failure = _classify(exc)
-            continue
-        return client, address
-    raise failure
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    relinked: tuple[str, ...]  # a new host, port or pins: the next connection uses them
 
 
 @dataclass(eq=False)
@@ -154,6 +109,48 @@ class _TenantLink:
     dialer: asyncio.Task[None] | None = None  # attempts, backing off between them
     failures: int = 0
     practice: dict[str, Any] | None = None
+    # What requests waiting for a connection are told when the dialling is stopped.
+    stop_reason: str = "the proxy is shutting down"
+
+
+def _dial_target(agent: TenantConfig) -> tuple[str, int, frozenset[str]]:
+    """What a connection to an office's agent depends on (its name and phone do not)."""
+    return agent.host, agent.port, frozenset(agent.pins)
+
+
+def _state_of(link: _TenantLink) -> str:
+    if link.client is not None and link.client.is_usable:
+        return "connected"
+    if link.attempt is not None:
+        return "connecting"
+    if link.dialer is not None and not link.dialer.done():
+        return "backing_off"
+    return "idle" if link.client is None else "lost"
+
+
+class _InFlight:
+    """How many requests each link has in flight. LinkClient.close() cuts off whatever is still
+    unanswered, so a retired link waits here until its last request is answered."""
+
+    def __init__(self) -> None:
+        self._counts: dict[LinkClient, int] = {}
+        self._idle: dict[LinkClient, asyncio.Event] = {}
+
+    @contextlib.contextmanager
+    def counting(self, client: LinkClient) -> Iterator[None]:
+        self._counts[client] = self._counts.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._counts.pop(client) - 1
+            if left:
+                self._counts[client] = left
+            elif (idle := self._idle.pop(client, None)) is not None:
+                idle.set()
+
+    async def until_idle(self, client: LinkClient) -> None:
+        if client in self._counts:
+            await self._idle.setdefault(client, asyncio.Event()).wait()
 
 
 class AgentConnections:
@@ -179,11 +176,17 @@ class AgentConnections:
         self._rng = rng or random.Random()
         self._closed = False
         self._background: set[asyncio.Task[None]] = set()
-        link = config.link
+        # The link key is read once, here: a reload re-pins offices with the same key pair
+        # (TLSConfig.with_allowed_pins), and a new link key takes a restart.
+        first = next(iter(config.tenants.values()))
+        self._identity = client_config(config.link.key_file, config.link.cert_file, first.pins)
         self._links = {
-            name: _TenantLink(name, agent, client_config(link.key_file, link.cert_file, agent.pins))
+            name: _TenantLink(name, agent, self._tls_for(agent))
             for name, agent in config.tenants.items()
         }
+        self._removed: set[str] = set()  # dropped by apply_registry (and not added back)
+        self._in_flight = _InFlight()
+        self._retiring: dict[LinkClient, asyncio.Task[None]] = {}
 
     async def request(
         self,
@@ -200,24 +203,29 @@ class AgentConnections:
 
         Raises :class:`RemoteError` for the agent's own error answers (including
         ``unavailable`` when its database is down), :class:`AgentUnavailable` when there is no
-        link (never waiting more than about a second for one), and LookupError for a tenant that
-        is not configured."""
+        link (never waiting more than about a second for one) or the office was removed by
+        :meth:`apply_registry`, and LookupError for a tenant that was never configured."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        link = self._links.get(tenant.lower())
+        name = tenant.lower()
+        link = self._links.get(name)
         if link is None:
+            if name in self._removed:
+                # Past the app's tenant check just before a reload dropped the office.
+                raise AgentUnavailable(name, "the office was removed from the registry")
             raise LookupError(f"no tenant {tenant!r} in the proxy's config")
         agent = await self._usable_client(link)
         remaining = max(0.001, deadline - (loop.time() - started))
         try:
-            return await agent.request(
-                method,
-                params,
-                session=session,
-                idempotency_key=idempotency_key,
-                deadline=remaining,
-                client=client,
-            )
+            with self._in_flight.counting(agent):
+                return await agent.request(
+                    method,
+                    params,
+                    session=session,
+                    idempotency_key=idempotency_key,
+                    deadline=remaining,
+                    client=client,
+                )
         except RemoteError as exc:
             if exc.code in _LINK_LOST_CODES and not agent.is_usable:
                 # Cut off by the link going away, not answered by the agent: the next request
@@ -230,20 +238,133 @@ class AgentConnections:
         link = self._links.get(tenant.lower())
         return None if link is None or link.practice is None else dict(link.practice)
 
+    def link_states(self) -> dict[str, LinkStatus]:
+        """Each configured office's link as it is now, by subdomain (a copy: read-only)."""
+        return {
+            name: LinkStatus(_state_of(link), link.failures) for name, link in self._links.items()
+        }
+
+    def apply_registry(self, tenants: Mapping[str, TenantConfig]) -> RegistryChanges:
+        """Serve exactly ``tenants`` from now on (a reload), keeping the links of every office
+        whose entry did not change.
+
+        - A new office gets a link, opened on first use as at start.
+        - A removed office's link is retired: the requests on it are answered, then it closes
+          with GOAWAY. New requests for the office raise AgentUnavailable.
+        - An office with a new host, port or pins is dialled with them from the next
+          connection on. Its current link is retired when the address changed or a pin was
+          removed (the agent may be using the key that pin named, which is no longer
+          trusted); when pins were only added, the key it was accepted under still is, and the
+          link stays. A dialler backing off under the old settings tries again at once.
+        - A new name or phone changes no link.
+
+        Call it on the event loop. Raises ValueError, having changed nothing, when a tenant's
+        pins cannot be used."""
+        if self._closed:
+            raise RuntimeError("these agent connections are closed")
+        # Everything that can fail comes first, so that a failure changes nothing.
+        fresh_tls = {
+            name: self._tls_for(agent)
+            for name, agent in tenants.items()
+            if name not in self._links or set(self._links[name].agent.pins) != set(agent.pins)
+        }
+        removed = sorted(set(self._links) - set(tenants))
+        for name in removed:
+            self._drop(self._links.pop(name))
+        self._removed.update(removed)
+        added, relinked = [], []
+        for name, agent in tenants.items():
+            link = self._links.get(name)
+            if link is None:
+                self._links[name] = _TenantLink(name, agent, fresh_tls[name])
+                self._removed.discard(name)
+                added.append(name)
+            elif self._relink(link, agent, fresh_tls.get(name)):
+                relinked.append(name)
+        changes = RegistryChanges(tuple(sorted(added)), tuple(removed), tuple(sorted(relinked)))
+        log.info(
+            "agents.registry_applied",
+            added=list(changes.added),
+            removed=list(changes.removed),
+            relinked=list(changes.relinked),
+            tenants=len(self._links),
+        )
+        return changes
+
     async def close(self) -> None:
         """Stop dialling and close every link (GOAWAY first, so agents log a clean close)."""
         self._closed = True
         for link in self._links.values():
             if link.dialer is not None:
                 link.dialer.cancel()
+        # Retired links still draining close now too: the proxy is going away.
+        retiring = list(self._retiring)
+        for task in self._retiring.values():
+            task.cancel()
         tasks = [link.dialer for link in self._links.values() if link.dialer is not None]
         tasks += self._background
+        tasks += self._retiring.values()
         await asyncio.gather(*tasks, return_exceptions=True)
         clients = [link.client for link in self._links.values() if link.client is not None]
         for link in self._links.values():
             link.client = None
-        await asyncio.gather(*(_close_quietly(c) for c in clients))
-        log.info("agents.closed", links=len(clients))
+        await asyncio.gather(*(_close_quietly(c) for c in clients + retiring))
+        log.info("agents.closed", links=len(clients) + len(retiring))
+
+    # -- the registry changing -------------------------------------------------------------------
+
+    def _tls_for(self, agent: TenantConfig) -> TLSConfig:
+        return self._identity.with_allowed_pins(agent.pins)
+
+    def _relink(self, link: _TenantLink, agent: TenantConfig, tls: TLSConfig | None) -> bool:
+        """Give ``link`` the office's new entry; True when how it connects changed."""
+        old, link.agent = link.agent, agent
+        if tls is not None:
+            link.tls = tls
+        if _dial_target(old) == _dial_target(agent):
+            return False
+        moved = (old.host, old.port) != (agent.host, agent.port)
+        if moved or not set(old.pins) <= set(agent.pins):
+            self._retire(link, "the agent's address changed" if moved else "a pin was removed")
+        link.failures = 0
+        dialer = link.dialer
+        if dialer is not None and not dialer.done() and link.attempt is None:
+            # Backing off after failures under the old settings (perhaps the very pin being
+            # fixed now): the next request dials at once. An attempt under way notices the
+            # change itself when it ends (_dial).
+            dialer.cancel()
+            self._track(dialer)
+            link.dialer = None
+        return True
+
+    def _drop(self, link: _TenantLink) -> None:
+        link.stop_reason = "the office was removed from the registry"
+        if link.dialer is not None and not link.dialer.done():
+            link.dialer.cancel()
+            self._track(link.dialer)
+        self._retire(link, "removed from the registry")
+
+    def _retire(self, link: _TenantLink, reason: str) -> None:
+        """No new request uses the link's connection; it closes once its requests are answered."""
+        client, link.client = link.client, None
+        if client is None:
+            return
+        if not client.is_usable:
+            self._spawn(_close_quietly(client))
+            return
+        log.info("agent.link_retiring", tenant=link.name, reason=reason)
+        task = asyncio.get_running_loop().create_task(self._close_when_idle(link.name, client))
+        self._retiring[client] = task
+        task.add_done_callback(lambda _: self._retiring.pop(client, None))
+
+    async def _close_when_idle(self, tenant: str, client: LinkClient) -> None:
+        try:
+            async with asyncio.timeout(RETIRE_GRACE):
+                await self._in_flight.until_idle(client)
+        except TimeoutError:
+            log.warning("agent.link_retire_timeout", tenant=tenant, grace_seconds=RETIRE_GRACE)
+        await _close_quietly(client)
+        log.info("agent.link_retired", tenant=tenant)
 
     # -- the link's life -------------------------------------------------------------------------
 
@@ -276,6 +397,7 @@ class AgentConnections:
         assert link.attempt is not None
         attempt = link.attempt
         while True:
+            target = _dial_target(link.agent)
             try:
                 client, address = await connect_agent(
                     link.name,
@@ -286,6 +408,8 @@ class AgentConnections:
                     timeouts=self._timeouts,
                 )
             except Exception as exc:
+                if _dial_target(link.agent) != target:
+                    continue  # a reload changed the office's entry meanwhile: try it at once
                 if isinstance(exc, ConnectFailed):
                     failure = exc
                 else:  # a bug, not the network: log it, but keep dialling with backoff
@@ -308,14 +432,19 @@ class AgentConnections:
                 await asyncio.sleep(delay)
                 attempt = link.attempt = _new_attempt()
                 continue
-            except BaseException:  # cancelled by close(): nobody may be left waiting
+            except BaseException:  # cancelled (close, removal): nobody may be left waiting
                 link.attempt = None
-                attempt.set_exception(AgentUnavailable(link.name, "the proxy is shutting down"))
+                attempt.set_exception(AgentUnavailable(link.name, link.stop_reason))
                 raise
-            if self._closed:
+            if self._closed or self._links.get(link.name) is not link:
                 await _close_quietly(client)
-                attempt.set_exception(AgentUnavailable(link.name, "the proxy is shutting down"))
+                attempt.set_exception(AgentUnavailable(link.name, link.stop_reason))
                 return
+            if _dial_target(link.agent) != target:
+                # Accepted under settings a reload has replaced since (perhaps a pin no longer
+                # trusted): never used; dial again with the new ones.
+                self._spawn(_close_quietly(client))
+                continue
             link.client, link.attempt = client, None
             link.practice = dict(client.welcome.practice)
             log.info(
@@ -331,7 +460,10 @@ class AgentConnections:
             return
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._track(asyncio.ensure_future(coroutine))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """close() waits for ``task``."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -37,7 +37,7 @@ from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
 from proxy.metrics import answer_health_check, count_requests, setup_metrics
 from proxy.ratelimit import RateLimiter
-from proxy.reload import ProxyReloader
+from proxy.reload import ProxyReloader, RunningConfig
 from proxy.security import (
     CSRF_FIELD,
     SAFE_METHODS,
@@ -124,7 +124,7 @@ async def log_request(request: web.Request, handler: Handler) -> web.StreamRespo
 @web.middleware
 async def find_tenant(request: web.Request, handler: Handler) -> web.StreamResponse:
     hosts = request.headers.getall("Host", [])
-    config = request.app[CONFIG]
+    config = request.app[CONFIG].current  # read once: a reload may replace it meanwhile
     tenant = tenant_from_host(hosts[0], config.portal_domain) if len(hosts) == 1 else None
     if tenant is None or tenant not in config.tenants:
         return unknown_site()
@@ -247,7 +247,7 @@ def _limiters(config: ProxyConfig) -> dict[str, RateLimiter]:
 
 
 async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
-    agents = AgentConnections(app[CONFIG], requester_id=f"portico-proxy/{_replica_name()}")
+    agents = AgentConnections(app[CONFIG].current, requester_id=f"portico-proxy/{_replica_name()}")
     app[AGENTS] = agents
     yield
     await agents.close()
@@ -276,7 +276,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
         ],
         client_max_size=MAX_BODY,
     )
-    app[CONFIG] = config
+    app[CONFIG] = RunningConfig(config)
     app[SECRET] = config.secret()
     app[SCHEME] = "http" if config.plain_http and not config.behind_tls_proxy else "https"
     app[TRUSTED_PROXIES] = parse_networks(config.trusted_proxies)
@@ -321,9 +321,21 @@ def web_tls_context(config: ProxyConfig) -> ssl.SSLContext | None:
 
 
 def _apply_live_settings(app: web.Application, config: ProxyConfig) -> None:
-    """Put proxy/reload.py's LIVE_SETTINGS of `config` into effect in a running app."""
-    app[RATE_LIMITS].update(_limiters(config))
+    """Put proxy/reload.py's LIVE_SETTINGS of `config` into effect in a running app, before the
+    reloader makes it ``app[CONFIG].current``. The registry goes first: it is the one part that
+    can refuse (ValueError), and then nothing has changed yet."""
+    agents = app.get(AGENTS)
+    if agents is not None:  # otherwise they open later, from app[CONFIG].current
+        agents.apply_registry(config.tenants)
+    if config.rate_limit != app[CONFIG].current.rate_limit:
+        # Only when they changed: new limiters forget every client's recent attempts.
+        app[RATE_LIMITS].update(_limiters(config))
     set_log_level(config.logging.level)
+
+
+def config_reloader(app: web.Application, path: Path) -> ProxyReloader:
+    """What SIGHUP calls: re-reads `path` and puts it into `app` (see proxy/reload.py)."""
+    return ProxyReloader(app[CONFIG], path, lambda new: _apply_live_settings(app, new))
 
 
 async def run_proxy(
@@ -367,7 +379,7 @@ async def run_proxy(
             tenants=len(config.tenants),
         )
         notifier.ready(status="serving")
-        await _serve_reloads(signals, notifier, config, config_path, app)
+        await _serve_reloads(signals, notifier, config_path, app)
         notifier.stopping(status="stopping: finishing requests in flight")
         log.info("proxy.stopping")
     finally:
@@ -380,14 +392,11 @@ async def run_proxy(
 async def _serve_reloads(
     signals: ServiceSignals,
     notifier: ServiceNotifier,
-    config: ProxyConfig,
     config_path: Path | None,
     app: web.Application,
 ) -> None:
     """Handle SIGHUPs until a stop is asked for."""
-    reloader = None
-    if config_path is not None:
-        reloader = ProxyReloader(config, config_path, lambda new: _apply_live_settings(app, new))
+    reloader = None if config_path is None else config_reloader(app, config_path)
     while await signals.next_reload():
         notifier.reloading(status="reloading the configuration")
         if reloader is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 import structlog
 from aiohttp import web
@@ -25,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from proxy.agents import LINK_STATES as LINK_STATES
 from proxy.agents import AgentConnections
 from proxy.views.base import AGENTS, CONFIG
 
@@ -34,7 +34,6 @@ HEALTHZ = "healthz"  # the route's name
 UNMATCHED = "unmatched"  # no route: the access log's word too
 # A page is a link round trip or two plus rendering: milliseconds, unless an agent is slow.
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-LINK_STATES = ("idle", "connecting", "connected", "backing_off", "lost")
 
 
 class ProxyMetrics:
@@ -87,10 +86,9 @@ METRICS = web.AppKey("portico_metrics", ProxyMetrics)
 class LinkStates(Collector):
     """Each office's link state, read from the live links at scrape time.
 
-    One series per state, 1 for the current one (Prometheus's usual way to export an enum):
-    ``idle`` — not needed yet (links open on first use); ``connecting``; ``connected``;
-    ``backing_off`` — the last attempt failed, the next waits; ``lost`` — the link dropped and
-    is dialled again on the next request."""
+    One series per state, 1 for the current one (Prometheus's usual way to export an enum); the
+    states are proxy.agents.LINK_STATES. An office a reload removed has no series from the next
+    scrape on; one it added has them at once (``idle`` until its link is first used)."""
 
     def __init__(self, agents: Callable[[], AgentConnections | None]) -> None:
         self._agents = agents
@@ -108,25 +106,12 @@ class LinkStates(Collector):
             labels=["tenant"],
         )
         agents = self._agents()
-        # AgentConnections has no public view of its links yet; read them here, read-only.
-        for tenant, link in ({} if agents is None else agents._links).items():
-            current = link_state(link)
+        for tenant, link in ({} if agents is None else agents.link_states()).items():
             for state in LINK_STATES:
-                states.add_metric([tenant, state], 1.0 if state == current else 0.0)
+                states.add_metric([tenant, state], 1.0 if state == link.state else 0.0)
             failures.add_metric([tenant], float(link.failures))
         yield states
         yield failures
-
-
-def link_state(link: Any) -> str:
-    """The state of one proxy.agents._TenantLink, as one of LINK_STATES."""
-    if link.client is not None and link.client.is_usable:
-        return "connected"
-    if link.attempt is not None:
-        return "connecting"
-    if link.dialer is not None and not link.dialer.done():
-        return "backing_off"
-    return "idle" if link.client is None else "lost"
 
 
 # -- the public app: counting its requests, and /healthz ---------------------------------------
@@ -180,7 +165,8 @@ def setup_metrics(app: web.Application) -> None:
 
 
 async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
-    settings = app[CONFIG].metrics
+    # Read once: the listener's address is a restart-only setting (proxy/reload.py).
+    settings = app[CONFIG].current.metrics
     if settings.enabled:
         await app[METRICS].serve(settings.host, settings.port)
     yield

@@ -4,10 +4,22 @@ As on the agent (agent/reload.py): the whole file is re-read and validated; an i
 logged with its problems and changes nothing; a valid one puts :data:`LIVE_SETTINGS` into effect
 at once and names every other changed setting in ``proxy.reload_needs_restart``.
 
-Not live yet: the tenant registry (adding or removing an office, an agent's address or pins).
-Each tenant's link is owned by proxy/agents.py's AgentConnections, which has no way to add,
-drop or re-pin a link while running; until it does, registry changes take a restart, which
-replicas behind a load balancer can take one at a time without patients noticing.
+Live: the log level, the rate limits and the whole tenant registry — an office added, removed,
+moved to another host or port, re-pinned, renamed. Offices whose entry did not change keep
+their links (proxy/agents.py, AgentConnections.apply_registry says what happens to the others).
+
+Restart only, each for a reason:
+
+- ``listen``, ``tls``, ``behind_tls_proxy``: the listening socket, its certificate and the
+  scheme the forms' Origin check expects are set up once, at start.
+- ``link``: every office's link presents this key; a new one means dialling every office
+  again, which restarting replicas one at a time does without patients noticing.
+- ``secret_file``: read once at start, and a reload compares the path, not the content. Taking
+  a new secret live would also break every form open in a browser (its anti-forgery token is
+  signed with the old one), and replicas reloaded seconds apart would refuse each other's forms;
+  a new secret is a deliberate, all-replicas change, not a side effect of a reload.
+- ``portal_domain``: every office's address, and the host its cookies and forms are bound to.
+- ``trusted_proxies``, ``metrics``: parsed, and listened on, at start.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from proxy.config import ConfigInvalid, ProxyConfig, load_proxy_config
 log = structlog.get_logger("portico.proxy.reload")
 
 # What proxy/app.py's apply function puts into effect on a running replica.
-LIVE_SETTINGS = ("logging", "rate_limit")
+LIVE_SETTINGS = ("logging", "rate_limit", "tenants")
 
 _ABSENT = object()
 
@@ -75,12 +87,30 @@ def effective_config(running: ProxyConfig, new: ProxyConfig) -> ProxyConfig:
     return running.model_copy(update={section: getattr(new, section) for section in LIVE_SETTINGS})
 
 
+class RunningConfig:
+    """The configuration a running replica serves by, shared by its app and its reloader.
+
+    aiohttp freezes an application's state once it starts, so the app keeps this one object
+    for good and a reload replaces what :attr:`current` names. A ProxyConfig is immutable:
+    code that reads ``current`` once and keeps the value sees one consistent configuration,
+    even if a reload lands in the meantime."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.current = config
+
+
 class ProxyReloader:
-    """Re-reads one proxy.yaml on request and hands the live part to `apply`."""
+    """Re-reads one proxy.yaml on request, hands the live part to `apply`, then makes it
+    ``running.current``."""
 
     def __init__(
-        self, running: ProxyConfig, path: Path, apply: Callable[[ProxyConfig], None]
+        self, running: RunningConfig, path: Path, apply: Callable[[ProxyConfig], None]
     ) -> None:
+        """``apply`` puts a new config's live settings into effect (proxy/app.py). It runs
+        while ``running.current`` is still the old config, and a ValueError or OSError from it
+        must mean that it changed nothing: the reload is then refused like a bad file."""
         self.running = running
         self.path = path
         self._apply = apply
@@ -104,9 +134,19 @@ class ProxyReloader:
                 problems=[str(problem) for problem in invalid.problems],
             )
             return None
-        changes = plan_reload(self.running, new)
-        self.running = effective_config(self.running, new)
-        self._apply(self.running)
+        changes = plan_reload(self.running.current, new)
+        effective = effective_config(self.running.current, new)
+        try:
+            self._apply(effective)
+        except (OSError, ValueError) as exc:
+            log.error(
+                "proxy.reload_rejected",
+                config=str(self.path),
+                reason=f"cannot put it into effect ({type(exc).__name__}: {exc}); "
+                "the running configuration is unchanged",
+            )
+            return None
+        self.running.current = effective
         if changes.needs_restart:
             log.warning(
                 "proxy.reload_needs_restart",

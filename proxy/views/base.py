@@ -17,11 +17,12 @@ from aiohttp import web
 
 from protocol.aio import RemoteError
 from proxy.agents import AgentConnections
-from proxy.config import ProxyConfig
 from proxy.ratelimit import RateLimiter
+from proxy.reload import RunningConfig
 from proxy.security import csrf_token, pre_session_token, session_token
 
-CONFIG = web.AppKey("portico_config", ProxyConfig)
+# The config in effect is `request.app[CONFIG].current`: a reload replaces it (proxy/reload.py).
+CONFIG = web.AppKey("portico_config", RunningConfig)
 AGENTS = web.AppKey("portico_agents", AgentConnections)
 SECRET = web.AppKey("portico_secret", bytes)
 # "https" unless the proxy serves plain HTTP itself with nothing in front (the localhost demo).
@@ -69,7 +70,7 @@ def office(request: web.Request) -> Office:
     """The office's name and phone for the header: the registry first (it is there even when
     the agent is not), then what the agent said in its last WELCOME."""
     tenant = request[TENANT]
-    entry = request.app[CONFIG].tenants.get(tenant)
+    entry = request.app[CONFIG].current.tenants.get(tenant)
     name = entry.name if entry is not None else None
     phone = entry.phone if entry is not None else None
     if not name or not phone:

@@ -141,6 +141,9 @@ class LinkCutter:
     def hold_answers(self) -> None:
         self._answers_flow.clear()
 
+    def release_answers(self) -> None:
+        self._answers_flow.set()
+
     async def cut(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()

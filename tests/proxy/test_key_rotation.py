@@ -5,9 +5,9 @@ proxy's registry. So a key rolls in three steps: trust the new pin as well as th
 the key, stop trusting the old pin. At no step does either side refuse the other's key, and once
 the old pin is gone the old key is refused.
 
-The proxy's registry changes by restarting replicas one at a time (a new AgentConnections with
-the new file, here); the agent's pins change by reload (what SIGHUP does), without dropping a
-link; the agent's own key changes by restarting it.
+The proxy's registry changes by reload (SIGHUP, tested in test_reload_registry.py; here a new
+AgentConnections with the new file stands in for it); the agent's pins change by reload
+without dropping a link; the agent's own key changes by restarting it.
 """
 
 from __future__ import annotations

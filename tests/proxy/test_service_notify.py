@@ -95,7 +95,7 @@ async def test_ready_comes_once_the_site_listens(
         assert await proxy.exit_code() == 0
 
 
-async def test_sighup_applies_the_log_level_and_names_registry_changes(
+async def test_sighup_applies_the_log_level_and_registry_and_names_restart_settings(
     proxy_setup: ProxySetup, notify: NotifySocket
 ) -> None:
     config = ProxyFile(proxy_setup)
@@ -103,6 +103,7 @@ async def test_sighup_applies_the_log_level_and_names_registry_changes(
         await notify.until("READY")
         config.data["logging"] = {"level": "debug"}
         config.data["tenants"][SUBDOMAIN]["phone"] = "+1 555 0199"
+        config.data["trusted_proxies"] = ["10.0.0.0/8"]
         config.save()
 
         await reload(proxy, notify)
@@ -110,9 +111,9 @@ async def test_sighup_applies_the_log_level_and_names_registry_changes(
         assert await sign_in_page_status(config.port) == 200
         proxy.send(SIGTERM)
         assert await proxy.exit_code() == 0
-    assert reloaded["applied"] == ["logging.level"]
+    assert reloaded["applied"] == ["logging.level", f"tenants.{SUBDOMAIN}.phone"]
     (restart,) = proxy.events("proxy.reload_needs_restart")
-    assert restart["settings"] == [f"tenants.{SUBDOMAIN}.phone"]
+    assert restart["settings"] == ["trusted_proxies"]
 
 
 async def test_sighup_with_an_invalid_file_keeps_the_running_config(
