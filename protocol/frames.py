@@ -64,9 +64,7 @@ def encode_frame(frame_type: int, flags: int, stream_id: int, payload: bytes) ->
     return HEADER.pack(VERSION, frame_type, flags, stream_id, len(payload)) + payload
 
 
-def encode_message(
-    frame_type: int, stream_id: int, payload: bytes, max_frame: int
-) -> list[bytes]:
+def encode_message(frame_type: int, stream_id: int, payload: bytes, max_frame: int) -> list[bytes]:
     """Split a message into frames of at most max_frame payload bytes; MORE on all but the last."""
     if len(payload) <= max_frame:
         return [HEADER.pack(VERSION, frame_type, 0, stream_id, len(payload)) + payload]
