@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 import pymysql
 import structlog
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.exposition import choose_encoder
 
 from agent.db import Database, DatabaseUnavailable
 from protocol.aio import Handler, HelloCheck, LinkError, LinkServer, Request
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
+from protocol.metrics_endpoint import MetricsEndpoint
 
 log = structlog.get_logger("portico.agent.metrics")
 
@@ -135,7 +134,7 @@ class AgentMetrics:
 
     async def serve(self, host: str, port: int) -> None:
         """Serve ``GET /metrics`` on ``host:port`` until :meth:`close`."""
-        self._endpoint = MetricsEndpoint(self.registry, before_scrape=self.refresh)
+        self._endpoint = MetricsEndpoint(self.registry, log=log, before_scrape=self.refresh)
         await self._endpoint.start(host, port)
 
     @property
@@ -189,58 +188,3 @@ def _why_cancelled(request: Request) -> str:
     if request.deadline is not None and loop.time() >= request.deadline:
         return ErrorCode.DEADLINE_EXCEEDED.value
     return "cancelled"
-
-
-class MetricsEndpoint:
-    """``GET /metrics`` on a listener of its own, never on the link's port."""
-
-    def __init__(
-        self,
-        registry: CollectorRegistry,
-        *,
-        before_scrape: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self._registry = registry
-        self._before_scrape = before_scrape
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        # A scrape is one quick request: nothing worth waiting for at shutdown.
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
-        self._site: web.TCPSite | None = None
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        if self._before_scrape is not None:
-            await self._before_scrape()
-        # Prometheus asks for the format it prefers (OpenMetrics or text) in Accept.
-        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-        return web.Response(
-            body=encode(self._registry),
-            headers={"Content-Type": content_type, "Cache-Control": "no-store"},
-        )
-
-    async def start(self, host: str, port: int) -> None:
-        """Listen on ``host:port``. A port that is taken is logged, not raised: metrics are
-        for the office's IT, and their absence must never keep patients out of the portal
-        (Prometheus shows the target down, which is the alert)."""
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            log.error(
-                "metrics.listen_failed", host=host, port=port, reason=exc.strerror or str(exc)
-            )
-            return
-        self._site = site
-        log.info("metrics.listening", host=host, port=self.address and self.address[1])
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        """The (host, port) actually listened on; None when not listening."""
-        if self._site is None or not self._runner.addresses:
-            return None
-        host, port = self._runner.addresses[0][:2]
-        return str(host), int(port)
-
-    async def close(self) -> None:
-        await self._runner.cleanup()

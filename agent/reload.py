@@ -9,21 +9,21 @@ reload re-reads and validates the whole file and then either
   other changed setting is named in one ``agent.reload_needs_restart`` line, so nobody believes
   a new database password or listen port is in use when it is not.
 
-The pure part (:func:`changed_settings`, :func:`plan_reload`, :func:`effective_config`) compares
-two validated configs; :func:`reload_from_file` is the shell that reads the file, logs, and has
-the agent apply the result (``Agent.apply_live_settings`` in agent/daemon.py).
+The pure part (:func:`plan_reload`, over protocol/config_changes.py, and
+:func:`effective_config`) compares two validated configs; :func:`reload_from_file` is the shell
+that reads the file, logs, and has the agent apply the result (``Agent.apply_live_settings``
+in agent/daemon.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
-from pydantic import BaseModel
 
 from agent.config import AgentConfig, ConfigInvalid, config_warnings, load_config
+from protocol.config_changes import ConfigChanges, plan_changes
 
 if TYPE_CHECKING:
     from agent.daemon import Agent
@@ -35,50 +35,9 @@ log = structlog.get_logger("portico.agent.reload")
 # certificate, the practice's identity, email, portal URL, ...) is read once at start.
 LIVE_SETTINGS = ("booking", "access", "logging", "tls.proxy_pins", "listen.allowed_proxies")
 
-_ABSENT = object()
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigChanges:
-    """What differs between the running config and a new, valid one (dotted setting names)."""
-
-    live: tuple[str, ...]
-    """Changed, and applied without a restart."""
-    needs_restart: tuple[str, ...]
-    """Changed, but only a restart puts them into effect."""
-
-
-def _leaves(value: Any, prefix: str) -> dict[str, Any]:
-    """A dumped config as {dotted path: value}, one entry per setting."""
-    if isinstance(value, dict) and value:
-        leaves: dict[str, Any] = {}
-        for key, item in value.items():
-            leaves.update(_leaves(item, f"{prefix}.{key}" if prefix else str(key)))
-        return leaves
-    return {prefix: value}
-
-
-def changed_settings(old: BaseModel, new: BaseModel) -> list[str]:
-    """The dotted names of every setting whose value differs, sorted. Secrets compare by value
-    (pydantic's SecretStr does) but only their names ever leave this function."""
-    before, after = _leaves(old.model_dump(), ""), _leaves(new.model_dump(), "")
-    return sorted(
-        path
-        for path in before.keys() | after.keys()
-        if before.get(path, _ABSENT) != after.get(path, _ABSENT)
-    )
-
-
-def is_live(setting: str) -> bool:
-    return any(setting == live or setting.startswith(f"{live}.") for live in LIVE_SETTINGS)
-
 
 def plan_reload(running: AgentConfig, new: AgentConfig) -> ConfigChanges:
-    changed = changed_settings(running, new)
-    return ConfigChanges(
-        live=tuple(s for s in changed if is_live(s)),
-        needs_restart=tuple(s for s in changed if not is_live(s)),
-    )
+    return plan_changes(running, new, LIVE_SETTINGS)
 
 
 def effective_config(running: AgentConfig, new: AgentConfig) -> AgentConfig:

@@ -21,9 +21,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from protocol.metrics_endpoint import MetricsEndpoint
 from proxy.agents import LINK_STATES as LINK_STATES
 from proxy.agents import AgentConnections
 from proxy.views.base import AGENTS, CONFIG
@@ -66,7 +66,7 @@ class ProxyMetrics:
 
     async def serve(self, host: str, port: int) -> None:
         """Serve ``GET /metrics`` on ``host:port`` until :meth:`close`."""
-        self._endpoint = MetricsEndpoint(self.registry)
+        self._endpoint = MetricsEndpoint(self.registry, log=log)
         await self._endpoint.start(host, port)
 
     @property
@@ -171,55 +171,3 @@ async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
         await app[METRICS].serve(settings.host, settings.port)
     yield
     await app[METRICS].close()
-
-
-# -- the metrics listener ------------------------------------------------------------------------
-
-
-class MetricsEndpoint:
-    """``GET /metrics`` on a listener of its own, never on the patients' site.
-
-    (The agent has the same small class in agent/metrics.py: the two programs share only the
-    protocol package, and this is not the link protocol.)"""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self._registry = registry
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        # A scrape is one quick request: nothing worth waiting for at shutdown.
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
-        self._site: web.TCPSite | None = None
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        # Prometheus asks for the format it prefers (OpenMetrics or text) in Accept.
-        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-        return web.Response(
-            body=encode(self._registry),
-            headers={"Content-Type": content_type, "Cache-Control": "no-store"},
-        )
-
-    async def start(self, host: str, port: int) -> None:
-        """Listen on ``host:port``. A port that is taken is logged, not raised: a replica
-        without metrics still serves patients (Prometheus shows the target down)."""
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            log.error(
-                "metrics.listen_failed", host=host, port=port, reason=exc.strerror or str(exc)
-            )
-            return
-        self._site = site
-        log.info("metrics.listening", host=host, port=self.address and self.address[1])
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        """The (host, port) actually listened on; None when not listening."""
-        if self._site is None or not self._runner.addresses:
-            return None
-        host, port = self._runner.addresses[0][:2]
-        return str(host), int(port)
-
-    async def close(self) -> None:
-        await self._runner.cleanup()

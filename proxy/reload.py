@@ -25,13 +25,11 @@ Restart only, each for a reason:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
+from protocol.config_changes import ConfigChanges, plan_changes
 from proxy.config import ConfigInvalid, ProxyConfig, load_proxy_config
 
 log = structlog.get_logger("portico.proxy.reload")
@@ -39,47 +37,9 @@ log = structlog.get_logger("portico.proxy.reload")
 # What proxy/app.py's apply function puts into effect on a running replica.
 LIVE_SETTINGS = ("logging", "rate_limit", "tenants")
 
-_ABSENT = object()
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigChanges:
-    """What differs between the running config and a new, valid one (dotted setting names)."""
-
-    live: tuple[str, ...]
-    needs_restart: tuple[str, ...]
-
-
-def _leaves(value: Any, prefix: str) -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        leaves: dict[str, Any] = {}
-        for key, item in value.items():
-            leaves.update(_leaves(item, f"{prefix}.{key}" if prefix else str(key)))
-        return leaves
-    return {prefix: value}
-
-
-def changed_settings(old: BaseModel, new: BaseModel) -> list[str]:
-    """The dotted names of every setting whose value differs, sorted (names only, no values).
-    The same comparison as agent/reload.py's; the two packages may not import each other."""
-    before, after = _leaves(old.model_dump(), ""), _leaves(new.model_dump(), "")
-    return sorted(
-        path
-        for path in before.keys() | after.keys()
-        if before.get(path, _ABSENT) != after.get(path, _ABSENT)
-    )
-
-
-def is_live(setting: str) -> bool:
-    return any(setting == live or setting.startswith(f"{live}.") for live in LIVE_SETTINGS)
-
 
 def plan_reload(running: ProxyConfig, new: ProxyConfig) -> ConfigChanges:
-    changed = changed_settings(running, new)
-    return ConfigChanges(
-        live=tuple(s for s in changed if is_live(s)),
-        needs_restart=tuple(s for s in changed if not is_live(s)),
-    )
+    return plan_changes(running, new, LIVE_SETTINGS)
 
 
 def effective_config(running: ProxyConfig, new: ProxyConfig) -> ProxyConfig:
