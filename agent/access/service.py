@@ -25,7 +25,7 @@ from agent.access.identifiers import (
 from agent.access.passwords import PasswordHasher, PasswordRefused, check_password_policy
 from agent.booking.service import Caller
 from agent.clock import Clock
-from agent.db import Database
+from agent.db import Database, is_duplicate_key
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import enqueue
 from protocol.aio import LinkError
@@ -36,8 +36,7 @@ VERIFY_VALID = timedelta(hours=48)
 RESET_VALID = timedelta(hours=1)
 EMAIL_CHANGE_VALID = timedelta(hours=24)
 TOKEN_CHECKS = 5  # wrong birth date / zip answers before an invite link is burnt
-SESSION_TOUCH = timedelta(seconds=60)
-DUPLICATE_KEY = 1062  # last_seen_at is written at most this often
+SESSION_TOUCH = timedelta(seconds=60)  # last_seen_at is written at most this often
 
 SIGN_IN_FAILED = (
     "The sign-in details are not right, or this account cannot sign in just now. Check them "
@@ -433,7 +432,7 @@ class AccessService:
         except pymysql.err.IntegrityError as exc:
             # Two sign-ups with one new address at once: the unique key let one through.
             # The other gets the same answer as everyone, as above.
-            if exc.args[0] != DUPLICATE_KEY:
+            if not is_duplicate_key(exc):
                 raise
             await self._audit_alone(
                 "access.register", "duplicate_email", patient_id=None, client_ip=client_ip

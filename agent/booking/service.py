@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent import audit
+from agent import audit, idempotency
 from agent.booking import queries as q
 from agent.booking.slots import (
     booking_window,
@@ -56,10 +56,6 @@ class Caller:
     @property
     def actor(self) -> str:
         return f"patient:{self.patient_id}"
-
-
-class _Replay(Exception):
-    """The idempotency key was used before: answer with the stored reply."""
 
 
 class BookingService:
@@ -242,8 +238,10 @@ class BookingService:
                 self._idempotent_tx, caller, action, key, digest, now, fn, *args
             )
             return result
-        except _Replay:
-            return await self.db.transaction(_stored_reply, caller.patient_id, key, digest)
+        except idempotency.Replay:
+            return await self.db.transaction(
+                idempotency.stored_reply, caller.patient_id, key, action, digest
+            )
         except LinkError as exc:
             await self.db.transaction(_audit_refusal, now, caller, action, exc.code)
             raise
@@ -260,26 +258,10 @@ class BookingService:
         *args: Any,
     ) -> dict[str, Any]:
         if key is not None:
-            # A concurrent request with the same key waits on this row's lock; once we commit
-            # it gets a duplicate-key error and replays our stored reply.
-            try:
-                cursor.execute(
-                    "INSERT INTO portal_idempotency"
-                    " (patient_id, idempotency_key, method, request_hash, response)"
-                    " VALUES (%s, %s, %s, %s, '')",
-                    (caller.patient_id, key, action, digest),
-                )
-            except Exception as exc:
-                if getattr(exc, "args", (None,))[0] == 1062:
-                    raise _Replay() from None
-                raise
+            idempotency.claim(cursor, caller.patient_id, key, action, digest)
         result, detail = fn(cursor, caller, to_minute(now), *args)
         if key is not None:
-            cursor.execute(
-                "UPDATE portal_idempotency SET response = %s"
-                " WHERE patient_id = %s AND idempotency_key = %s",
-                (json.dumps(result), caller.patient_id, key),
-            )
+            idempotency.store_reply(cursor, caller.patient_id, key, result)
         audit.record(
             cursor,
             now=now,
@@ -481,24 +463,6 @@ def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code
         outcome=code,
         client_ip=caller.client_ip,
     )
-
-
-def _stored_reply(cursor: Any, patient_id: int, key: str | None, digest: str) -> dict[str, Any]:
-    cursor.execute(
-        "SELECT request_hash, response FROM portal_idempotency"
-        " WHERE patient_id = %s AND idempotency_key = %s",
-        (patient_id, key),
-    )
-    row = cursor.fetchone()
-    if row is None or not row["response"]:
-        raise LinkError(ErrorCode.BUSY, "Your earlier request is still being handled; try again.")
-    if row["request_hash"] != digest:
-        raise LinkError(
-            ErrorCode.INVALID_PARAMS,
-            "idempotency_key: this key was already used for a different request",
-        )
-    reply: dict[str, Any] = json.loads(row["response"])
-    return reply
 
 
 class _SlotLabels:

@@ -164,3 +164,11 @@ def _rollback(connection: pymysql.connections.Connection[Any]) -> bool:
 def _close_quietly(connection: pymysql.connections.Connection[Any]) -> None:
     with contextlib.suppress(Exception):
         connection.close()
+
+
+DUPLICATE_KEY = 1062  # MariaDB/MySQL error: a unique key already holds this value
+
+
+def is_duplicate_key(exc: BaseException) -> bool:
+    """Whether a driver error says a unique key refused the row (two writers raced)."""
+    return bool(exc.args) and exc.args[0] == DUPLICATE_KEY

@@ -15,16 +15,10 @@ from typing import Any
 
 from agent.forms.definition import Answer, FormDefinition
 
-DUPLICATE_KEY = 1062
-
 
 def db_time(moment: datetime) -> datetime:
     """A UTC DATETIME value (naive, whole seconds)."""
     return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
-
-
-def error_number(exc: BaseException) -> object:
-    return exc.args[0] if exc.args else None
 
 
 # --- definitions ---------------------------------------------------------------------------------
@@ -213,42 +207,3 @@ def save_submitted(
         " submitted_at = %s WHERE id = %s",
         (json.dumps(dict(answers), ensure_ascii=False), db_time(now), assignment_id),
     )
-
-
-# --- idempotency (the table booking uses, see docs/schema.md) ------------------------------------
-
-
-def claim_key(cursor: Any, patient_id: int, key: str, digest: str) -> bool:
-    """Take the key for this request; False when it was taken before (replay the reply). A
-    concurrent request with the same key waits on this row's lock until we commit."""
-    try:
-        cursor.execute(
-            "INSERT INTO portal_idempotency"
-            " (patient_id, idempotency_key, method, request_hash, response)"
-            " VALUES (%s, %s, 'forms.save', %s, '')",
-            (patient_id, key, digest),
-        )
-    except Exception as exc:
-        if error_number(exc) == DUPLICATE_KEY:
-            return False
-        raise
-    return True
-
-
-def store_reply(cursor: Any, patient_id: int, key: str, reply: Mapping[str, Any]) -> None:
-    cursor.execute(
-        "UPDATE portal_idempotency SET response = %s"
-        " WHERE patient_id = %s AND idempotency_key = %s",
-        (json.dumps(reply), patient_id, key),
-    )
-
-
-def stored_reply(cursor: Any, patient_id: int, key: str) -> dict[str, Any] | None:
-    """``{"request_hash", "response"}`` of the key's first request, if it committed."""
-    cursor.execute(
-        "SELECT request_hash, response FROM portal_idempotency"
-        " WHERE patient_id = %s AND idempotency_key = %s",
-        (patient_id, key),
-    )
-    row = cursor.fetchone()
-    return None if row is None else dict(row)

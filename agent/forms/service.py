@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from agent import audit
+from agent import audit, idempotency
 from agent.booking.service import Caller
 from agent.clock import Clock
-from agent.db import Database
+from agent.db import Database, is_duplicate_key
 from agent.forms import queries as q
 from agent.forms.definition import (
     Answer,
@@ -36,6 +36,7 @@ from protocol.errors import ErrorCode
 
 T = TypeVar("T")
 
+SAVE = "forms.save"  # the method name its idempotency keys are stored under
 NOT_FOUND = "That form was not found."
 ALREADY_SENT = "This form was already sent to the office."
 # Audit outcomes for the link errors a patient can cause here.
@@ -89,10 +90,6 @@ class FormExport:
     rows: list[ExportRow]
 
 
-class _Replay(Exception):
-    """The idempotency key was used before: answer with the stored reply."""
-
-
 class FormService:
     def __init__(self, db: Database, clock: Clock, zone: ZoneInfo) -> None:
         self.db = db
@@ -144,8 +141,8 @@ class FormService:
         key = idempotency_key
 
         def change(cursor: Any) -> dict[str, Any]:
-            if key is not None and not q.claim_key(cursor, caller.patient_id, key, digest):
-                raise _Replay()
+            if key is not None:
+                idempotency.claim(cursor, caller.patient_id, key, SAVE, digest)
             row = _owned(cursor, caller, assignment_id, lock=True)
             if row["status"] == "submitted":
                 raise LinkError(ErrorCode.FORBIDDEN, ALREADY_SENT)
@@ -159,14 +156,15 @@ class FormService:
                 q.save_draft(cursor, assignment_id, answers, now)
             reply = {"status": "submitted" if submit else "draft"}
             if key is not None:
-                q.store_reply(cursor, caller.patient_id, key, reply)
+                idempotency.store_reply(cursor, caller.patient_id, key, reply)
             return reply
 
         try:
             return await self._patient_tx(caller, action, assignment_id, change)
-        except _Replay:
-            assert key is not None
-            return await self.db.transaction(_replayed, caller.patient_id, key, digest)
+        except idempotency.Replay:
+            return await self.db.transaction(
+                idempotency.stored_reply, caller.patient_id, key, SAVE, digest
+            )
 
     async def _patient_tx(
         self, caller: Caller, action: str, assignment_id: int | None, fn: Callable[[Any], T]
@@ -224,7 +222,7 @@ class FormService:
             try:
                 version, new = q.add_form_version(cursor, definition, now, actor)
             except Exception as exc:
-                if q.error_number(exc) != q.DUPLICATE_KEY:
+                if not is_duplicate_key(exc):
                     raise
                 raise FormsRefused(
                     "another `forms add` of this form ran at the same moment; run this one again"
@@ -341,19 +339,6 @@ def _refuse_wrong_answers(errors: Mapping[str, str]) -> None:
             "; ".join(f"answers.{name}: {message}" for name, message in errors.items()),
             details={"answers": dict(errors)},
         )
-
-
-def _replayed(cursor: Any, patient_id: int, key: str, digest: str) -> dict[str, Any]:
-    stored = q.stored_reply(cursor, patient_id, key)
-    if stored is None or not stored["response"]:
-        raise LinkError(ErrorCode.BUSY, "Your earlier request is still being handled; try again.")
-    if stored["request_hash"] != digest:
-        raise LinkError(
-            ErrorCode.INVALID_PARAMS,
-            "idempotency_key: this key was already used for a different request",
-        )
-    reply: dict[str, Any] = json.loads(stored["response"])
-    return reply
 
 
 def _latest_form(cursor: Any, form_key: str) -> dict[str, Any]:

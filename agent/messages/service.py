@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent import audit
+from agent import audit, idempotency
 from agent.booking.service import Caller
 from agent.clock import Clock
 from agent.db import Database
@@ -28,15 +28,11 @@ from agent.messages.rules import AUTHOR_MAX, MessageRefused, clean_body
 from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
-DUPLICATE_KEY = 1062
+REPLY = "messages.reply"  # the method name its idempotency keys are stored under
 IDEMPOTENCY_KEY_MAX = 128  # portal_idempotency.idempotency_key
 THREAD_NOT_FOUND = "That message was not found."
 ATTACHMENT_NOT_FOUND = "That attachment was not found."
 NO_REPLIES = "This message does not take replies. Please call the office instead."
-
-
-class _Replay(Exception):
-    """The idempotency key was used before: answer with the stored reply."""
 
 
 class MessageService:
@@ -128,15 +124,15 @@ class MessageService:
                 f"idempotency_key: at most {IDEMPOTENCY_KEY_MAX} characters",
             )
         now = self.clock.now()
-        request = json.dumps(["messages.reply", thread_id, body], ensure_ascii=False)
+        request = json.dumps([REPLY, thread_id, body], ensure_ascii=False)
         digest = hashlib.sha256(request.encode()).hexdigest()
         try:
             outcome = await self.db.transaction(
                 self._reply_tx, caller, thread_id, body, idempotency_key, digest, now
             )
-        except _Replay:
+        except idempotency.Replay:
             return await self.db.transaction(
-                _stored_reply, caller.patient_id, idempotency_key, digest
+                idempotency.stored_reply, caller.patient_id, idempotency_key, REPLY, digest
             )
         if outcome == "not_found":
             raise LinkError(ErrorCode.NOT_FOUND, THREAD_NOT_FOUND)
@@ -165,17 +161,7 @@ class MessageService:
             self._audit(cursor, caller, now, "message.reply", outcome, f"thread:{thread_id}")
             return outcome
         if key is not None:
-            try:
-                cursor.execute(
-                    "INSERT INTO portal_idempotency"
-                    " (patient_id, idempotency_key, method, request_hash, response)"
-                    " VALUES (%s, %s, 'messages.reply', %s, '')",
-                    (caller.patient_id, key, digest),
-                )
-            except Exception as exc:
-                if getattr(exc, "args", (None,))[0] == DUPLICATE_KEY:
-                    raise _Replay() from None
-                raise
+            idempotency.claim(cursor, caller.patient_id, key, REPLY, digest)
         patient = q.patient_name(cursor, caller.patient_id) or {}
         author = f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip()
         message_id = q.insert_message(
@@ -190,11 +176,7 @@ class MessageService:
         )
         result = {"thread_id": thread_id, "message_id": message_id}
         if key is not None:
-            cursor.execute(
-                "UPDATE portal_idempotency SET response = %s"
-                " WHERE patient_id = %s AND idempotency_key = %s",
-                (json.dumps(result), caller.patient_id, key),
-            )
+            idempotency.store_reply(cursor, caller.patient_id, key, result)
         self._audit(
             cursor, caller, now, "message.reply", "ok", f"thread:{thread_id} message:{message_id}"
         )
@@ -374,21 +356,3 @@ def _audit_staff_listing(
         _audit_staff(cursor, now, actor, patient_id, "message.list", "ok", f"threads:0{flag}")
     for listed, count in sorted(threads_by_patient.items()):
         _audit_staff(cursor, now, actor, listed, "message.list", "ok", f"threads:{count}{flag}")
-
-
-def _stored_reply(cursor: Any, patient_id: int, key: str | None, digest: str) -> dict[str, Any]:
-    cursor.execute(
-        "SELECT method, request_hash, response FROM portal_idempotency"
-        " WHERE patient_id = %s AND idempotency_key = %s",
-        (patient_id, key),
-    )
-    row = cursor.fetchone()
-    if row is None or not row["response"]:
-        raise LinkError(ErrorCode.BUSY, "Your earlier request is still being handled; try again.")
-    if row["method"] != "messages.reply" or row["request_hash"] != digest:
-        raise LinkError(
-            ErrorCode.INVALID_PARAMS,
-            "idempotency_key: this key was already used for a different request",
-        )
-    reply: dict[str, Any] = json.loads(row["response"])
-    return reply
