@@ -7,7 +7,20 @@ text a patient typed — so the trail itself is safe to show an auditor.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+
+class PatientCaller(Protocol):
+    """A signed-in patient's request (agent.booking.service.Caller): who and from where."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def patient_id(self) -> int: ...
+
+    @property
+    def client_ip(self) -> str | None: ...
 
 
 def record(
@@ -35,4 +48,27 @@ def record(
             client_ip[:45] if client_ip else None,
             detail[:255] if detail else None,
         ),
+    )
+
+
+def by_patient(
+    cursor: Any,
+    caller: PatientCaller,
+    *,
+    now: datetime,
+    action: str,
+    outcome: str,
+    detail: str | None = None,
+) -> None:
+    """One row for what a signed-in patient did or read: actor, patient and address from the
+    session's caller."""
+    record(
+        cursor,
+        now=now,
+        actor=caller.actor,
+        patient_id=caller.patient_id,
+        action=action,
+        outcome=outcome,
+        client_ip=caller.client_ip,
+        detail=detail,
     )

@@ -133,14 +133,8 @@ class BookingService:
 
         def read(cursor: Any) -> list[dict[str, Any]]:
             # A PHI read: audited like every change.
-            audit.record(
-                cursor,
-                now=now_moment,
-                actor=caller.actor,
-                patient_id=caller.patient_id,
-                action="appointments.read",
-                outcome="ok",
-                client_ip=caller.client_ip,
+            audit.by_patient(
+                cursor, caller, now=now_moment, action="appointments.read", outcome="ok"
             )
             return q.patient_appointments(cursor, caller.patient_id)
 
@@ -262,16 +256,7 @@ class BookingService:
         result, detail = fn(cursor, caller, to_minute(now), *args)
         if key is not None:
             idempotency.store_reply(cursor, caller.patient_id, key, result)
-        audit.record(
-            cursor,
-            now=now,
-            actor=caller.actor,
-            patient_id=caller.patient_id,
-            action=action,
-            outcome="ok",
-            client_ip=caller.client_ip,
-            detail=detail,
-        )
+        audit.by_patient(cursor, caller, now=now, action=action, outcome="ok", detail=detail)
         return dict(result)
 
     def _book_tx(
@@ -454,15 +439,7 @@ def _availability_rows(
 
 
 def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code: str) -> None:
-    audit.record(
-        cursor,
-        now=now,
-        actor=caller.actor,
-        patient_id=caller.patient_id,
-        action=action,
-        outcome=code,
-        client_ip=caller.client_ip,
-    )
+    audit.by_patient(cursor, caller, now=now, action=action, outcome=code)
 
 
 class _SlotLabels:

@@ -392,16 +392,7 @@ def _all_fields(definitions: Mapping[int, FormDefinition]) -> list[FormField]:
 def _audit_patient(
     cursor: Any, now: datetime, caller: Caller, action: str, outcome: str, detail: str | None
 ) -> None:
-    audit.record(
-        cursor,
-        now=now,
-        actor=caller.actor,
-        patient_id=caller.patient_id,
-        action=action,
-        outcome=outcome,
-        client_ip=caller.client_ip,
-        detail=detail,
-    )
+    audit.by_patient(cursor, caller, now=now, action=action, outcome=outcome, detail=detail)
 
 
 def _audit_staff(

@@ -281,16 +281,7 @@ class MessageService:
     def _audit(
         self, cursor: Any, caller: Caller, now: datetime, action: str, outcome: str, detail: str
     ) -> None:
-        audit.record(
-            cursor,
-            now=now,
-            actor=caller.actor,
-            patient_id=caller.patient_id,
-            action=action,
-            outcome=outcome,
-            client_ip=caller.client_ip,
-            detail=detail,
-        )
+        audit.by_patient(cursor, caller, now=now, action=action, outcome=outcome, detail=detail)
 
     def _local(self, stamp: datetime) -> str:
         return stamp.replace(tzinfo=UTC).astimezone(self.zone).isoformat()

@@ -44,14 +44,12 @@ class RecordService:
     async def _read(self, caller: Caller, action: str, now: datetime) -> q.ClinicalRecord:
         def read(cursor: Any) -> q.ClinicalRecord | None:
             record = q.clinical_record(cursor, caller.patient_id)
-            audit.record(
+            audit.by_patient(
                 cursor,
+                caller,
                 now=now,
-                actor=caller.actor,
-                patient_id=caller.patient_id,
                 action=action,
                 outcome="ok" if record is not None else "not_found",
-                client_ip=caller.client_ip,
                 detail=audit_detail(record) if record is not None else None,
             )
             return record
