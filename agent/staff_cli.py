@@ -8,49 +8,37 @@ words and exits 1 with the reason when it could not.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.access.staff import StaffActions, StaffRefused
 from agent.forms.cli import add_commands as add_form_commands
 from agent.messages.cli import add_commands as add_message_commands
+from agent.staff_runner import run_staff_command
+
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
+    from agent.db import Database
 
 DEFAULT_CONFIG = "/etc/portico/agent.yaml"
 
 
 def _run(args: argparse.Namespace, action: Callable[[StaffActions], Awaitable[int]]) -> int:
-    from agent.cli import _load_config
     from agent.clock import SystemClock
-    from agent.daemon import build_access, database_settings
-    from agent.db import Database, DatabaseUnavailable
+    from agent.daemon import build_access
 
-    config = _load_config(args.config)
-    if config is None:
-        return 1
+    def build(config: AgentConfig, db: Database, actor: str) -> StaffActions:
+        return StaffActions(build_access(config, db, SystemClock()), actor)
 
-    async def main() -> int:
-        db = Database(database_settings(config))
-        access = build_access(config, db, SystemClock())
-        try:
-            return await action(StaffActions(access, f"staff:{getpass.getuser()}"))
-        except StaffRefused as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        except DatabaseUnavailable:
-            print(
-                "error: the database cannot be reached; check database.* in the config",
-                file=sys.stderr,
-            )
-            return 1
-        finally:
-            access.hasher.close()
-            await db.close()
-
-    return asyncio.run(main())
+    return run_staff_command(
+        args,
+        build,
+        lambda staff, _actor: action(staff),
+        refused=(StaffRefused,),
+        close=lambda staff: staff.access.hasher.close(),
+    )
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:

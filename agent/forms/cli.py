@@ -9,10 +9,8 @@ to a file only the user running the command can read, and never to a log.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import csv
-import getpass
 import io
 import json
 import os
@@ -21,10 +19,15 @@ import stat
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.forms.service import FormExport, FormService, FormsRefused
+from agent.staff_runner import run_staff_command
 from agent.terminal import is_hidden, terminal_safe
+
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
+    from agent.db import Database
 
 Action = Callable[[FormService, str], Awaitable[int]]
 
@@ -32,33 +35,12 @@ Action = Callable[[FormService, str], Awaitable[int]]
 def _run(args: argparse.Namespace, action: Action) -> int:
     from zoneinfo import ZoneInfo
 
-    from agent.cli import _load_config
     from agent.clock import SystemClock
-    from agent.daemon import database_settings
-    from agent.db import Database, DatabaseUnavailable
 
-    config = _load_config(args.config)
-    if config is None:
-        return 1
+    def build(config: AgentConfig, db: Database, actor: str) -> FormService:
+        return FormService(db, SystemClock(), ZoneInfo(config.practice.timezone))
 
-    async def main() -> int:
-        db = Database(database_settings(config))
-        forms = FormService(db, SystemClock(), ZoneInfo(config.practice.timezone))
-        try:
-            return await action(forms, f"staff:{getpass.getuser()}")
-        except FormsRefused as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        except DatabaseUnavailable:
-            print(
-                "error: the database cannot be reached; check database.* in the config",
-                file=sys.stderr,
-            )
-            return 1
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
+    return run_staff_command(args, build, action, refused=(FormsRefused,))
 
 
 def _fail(message: str) -> int:

@@ -9,15 +9,13 @@ with control characters made visible, so a reply cannot drive the staff member's
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
 import stat
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from agent.messages.office import OfficeMessage
@@ -34,7 +32,12 @@ from agent.messages.rules import (
     too_large,
 )
 from agent.messages.service import MessageService
+from agent.staff_runner import run_staff_command
 from agent.terminal import terminal_safe as _terminal_safe
+
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
+    from agent.db import Database
 
 BODY_FILE_MAX = 1024 * 1024  # far above 5,000 characters; only stops reading a wrong file
 
@@ -47,34 +50,19 @@ def _fail(problem: str) -> int:
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
-    from agent.cli import _load_config
     from agent.clock import SystemClock
-    from agent.daemon import database_settings, mail_templates
-    from agent.db import Database, DatabaseUnavailable
+    from agent.daemon import mail_templates
 
-    config = _load_config(args.config)
-    if config is None:
-        return 1
-
-    async def main() -> int:
-        db = Database(database_settings(config))
-        service = MessageService(
+    def build(config: AgentConfig, db: Database, actor: str) -> MessageService:
+        return MessageService(
             db,
             SystemClock(),
             ZoneInfo(config.practice.timezone),
             practice_name=config.practice.name,
             notice=mail_templates(config).new_message_notice,
         )
-        try:
-            return await action(service, f"staff:{getpass.getuser()}")
-        except MessageRefused as refused:
-            return _fail(str(refused))
-        except DatabaseUnavailable:
-            return _fail("the database cannot be reached; check database.* in the config")
-        finally:
-            await db.close()
 
-    return asyncio.run(main())
+    return run_staff_command(args, build, action, refused=(MessageRefused,))
 
 
 # -- reading the files to send ---------------------------------------------------------------
