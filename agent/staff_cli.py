@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agent.access.staff import StaffActions, StaffRefused
 from agent.forms.cli import add_commands as add_form_commands
 from agent.messages.cli import add_commands as add_message_commands
-from agent.staff_runner import run_staff_command
+from agent.staff_runner import positive_id, run_staff_command
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
@@ -142,19 +142,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return _run(args, audit)
 
 
-def _patient_id(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 2**63:
-        raise argparse.ArgumentTypeError("a patient id is a positive whole number")
-    return int(text)
-
-
 def add_staff_commands(sub: Any) -> None:
     def with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
         return parser
 
     invite = with_config(sub.add_parser("invite", help="email portal invitations"))
-    invite.add_argument("patient_id", nargs="?", type=_patient_id, metavar="PATIENT_ID")
+    invite.add_argument("patient_id", nargs="?", type=positive_id("patient"), metavar="PATIENT_ID")
     invite.add_argument(
         "--all", action="store_true", help="every patient with a valid email and no active account"
     )
@@ -162,7 +156,7 @@ def add_staff_commands(sub: Any) -> None:
 
     access = with_config(sub.add_parser("access", help="turn a patient's portal access on/off"))
     access.add_argument("state", choices=["enable", "disable"])
-    access.add_argument("patient_id", type=_patient_id, metavar="PATIENT_ID")
+    access.add_argument("patient_id", type=positive_id("patient"), metavar="PATIENT_ID")
     access.set_defaults(handler=_cmd_access)
 
     patients = sub.add_parser("patients", help="patient reports")
@@ -177,12 +171,12 @@ def add_staff_commands(sub: Any) -> None:
     email = sub.add_parser("email", help="change a patient's email address")
     email_sub = email.add_subparsers(title="email commands", metavar="COMMAND")
     change = with_config(email_sub.add_parser("change", help="set a new address"))
-    change.add_argument("patient_id", type=_patient_id, metavar="PATIENT_ID")
+    change.add_argument("patient_id", type=positive_id("patient"), metavar="PATIENT_ID")
     change.add_argument("address", metavar="ADDRESS")
     change.set_defaults(handler=_cmd_email_change)
 
     audit = with_config(sub.add_parser("audit", help="print the audit trail"))
-    audit.add_argument("--patient", type=_patient_id, metavar="PATIENT_ID")
+    audit.add_argument("--patient", type=positive_id("patient"), metavar="PATIENT_ID")
     audit.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (UTC)")
     audit.set_defaults(handler=_cmd_audit)
 

@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 Service = TypeVar("Service")
 
 
+def positive_id(kind: str) -> Callable[[str], int]:
+    """An argparse type for a `kind` id (patient, thread, ...): ASCII digits, 1 to 2**63-1."""
+
+    def parse(text: str) -> int:
+        if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+            raise argparse.ArgumentTypeError(f"a {kind} id is a positive whole number")
+        return int(text)
+
+    return parse
+
+
 def run_staff_command(
     args: argparse.Namespace,
     build: Callable[[AgentConfig, Database, str], Service],

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.forms.service import FormExport, FormService, FormsRefused
-from agent.staff_runner import run_staff_command
+from agent.staff_runner import positive_id, run_staff_command
 from agent.terminal import is_hidden, terminal_safe
 
 if TYPE_CHECKING:
@@ -284,12 +284,6 @@ def _cmd_answers(args: argparse.Namespace) -> int:
 # --- the command group ---------------------------------------------------------------------------
 
 
-def _positive_id(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 2**63:
-        raise argparse.ArgumentTypeError("a patient id is a positive whole number")
-    return int(text)
-
-
 def _days(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 365:
         raise argparse.ArgumentTypeError("--days is a whole number of days from 1 to 365")
@@ -323,7 +317,7 @@ def add_commands(
         forms_sub.add_parser("assign", help="give a form to a patient, or to everyone booked")
     )
     assign.add_argument("form_key", metavar="FORM_KEY")
-    assign.add_argument("patient_id", nargs="?", type=_positive_id, metavar="PATIENT_ID")
+    assign.add_argument("patient_id", nargs="?", type=positive_id("patient"), metavar="PATIENT_ID")
     assign.add_argument(
         "--appointment-type",
         metavar="ID_OR_NAME",

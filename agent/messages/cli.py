@@ -32,7 +32,7 @@ from agent.messages.rules import (
     too_large,
 )
 from agent.messages.service import MessageService
-from agent.staff_runner import run_staff_command
+from agent.staff_runner import positive_id, run_staff_command
 from agent.terminal import terminal_safe as _terminal_safe
 
 if TYPE_CHECKING:
@@ -235,15 +235,6 @@ def _local_minute(iso: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M ") + moment.isoformat()[-6:]
 
 
-def _positive_id(kind: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
-            raise argparse.ArgumentTypeError(f"a {kind} id is a positive whole number")
-        return int(text)
-
-    return parse
-
-
 def add_commands(
     sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 ) -> None:
@@ -259,7 +250,7 @@ def add_commands(
             "without the content)",
         )
     )
-    send.add_argument("patient_id", type=_positive_id("patient"), metavar="PATIENT_ID")
+    send.add_argument("patient_id", type=positive_id("patient"), metavar="PATIENT_ID")
     send.add_argument("--subject", metavar="S", help="subject of a new thread (1-200 characters)")
     send.add_argument(
         "--body-file",
@@ -282,7 +273,7 @@ def add_commands(
     )
     send.add_argument(
         "--thread",
-        type=_positive_id("thread"),
+        type=positive_id("thread"),
         metavar="ID",
         help="answer inside this existing thread of the patient's",
     )
@@ -292,7 +283,7 @@ def add_commands(
     send.set_defaults(handler=_cmd_send)
 
     listing = with_config(group.add_parser("list", help="list message threads, newest first"))
-    listing.add_argument("--patient", type=_positive_id("patient"), metavar="ID")
+    listing.add_argument("--patient", type=positive_id("patient"), metavar="ID")
     listing.add_argument(
         "--unread", action="store_true", help="only threads with replies staff have not read"
     )
@@ -301,5 +292,5 @@ def add_commands(
     show = with_config(
         group.add_parser("show", help="print a thread; marks the patient's replies read")
     )
-    show.add_argument("thread_id", type=_positive_id("thread"), metavar="THREAD_ID")
+    show.add_argument("thread_id", type=positive_id("thread"), metavar="THREAD_ID")
     show.set_defaults(handler=_cmd_show)
