@@ -72,3 +72,24 @@ def by_patient(
         client_ip=caller.client_ip,
         detail=detail,
     )
+
+
+def by_staff(
+    cursor: Any,
+    now: datetime,
+    actor: str,
+    patient_id: int | None,
+    action: str,
+    outcome: str,
+    detail: str | None = None,
+) -> None:
+    """One row for what a staff command did (actor ``staff:<os user>``); no client address."""
+    record(
+        cursor,
+        now=now,
+        actor=actor,
+        patient_id=patient_id,
+        action=action,
+        outcome=outcome,
+        detail=detail,
+    )

@@ -228,7 +228,7 @@ class FormService:
                     "another `forms add` of this form ran at the same moment; run this one again"
                 ) from None
             detail = f"form:{definition.key} version:{version}" + ("" if new else " unchanged")
-            _audit_staff(cursor, now, actor, None, "form.add", "ok", detail)
+            audit.by_staff(cursor, now, actor, None, "form.add", "ok", detail)
             return AddedForm(definition.key, version, definition.title, new)
 
         return await self._staff_tx(actor, "form.add", definition.key, add)
@@ -283,7 +283,7 @@ class FormService:
         now = self._now()
         assignment_id = q.insert_assignment(cursor, form["id"], patient_id, now, actor)
         detail = f"assignment:{assignment_id} form:{form['form_key']} version:{form['version']}"
-        _audit_staff(cursor, now, actor, patient_id, "form.assign", "ok", detail)
+        audit.by_staff(cursor, now, actor, patient_id, "form.assign", "ok", detail)
         return assignment_id
 
     async def export_answers(self, form_key: str, actor: str) -> FormExport:
@@ -299,9 +299,9 @@ class FormService:
             rows = [_export_row(row) for row in q.submitted(cursor, form_key)]
             for row in rows:
                 detail = f"assignment:{row.assignment_id} form:{form_key}"
-                _audit_staff(cursor, now, actor, row.patient_id, "form.export", "ok", detail)
+                audit.by_staff(cursor, now, actor, row.patient_id, "form.export", "ok", detail)
             summary = f"form:{form_key} rows:{len(rows)}"
-            _audit_staff(cursor, now, actor, None, "form.export", "ok", summary)
+            audit.by_staff(cursor, now, actor, None, "form.export", "ok", summary)
             latest = definitions[versions[0]["version"]]
             return FormExport(form_key, latest.title, _all_fields(definitions), rows)
 
@@ -312,7 +312,7 @@ class FormService:
             return await self.db.transaction(fn)
         except FormsRefused as refused:
             await self.db.transaction(
-                _audit_staff,
+                audit.by_staff,
                 self._now(),
                 actor,
                 refused.patient_id,
@@ -393,26 +393,6 @@ def _audit_patient(
     cursor: Any, now: datetime, caller: Caller, action: str, outcome: str, detail: str | None
 ) -> None:
     audit.by_patient(cursor, caller, now=now, action=action, outcome=outcome, detail=detail)
-
-
-def _audit_staff(
-    cursor: Any,
-    now: datetime,
-    actor: str,
-    patient_id: int | None,
-    action: str,
-    outcome: str,
-    detail: str,
-) -> None:
-    audit.record(
-        cursor,
-        now=now,
-        actor=actor,
-        patient_id=patient_id,
-        action=action,
-        outcome=outcome,
-        detail=detail,
-    )
 
 
 def _utc_text(stored: datetime | None) -> str | None:

@@ -220,7 +220,7 @@ class MessageService:
         except MessageRefused as refused:
             if refused.field in ("patient", "thread"):
                 await self.db.transaction(
-                    _audit_staff,
+                    audit.by_staff,
                     now,
                     actor,
                     message.patient_id,
@@ -253,12 +253,12 @@ class MessageService:
             row = q.thread(cursor, thread_id, None)
             if row is None:
                 detail = f"thread:{thread_id}"
-                _audit_staff(cursor, now, actor, None, "message.staff_read", "not_found", detail)
+                audit.by_staff(cursor, now, actor, None, "message.staff_read", "not_found", detail)
                 return None
             row["patient"] = q.patient_name(cursor, row["patient_id"])
             row["messages"] = q.thread_messages(cursor, thread_id)
             q.mark_read_by_staff(cursor, thread_id, now)
-            _audit_staff(
+            audit.by_staff(
                 cursor,
                 now,
                 actor,
@@ -310,26 +310,6 @@ def _iso_utc(stamp: datetime) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _audit_staff(
-    cursor: Any,
-    now: datetime,
-    actor: str,
-    patient_id: int | None,
-    action: str,
-    outcome: str,
-    detail: str | None,
-) -> None:
-    audit.record(
-        cursor,
-        now=now,
-        actor=actor,
-        patient_id=patient_id,
-        action=action,
-        outcome=outcome,
-        detail=detail,
-    )
-
-
 def _audit_staff_listing(
     cursor: Any,
     now: datetime,
@@ -344,6 +324,6 @@ def _audit_staff_listing(
     flag = " unread" if unread_only else ""
     threads_by_patient = Counter(int(row["patient_id"]) for row in rows)
     if not threads_by_patient:
-        _audit_staff(cursor, now, actor, patient_id, "message.list", "ok", f"threads:0{flag}")
+        audit.by_staff(cursor, now, actor, patient_id, "message.list", "ok", f"threads:0{flag}")
     for listed, count in sorted(threads_by_patient.items()):
-        _audit_staff(cursor, now, actor, listed, "message.list", "ok", f"threads:{count}{flag}")
+        audit.by_staff(cursor, now, actor, listed, "message.list", "ok", f"threads:{count}{flag}")
