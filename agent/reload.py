@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from agent.config import AgentConfig, ConfigInvalid, config_warnings, load_config
-from protocol.config_changes import ConfigChanges, plan_changes
+from agent.config import AgentConfig, config_warnings, load_config
+from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
 
 if TYPE_CHECKING:
     from agent.daemon import Agent
@@ -60,22 +60,8 @@ def effective_config(running: AgentConfig, new: AgentConfig) -> AgentConfig:
 def reload_from_file(agent: Agent, path: Path) -> ConfigChanges | None:
     """Re-read `path` and apply what can be applied; None (and the old config kept) when the
     file cannot be read or is not valid. Never raises for a bad file: the daemon keeps serving."""
-    try:
-        new = load_config(path)
-    except OSError as exc:
-        log.error(
-            "agent.reload_rejected",
-            config=str(path),
-            reason=f"cannot read the file: {exc.strerror or type(exc).__name__}",
-        )
-        return None
-    except ConfigInvalid as invalid:
-        log.error(
-            "agent.reload_rejected",
-            config=str(path),
-            reason="the file is not valid; the running configuration is unchanged",
-            problems=[str(problem) for problem in invalid.problems],
-        )
+    new = read_for_reload(path, load_config, log, "agent.reload_rejected")
+    if new is None:
         return None
     changes = plan_reload(agent.config, new)
     agent.apply_live_settings(effective_config(agent.config, new))

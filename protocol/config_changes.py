@@ -7,11 +7,16 @@ Only setting *names* leave this module, never values: some of them are secrets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
+
+from protocol.config_report import ConfigInvalid
+
+Config = TypeVar("Config", bound=BaseModel)
 
 _ABSENT = object()
 
@@ -60,3 +65,27 @@ def plan_changes(old: BaseModel, new: BaseModel, live_settings: Iterable[str]) -
         live=tuple(s for s in changed if is_live(s)),
         needs_restart=tuple(s for s in changed if not is_live(s)),
     )
+
+
+def read_for_reload(
+    path: Path, load: Callable[[Path], Config], log: Any, rejected_event: str
+) -> Config | None:
+    """The new config at `path`, or None after logging `rejected_event` with the reason (the
+    file cannot be read, or each problem with its path and line, never a secret's value): the
+    running config then stays exactly as it is."""
+    try:
+        return load(path)
+    except OSError as exc:
+        log.error(
+            rejected_event,
+            config=str(path),
+            reason=f"cannot read the file: {exc.strerror or type(exc).__name__}",
+        )
+    except ConfigInvalid as invalid:
+        log.error(
+            rejected_event,
+            config=str(path),
+            reason="the file is not valid; the running configuration is unchanged",
+            problems=[str(problem) for problem in invalid.problems],
+        )
+    return None

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import structlog
 
-from protocol.config_changes import ConfigChanges, plan_changes
-from proxy.config import ConfigInvalid, ProxyConfig, load_proxy_config
+from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
+from proxy.config import ProxyConfig, load_proxy_config
 
 log = structlog.get_logger("portico.proxy.reload")
 
@@ -77,22 +77,8 @@ class ProxyReloader:
 
     def reload(self) -> ConfigChanges | None:
         """Apply what can be applied; None (and nothing changed) for a bad or unreadable file."""
-        try:
-            new = load_proxy_config(self.path)
-        except OSError as exc:
-            log.error(
-                "proxy.reload_rejected",
-                config=str(self.path),
-                reason=f"cannot read the file: {exc.strerror or type(exc).__name__}",
-            )
-            return None
-        except ConfigInvalid as invalid:
-            log.error(
-                "proxy.reload_rejected",
-                config=str(self.path),
-                reason="the file is not valid; the running configuration is unchanged",
-                problems=[str(problem) for problem in invalid.problems],
-            )
+        new = read_for_reload(self.path, load_proxy_config, log, "proxy.reload_rejected")
+        if new is None:
             return None
         changes = plan_reload(self.running.current, new)
         effective = effective_config(self.running.current, new)
