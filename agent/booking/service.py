@@ -87,8 +87,12 @@ class BookingService:
             self.clock.now(), self.rules.min_notice_hours, self.rules.horizon_days
         )
         today = from_minute(window.earliest).astimezone(self.tz).date()
+        horizon_day = from_minute(window.latest).astimezone(self.tz).date()
         first_day = max(first_day or today, today)
         last_day = first_day + timedelta(days=days - 1)
+        # The next page starts the day after this one, whatever this one held: a client
+        # paging by the first day that had free times (and its own clock) skipped days.
+        next_from = last_day + timedelta(days=1)
         start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
         end = start + (days + 2) * DAY_MINUTES
         atype, providers, hours, busy = await self.db.transaction(
@@ -125,6 +129,9 @@ class BookingService:
             "appointment_type_id": type_id,
             "provider_id": provider_id,
             "timezone": self.tz.key,
+            "first_day": first_day.isoformat(),
+            "last_day": last_day.isoformat(),
+            "next_from": next_from.isoformat() if next_from <= horizon_day else None,
             "days": [{"date": d, "slots": s} for d, s in by_day.items()],
         }
 

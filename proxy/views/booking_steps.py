@@ -11,10 +11,9 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -208,34 +207,17 @@ async def choose_day(
         names=names,
         days=days,
         zone=zone_label(zone),
-        later_url=_later_url(flow, choice, free, practice, zone),
+        later_url=_later_url(flow, choice, free),
         first_url=flow.url(choice, from_day=None) if choice.from_day else None,
     )
     return render(request, "book_day.html", context)
 
 
-def _later_url(
-    flow: Flow, choice: Choice, free: dict[str, Any], practice: dict[str, Any], zone: str | None
-) -> str | None:
-    """The next page of days, while it can still hold a bookable day (the horizon)."""
-    if choice.from_day is not None:
-        first = date.fromisoformat(choice.from_day)
-    elif free["days"]:
-        first = date.fromisoformat(free["days"][0]["date"])
-    else:
-        first = _today(zone)
-    following = first + timedelta(days=DAYS_PER_PAGE)
-    horizon = practice.get("booking", {}).get("horizon_days", 60)
-    if following > _today(zone) + timedelta(days=horizon):
-        return None
-    return flow.url(choice, from_day=following.isoformat())
-
-
-def _today(zone: str | None) -> date:
-    try:
-        return datetime.now(ZoneInfo(zone or "UTC")).date()
-    except (ValueError, KeyError):
-        return datetime.now().date()
+def _later_url(flow: Flow, choice: Choice, free: dict[str, Any]) -> str | None:
+    """The next page of days: where the agent says it starts, or none past the horizon. The
+    agent alone knows the booking window (its clock, its rules), so nothing is computed here."""
+    following = iso_day(free.get("next_from"))
+    return None if following is None else flow.url(choice, from_day=following)
 
 
 async def choose_time(
