@@ -21,6 +21,7 @@ from agent.booking.slots import (
     booking_window,
     choose_provider,
     from_minute,
+    merge_intervals,
     provider_slots,
     to_minute,
 )
@@ -78,8 +79,16 @@ class BookingService:
         return [{"id": r["id"], "name": r["display_name"]} for r in rows]
 
     async def availability(
-        self, type_id: int, provider_id: int | None, first_day: date | None, days: int
+        self,
+        caller: Caller,
+        type_id: int,
+        provider_id: int | None,
+        first_day: date | None,
+        days: int,
+        moving: int | None = None,
     ) -> dict[str, Any]:
+        """Free starts for this patient: the providers' free times minus the times the patient
+        is already booked (`moving`: the appointment being rescheduled does not count)."""
         self._require_booking()
         if provider_id is None and not self.rules.allow_no_preference:
             raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
@@ -96,7 +105,7 @@ class BookingService:
         start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
         end = start + (days + 2) * DAY_MINUTES
         atype, providers, hours, busy = await self.db.transaction(
-            _availability_rows, type_id, provider_id, start, end
+            _availability_rows, caller.patient_id, moving, type_id, provider_id, start, end
         )
         if atype is None:
             raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
@@ -356,6 +365,14 @@ class BookingService:
                 ErrorCode.OUTSIDE_BOOKING_WINDOW,
                 "That time is outside the period this office takes online bookings for.",
             )
+        # The patient row is locked (every change transaction starts there), so no other
+        # booking of this patient can slip in between this check and the insert.
+        duration = atype["duration_minutes"]
+        if q.patient_busy(cursor, caller.patient_id, start, start + duration):
+            raise LinkError(
+                ErrorCode.OVERLAPS_OWN_APPOINTMENT,
+                "You already have an appointment at that time. Please choose another time.",
+            )
         candidates = [p["id"] for p in q.providers(cursor, type_id, provider_id, lock=True)]
         if not candidates:
             raise LinkError(
@@ -364,7 +381,6 @@ class BookingService:
         day = from_minute(start).astimezone(self.tz).date()
         hours = q.working_hours(cursor, candidates)
         busy = q.busy_intervals(cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES)
-        duration = atype["duration_minutes"]
         free = [
             pid
             for pid in candidates
@@ -437,12 +453,22 @@ class BookingService:
 
 
 def _availability_rows(
-    cursor: Any, type_id: int, provider_id: int | None, start: int, end: int
-) -> tuple[Any, list[dict[str, Any]], Any, Any]:
+    cursor: Any,
+    patient_id: int,
+    moving: int | None,
+    type_id: int,
+    provider_id: int | None,
+    start: int,
+    end: int,
+) -> tuple[Any, list[dict[str, Any]], Any, dict[int, list[tuple[int, int]]]]:
     atype = q.appointment_type(cursor, type_id)
     providers = q.providers(cursor, type_id, provider_id)
     ids = [p["id"] for p in providers]
-    return atype, providers, q.working_hours(cursor, ids), q.busy_intervals(cursor, ids, start, end)
+    busy = q.busy_intervals(cursor, ids, start, end)
+    own = q.patient_busy(cursor, patient_id, start, end, except_id=moving)
+    if own:
+        busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
+    return atype, providers, q.working_hours(cursor, ids), busy
 
 
 def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code: str) -> None:

@@ -140,6 +140,7 @@ _REFUSAL_STATUS = {
     "limit_reached": 409,
     "outside_booking_window": 409,
     "slot_unavailable": 409,
+    "overlaps_own_appointment": 409,
     "invalid_params": 422,
 }
 

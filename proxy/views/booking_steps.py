@@ -169,9 +169,14 @@ async def choose_provider(
     return render(request, "book_provider.html", context, 422 if error else 200)
 
 
-def _availability_params(choice: Choice, first_day: str | None, days: int) -> dict[str, Any]:
+def _availability_params(
+    flow: Flow, choice: Choice, first_day: str | None, days: int
+) -> dict[str, Any]:
     assert choice.type_id is not None
     params: dict[str, Any] = {"appointment_type_id": choice.type_id, "days": days}
+    if flow.appointment is not None:
+        # The visit being moved does not stand in its own way.
+        params["rescheduling_appointment_id"] = flow.appointment["id"]
     if choice.provider_id is not None:
         params["provider_id"] = choice.provider_id
     if first_day is not None:
@@ -188,7 +193,7 @@ async def choose_day(
         call(
             request,
             "booking.availability",
-            _availability_params(choice, choice.from_day, DAYS_PER_PAGE),
+            _availability_params(flow, choice, choice.from_day, DAYS_PER_PAGE),
         ),
     )
     days = [
@@ -232,7 +237,7 @@ async def choose_time(
     assert choice.type_id is not None and choice.day is not None
     names, free = await asyncio.gather(
         catalogue(request, flow, choice.type_id),
-        call(request, "booking.availability", _availability_params(choice, choice.day, 1)),
+        call(request, "booking.availability", _availability_params(flow, choice, choice.day, 1)),
     )
     slots: list[dict[str, Any]] = next(
         (d["slots"] for d in free["days"] if d["date"] == choice.day), []
