@@ -302,9 +302,7 @@ class BookingService:
     ) -> tuple[dict[str, Any], str]:
         q.lock_patient(cursor, caller.patient_id)
         row = self._changeable(cursor, caller, now, appointment_id)
-        start = q.db_minute(row["starts_at"])
-        fee_hours = self.rules.late_cancel_fee_hours
-        late = fee_hours is not None and start - now < fee_hours * 60
+        late = self._inside_fee_window(q.db_minute(row["starts_at"]), now)
         q.cancel_appointment(cursor, appointment_id, now, late=late)
         view = self._view(q.appointment(cursor, appointment_id, caller.patient_id), now)
         return view, f"appointment:{appointment_id}" + (" late_cancel" if late else "")
@@ -425,12 +423,22 @@ class BookingService:
                 f"Please call{self._phone_suffix()}.",
             )
 
+    def _inside_fee_window(self, start: int, now: int) -> bool:
+        """A patient cancel now would be a late cancellation (seed 002's card-capture fee)."""
+        fee_hours = self.rules.late_cancel_fee_hours
+        return fee_hours is not None and start - now < fee_hours * 60
+
     def _phone_suffix(self) -> str:
         return f" {self.phone}" if self.phone else ""
 
     def _view(self, row: dict[str, Any] | None, now: int) -> dict[str, Any]:
         assert row is not None
         start = q.db_minute(row["starts_at"])
+        can_change = (
+            self.rules.allow_cancel_reschedule
+            and row["status"] == "booked"
+            and start - now >= self.rules.cancel_cutoff_hours * 60
+        )
         return {
             "id": row["id"],
             "start": _iso_utc(start),
@@ -444,11 +452,9 @@ class BookingService:
                 "name": row["type_name"],
                 "duration_minutes": row["duration_minutes"],
             },
-            "can_change": (
-                self.rules.allow_cancel_reschedule
-                and row["status"] == "booked"
-                and start - now >= self.rules.cancel_cutoff_hours * 60
-            ),
+            "can_change": can_change,
+            # Said before the patient confirms a cancel, not only after it.
+            "cancel_fee_applies": can_change and self._inside_fee_window(start, now),
         }
 
 
