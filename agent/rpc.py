@@ -280,7 +280,11 @@ class AgentMethods:
         }
 
     async def _appointment_types(self, request: Request, params: NoParams) -> Any:
-        return {"appointment_types": await self.booking.appointment_types()}
+        answer: dict[str, Any] = {"appointment_types": await self.booking.appointment_types()}
+        if request.session is not None:
+            # With a session, whether this patient may book another at all (the cap).
+            answer["limit_reached"] = await self.booking.limit_reached(await self._caller(request))
+        return answer
 
     async def _providers(self, request: Request, params: ProvidersParams) -> Any:
         return {"providers": await self.booking.providers(params.appointment_type_id)}

@@ -74,6 +74,16 @@ class BookingService:
     async def appointment_types(self) -> list[dict[str, Any]]:
         return await self.db.transaction(q.appointment_types)
 
+    async def limit_reached(self, caller: Caller) -> bool:
+        """The patient already has the most upcoming appointments the office allows online:
+        said at the first booking step, not only by the refusal at the last one."""
+        now = to_minute(self.clock.now())
+        return bool(await self.db.transaction(self._at_cap, caller.patient_id, now))
+
+    def _at_cap(self, cursor: Any, patient_id: int, now: int) -> bool:
+        cap = self.rules.max_upcoming_per_patient
+        return cap is not None and q.upcoming_count(cursor, patient_id, now) >= cap
+
     async def providers(self, type_id: int | None) -> list[dict[str, Any]]:
         rows = await self.db.transaction(q.providers, type_id)
         return [{"id": r["id"], "name": r["display_name"]} for r in rows]
@@ -286,11 +296,11 @@ class BookingService:
     ) -> tuple[dict[str, Any], str]:
         if not q.lock_patient(cursor, caller.patient_id):
             raise LinkError(ErrorCode.NOT_FOUND, "Your patient record was not found.")
-        cap = self.rules.max_upcoming_per_patient
-        if cap is not None and q.upcoming_count(cursor, caller.patient_id, now) >= cap:
+        if self._at_cap(cursor, caller.patient_id, now):
             raise LinkError(
                 ErrorCode.LIMIT_REACHED,
-                f"You already have {cap} upcoming appointment(s), the most this office allows "
+                f"You already have {self.rules.max_upcoming_per_patient} upcoming "
+                "appointment(s), the most this office allows "
                 "online. Please call the office to book another.",
             )
         appointment_id = self._take_slot(cursor, caller, now, type_id, provider_id, start)

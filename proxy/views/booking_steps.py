@@ -153,8 +153,15 @@ def _context(flow: Flow, choice: Choice, **extra: Any) -> dict[str, Any]:
 async def choose_type(
     request: web.Request, flow: Flow, choice: Choice, error: str | None = None
 ) -> web.Response:
-    types = await call(request, "booking.appointment_types", as_patient=False)
-    context = _context(flow, choice, types=types["appointment_types"], error=error)
+    # As the patient: the agent then says whether the patient is at the office's cap.
+    types = await call(request, "booking.appointment_types")
+    context = _context(
+        flow,
+        choice,
+        types=types["appointment_types"],
+        limit_reached=bool(types.get("limit_reached")),
+        error=error,
+    )
     return render(request, "book_type.html", context, 422 if error else 200)
 
 
