@@ -78,6 +78,7 @@ class AvailabilityParams(Params):
     provider_id: SmallId | None = None
     from_date: Day | None = None
     days: Annotated[int, Field(ge=1, le=31)] = 7
+    rescheduling_appointment_id: BigId | None = None
 
 
 class BookParams(Params):
@@ -279,18 +280,23 @@ class AgentMethods:
         }
 
     async def _appointment_types(self, request: Request, params: NoParams) -> Any:
-        return {"appointment_types": await self.booking.appointment_types()}
+        answer: dict[str, Any] = {"appointment_types": await self.booking.appointment_types()}
+        if request.session is not None:
+            # With a session, whether this patient may book another at all (the cap).
+            answer["limit_reached"] = await self.booking.limit_reached(await self._caller(request))
+        return answer
 
     async def _providers(self, request: Request, params: ProvidersParams) -> Any:
         return {"providers": await self.booking.providers(params.appointment_type_id)}
 
     async def _availability(self, request: Request, params: AvailabilityParams) -> Any:
-        await self._caller(request)
         return await self.booking.availability(
+            await self._caller(request),
             params.appointment_type_id,
             params.provider_id,
             params.from_date,
             params.days,
+            params.rescheduling_appointment_id,
         )
 
     async def _book(self, request: Request, params: BookParams) -> Any:

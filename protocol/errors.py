@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     CANCEL_WINDOW_CLOSED = "cancel_window_closed"
     BOOKING_DISABLED = "booking_disabled"
     LIMIT_REACHED = "limit_reached"
+    OVERLAPS_OWN_APPOINTMENT = "overlaps_own_appointment"
     RATE_LIMITED = "rate_limited"
     BUSY = "busy"
     UNAVAILABLE = "unavailable"

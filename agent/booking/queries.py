@@ -128,6 +128,23 @@ def lock_patient(cursor: Any, patient_id: int) -> bool:
     return cursor.fetchone() is not None
 
 
+def patient_busy(
+    cursor: Any, patient_id: int, start: int, end: int, except_id: int | None = None
+) -> list[tuple[int, int]]:
+    """The patient's own booked appointments overlapping [start, end), merged: a patient
+    cannot be in two rooms at once, whichever providers the visits are with."""
+    cursor.execute(
+        "SELECT id, starts_at, ends_at FROM appointments"
+        " WHERE patient_id = %s AND status = 'booked' AND starts_at < %s AND ends_at > %s",
+        (patient_id, minute_db(end), minute_db(start)),
+    )
+    return merge_intervals(
+        (db_minute(row["starts_at"]), db_minute(row["ends_at"]))
+        for row in cursor.fetchall()
+        if row["id"] != except_id
+    )
+
+
 def upcoming_count(cursor: Any, patient_id: int, now: int) -> int:
     cursor.execute(
         "SELECT COUNT(*) AS n FROM appointments"

@@ -21,6 +21,7 @@ from agent.booking.slots import (
     booking_window,
     choose_provider,
     from_minute,
+    merge_intervals,
     provider_slots,
     to_minute,
 )
@@ -73,13 +74,31 @@ class BookingService:
     async def appointment_types(self) -> list[dict[str, Any]]:
         return await self.db.transaction(q.appointment_types)
 
+    async def limit_reached(self, caller: Caller) -> bool:
+        """The patient already has the most upcoming appointments the office allows online:
+        said at the first booking step, not only by the refusal at the last one."""
+        now = to_minute(self.clock.now())
+        return bool(await self.db.transaction(self._at_cap, caller.patient_id, now))
+
+    def _at_cap(self, cursor: Any, patient_id: int, now: int) -> bool:
+        cap = self.rules.max_upcoming_per_patient
+        return cap is not None and q.upcoming_count(cursor, patient_id, now) >= cap
+
     async def providers(self, type_id: int | None) -> list[dict[str, Any]]:
         rows = await self.db.transaction(q.providers, type_id)
         return [{"id": r["id"], "name": r["display_name"]} for r in rows]
 
     async def availability(
-        self, type_id: int, provider_id: int | None, first_day: date | None, days: int
+        self,
+        caller: Caller,
+        type_id: int,
+        provider_id: int | None,
+        first_day: date | None,
+        days: int,
+        moving: int | None = None,
     ) -> dict[str, Any]:
+        """Free starts for this patient: the providers' free times minus the times the patient
+        is already booked (`moving`: the appointment being rescheduled does not count)."""
         self._require_booking()
         if provider_id is None and not self.rules.allow_no_preference:
             raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
@@ -87,12 +106,16 @@ class BookingService:
             self.clock.now(), self.rules.min_notice_hours, self.rules.horizon_days
         )
         today = from_minute(window.earliest).astimezone(self.tz).date()
+        horizon_day = from_minute(window.latest).astimezone(self.tz).date()
         first_day = max(first_day or today, today)
         last_day = first_day + timedelta(days=days - 1)
+        # The next page starts the day after this one, whatever this one held: a client
+        # paging by the first day that had free times (and its own clock) skipped days.
+        next_from = last_day + timedelta(days=1)
         start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
         end = start + (days + 2) * DAY_MINUTES
         atype, providers, hours, busy = await self.db.transaction(
-            _availability_rows, type_id, provider_id, start, end
+            _availability_rows, caller.patient_id, moving, type_id, provider_id, start, end
         )
         if atype is None:
             raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
@@ -125,6 +148,9 @@ class BookingService:
             "appointment_type_id": type_id,
             "provider_id": provider_id,
             "timezone": self.tz.key,
+            "first_day": first_day.isoformat(),
+            "last_day": last_day.isoformat(),
+            "next_from": next_from.isoformat() if next_from <= horizon_day else None,
             "days": [{"date": d, "slots": s} for d, s in by_day.items()],
         }
 
@@ -270,11 +296,11 @@ class BookingService:
     ) -> tuple[dict[str, Any], str]:
         if not q.lock_patient(cursor, caller.patient_id):
             raise LinkError(ErrorCode.NOT_FOUND, "Your patient record was not found.")
-        cap = self.rules.max_upcoming_per_patient
-        if cap is not None and q.upcoming_count(cursor, caller.patient_id, now) >= cap:
+        if self._at_cap(cursor, caller.patient_id, now):
             raise LinkError(
                 ErrorCode.LIMIT_REACHED,
-                f"You already have {cap} upcoming appointment(s), the most this office allows "
+                f"You already have {self.rules.max_upcoming_per_patient} upcoming "
+                "appointment(s), the most this office allows "
                 "online. Please call the office to book another.",
             )
         appointment_id = self._take_slot(cursor, caller, now, type_id, provider_id, start)
@@ -286,9 +312,7 @@ class BookingService:
     ) -> tuple[dict[str, Any], str]:
         q.lock_patient(cursor, caller.patient_id)
         row = self._changeable(cursor, caller, now, appointment_id)
-        start = q.db_minute(row["starts_at"])
-        fee_hours = self.rules.late_cancel_fee_hours
-        late = fee_hours is not None and start - now < fee_hours * 60
+        late = self._inside_fee_window(q.db_minute(row["starts_at"]), now)
         q.cancel_appointment(cursor, appointment_id, now, late=late)
         view = self._view(q.appointment(cursor, appointment_id, caller.patient_id), now)
         return view, f"appointment:{appointment_id}" + (" late_cancel" if late else "")
@@ -349,6 +373,14 @@ class BookingService:
                 ErrorCode.OUTSIDE_BOOKING_WINDOW,
                 "That time is outside the period this office takes online bookings for.",
             )
+        # The patient row is locked (every change transaction starts there), so no other
+        # booking of this patient can slip in between this check and the insert.
+        duration = atype["duration_minutes"]
+        if q.patient_busy(cursor, caller.patient_id, start, start + duration):
+            raise LinkError(
+                ErrorCode.OVERLAPS_OWN_APPOINTMENT,
+                "You already have an appointment at that time. Please choose another time.",
+            )
         candidates = [p["id"] for p in q.providers(cursor, type_id, provider_id, lock=True)]
         if not candidates:
             raise LinkError(
@@ -357,7 +389,6 @@ class BookingService:
         day = from_minute(start).astimezone(self.tz).date()
         hours = q.working_hours(cursor, candidates)
         busy = q.busy_intervals(cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES)
-        duration = atype["duration_minutes"]
         free = [
             pid
             for pid in candidates
@@ -402,12 +433,22 @@ class BookingService:
                 f"Please call{self._phone_suffix()}.",
             )
 
+    def _inside_fee_window(self, start: int, now: int) -> bool:
+        """A patient cancel now would be a late cancellation (seed 002's card-capture fee)."""
+        fee_hours = self.rules.late_cancel_fee_hours
+        return fee_hours is not None and start - now < fee_hours * 60
+
     def _phone_suffix(self) -> str:
         return f" {self.phone}" if self.phone else ""
 
     def _view(self, row: dict[str, Any] | None, now: int) -> dict[str, Any]:
         assert row is not None
         start = q.db_minute(row["starts_at"])
+        can_change = (
+            self.rules.allow_cancel_reschedule
+            and row["status"] == "booked"
+            and start - now >= self.rules.cancel_cutoff_hours * 60
+        )
         return {
             "id": row["id"],
             "start": _iso_utc(start),
@@ -421,21 +462,29 @@ class BookingService:
                 "name": row["type_name"],
                 "duration_minutes": row["duration_minutes"],
             },
-            "can_change": (
-                self.rules.allow_cancel_reschedule
-                and row["status"] == "booked"
-                and start - now >= self.rules.cancel_cutoff_hours * 60
-            ),
+            "can_change": can_change,
+            # Said before the patient confirms a cancel, not only after it.
+            "cancel_fee_applies": can_change and self._inside_fee_window(start, now),
         }
 
 
 def _availability_rows(
-    cursor: Any, type_id: int, provider_id: int | None, start: int, end: int
-) -> tuple[Any, list[dict[str, Any]], Any, Any]:
+    cursor: Any,
+    patient_id: int,
+    moving: int | None,
+    type_id: int,
+    provider_id: int | None,
+    start: int,
+    end: int,
+) -> tuple[Any, list[dict[str, Any]], Any, dict[int, list[tuple[int, int]]]]:
     atype = q.appointment_type(cursor, type_id)
     providers = q.providers(cursor, type_id, provider_id)
     ids = [p["id"] for p in providers]
-    return atype, providers, q.working_hours(cursor, ids), q.busy_intervals(cursor, ids, start, end)
+    busy = q.busy_intervals(cursor, ids, start, end)
+    own = q.patient_busy(cursor, patient_id, start, end, except_id=moving)
+    if own:
+        busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
+    return atype, providers, q.working_hours(cursor, ids), busy
 
 
 def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code: str) -> None:

@@ -54,6 +54,7 @@ def describe(appointment: dict[str, Any]) -> dict[str, Any]:
         "can_change": bool(appointment.get("can_change")),
         "status": STATUS_WORDS.get(status, status.replace("_", " ").capitalize()),
         "late_cancel": bool(appointment.get("late_cancel")),
+        "cancel_fee_applies": bool(appointment.get("cancel_fee_applies")),
     }
 
 
@@ -140,6 +141,7 @@ _REFUSAL_STATUS = {
     "limit_reached": 409,
     "outside_booking_window": 409,
     "slot_unavailable": 409,
+    "overlaps_own_appointment": 409,
     "invalid_params": 422,
 }
 

@@ -37,7 +37,9 @@ from proxy.views.times import local_when, zone_label
 
 BOOKING = Flow(path="/book", title="Book an appointment", button="Book this appointment")
 # Refusals best answered by choosing another time on the same day.
-_PICK_ANOTHER = frozenset({"slot_unavailable", "outside_booking_window"})
+_PICK_ANOTHER = frozenset(
+    {"slot_unavailable", "outside_booking_window", "overlaps_own_appointment"}
+)
 
 
 def _closed(request: web.Request) -> web.Response:

@@ -11,10 +11,9 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -154,8 +153,15 @@ def _context(flow: Flow, choice: Choice, **extra: Any) -> dict[str, Any]:
 async def choose_type(
     request: web.Request, flow: Flow, choice: Choice, error: str | None = None
 ) -> web.Response:
-    types = await call(request, "booking.appointment_types", as_patient=False)
-    context = _context(flow, choice, types=types["appointment_types"], error=error)
+    # As the patient: the agent then says whether the patient is at the office's cap.
+    types = await call(request, "booking.appointment_types")
+    context = _context(
+        flow,
+        choice,
+        types=types["appointment_types"],
+        limit_reached=bool(types.get("limit_reached")),
+        error=error,
+    )
     return render(request, "book_type.html", context, 422 if error else 200)
 
 
@@ -170,9 +176,14 @@ async def choose_provider(
     return render(request, "book_provider.html", context, 422 if error else 200)
 
 
-def _availability_params(choice: Choice, first_day: str | None, days: int) -> dict[str, Any]:
+def _availability_params(
+    flow: Flow, choice: Choice, first_day: str | None, days: int
+) -> dict[str, Any]:
     assert choice.type_id is not None
     params: dict[str, Any] = {"appointment_type_id": choice.type_id, "days": days}
+    if flow.appointment is not None:
+        # The visit being moved does not stand in its own way.
+        params["rescheduling_appointment_id"] = flow.appointment["id"]
     if choice.provider_id is not None:
         params["provider_id"] = choice.provider_id
     if first_day is not None:
@@ -189,7 +200,7 @@ async def choose_day(
         call(
             request,
             "booking.availability",
-            _availability_params(choice, choice.from_day, DAYS_PER_PAGE),
+            _availability_params(flow, choice, choice.from_day, DAYS_PER_PAGE),
         ),
     )
     days = [
@@ -208,34 +219,17 @@ async def choose_day(
         names=names,
         days=days,
         zone=zone_label(zone),
-        later_url=_later_url(flow, choice, free, practice, zone),
+        later_url=_later_url(flow, choice, free),
         first_url=flow.url(choice, from_day=None) if choice.from_day else None,
     )
     return render(request, "book_day.html", context)
 
 
-def _later_url(
-    flow: Flow, choice: Choice, free: dict[str, Any], practice: dict[str, Any], zone: str | None
-) -> str | None:
-    """The next page of days, while it can still hold a bookable day (the horizon)."""
-    if choice.from_day is not None:
-        first = date.fromisoformat(choice.from_day)
-    elif free["days"]:
-        first = date.fromisoformat(free["days"][0]["date"])
-    else:
-        first = _today(zone)
-    following = first + timedelta(days=DAYS_PER_PAGE)
-    horizon = practice.get("booking", {}).get("horizon_days", 60)
-    if following > _today(zone) + timedelta(days=horizon):
-        return None
-    return flow.url(choice, from_day=following.isoformat())
-
-
-def _today(zone: str | None) -> date:
-    try:
-        return datetime.now(ZoneInfo(zone or "UTC")).date()
-    except (ValueError, KeyError):
-        return datetime.now().date()
+def _later_url(flow: Flow, choice: Choice, free: dict[str, Any]) -> str | None:
+    """The next page of days: where the agent says it starts, or none past the horizon. The
+    agent alone knows the booking window (its clock, its rules), so nothing is computed here."""
+    following = iso_day(free.get("next_from"))
+    return None if following is None else flow.url(choice, from_day=following)
 
 
 async def choose_time(
@@ -250,7 +244,7 @@ async def choose_time(
     assert choice.type_id is not None and choice.day is not None
     names, free = await asyncio.gather(
         catalogue(request, flow, choice.type_id),
-        call(request, "booking.availability", _availability_params(choice, choice.day, 1)),
+        call(request, "booking.availability", _availability_params(flow, choice, choice.day, 1)),
     )
     slots: list[dict[str, Any]] = next(
         (d["slots"] for d in free["days"] if d["date"] == choice.day), []

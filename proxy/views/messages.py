@@ -27,6 +27,9 @@ def friendly(code: str, office: Office) -> str:
     phone = office.phone
     messages = {
         "slot_unavailable": "That time was just taken \u2014 please pick another.",
+        "overlaps_own_appointment": (
+            "You already have an appointment at that time \u2014 please pick another."
+        ),
         "outside_booking_window": (
             "That time can no longer be booked online (it is too soon or too far ahead). "
             "Please pick another time."

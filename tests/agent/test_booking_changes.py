@@ -15,12 +15,14 @@ from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NOW, running_pra
 WEDNESDAY_10AM = "2026-11-25T15:00:00Z"  # 10:00 New York, 51 h after NOW
 
 
-async def _book(practice: Any, start: str = WEDNESDAY_10AM, patient: int = 1) -> Any:
+async def _book(
+    practice: Any, start: str = WEDNESDAY_10AM, patient: int = 1, provider: int | None = DR_ADAMS
+) -> Any:
     return await practice.call(
         "booking.book",
         patient=patient,
         appointment_type_id=FOLLOW_UP,
-        provider_id=DR_ADAMS,
+        provider_id=provider,
         start=start,
     )
 
