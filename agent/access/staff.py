@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from agent import audit
@@ -39,10 +39,17 @@ def _normalised(raw: str | None) -> str | None:
         return None
 
 
+@dataclass
+class AuditPage:
+    rows: list[dict[str, Any]]  # occurred_at in the practice's time zone
+    more: int  # rows after the last one that match as well
+
+
 class StaffActions:
-    def __init__(self, access: AccessService, actor: str) -> None:
+    def __init__(self, access: AccessService, actor: str, zone: tzinfo) -> None:
         self.access = access
         self.actor = actor  # "staff:<unix user>"
+        self.zone = zone  # the practice's: staff read and type dates and times in it
 
     @property
     def _now(self) -> datetime:
@@ -255,22 +262,42 @@ class StaffActions:
 
         return await access.db.transaction(change)
 
-    async def audit_rows(
-        self, patient_id: int | None, since: datetime | None, limit: int = 1000
-    ) -> list[dict[str, Any]]:
-        def read(cursor: Any) -> list[dict[str, Any]]:
-            where, args = [], []
-            if patient_id is not None:
-                where.append("patient_id = %s")
-                args.append(patient_id)
-            if since is not None:
-                where.append("occurred_at >= %s")
-                args.append(since.replace(tzinfo=None))
-            sql = "SELECT occurred_at, actor, patient_id, action, outcome, client_ip, detail"
-            sql += " FROM portal_audit"
-            if where:
-                sql += " WHERE " + " AND ".join(where)
-            cursor.execute(sql + " ORDER BY id LIMIT %s", [*args, limit])
-            return list(cursor.fetchall())
+    async def audit_page(
+        self, patient_id: int | None, since: date | None, after: int | None, limit: int
+    ) -> AuditPage:
+        """Up to `limit` audit rows in the order they were written, from the practice's local
+        date `since` and after row `after`; and how many more match beyond them."""
+        where, args = [], []
+        if patient_id is not None:
+            where.append("patient_id = %s")
+            args.append(patient_id)
+        if since is not None:
+            midnight = datetime.combine(since, time(), self.zone).astimezone(UTC)
+            where.append("occurred_at >= %s")
+            args.append(midnight.replace(tzinfo=None))
+        if after is not None:
+            where.append("id > %s")
+            args.append(after)
+        condition = (" WHERE " + " AND ".join(where)) if where else ""
+
+        def read(cursor: Any) -> AuditPage:
+            cursor.execute(
+                "SELECT id, occurred_at, actor, patient_id, action, outcome, client_ip, detail"
+                f" FROM portal_audit{condition} ORDER BY id LIMIT %s",
+                [*args, limit],
+            )
+            rows = list(cursor.fetchall())
+            more = 0
+            if len(rows) == limit:
+                cursor.execute(
+                    f"SELECT COUNT(*) AS n FROM portal_audit{condition}"
+                    + (" AND" if where else " WHERE")
+                    + " id > %s",
+                    [*args, rows[-1]["id"]],
+                )
+                more = int(cursor.fetchone()["n"])
+            for row in rows:
+                row["occurred_at"] = row["occurred_at"].replace(tzinfo=UTC).astimezone(self.zone)
+            return AuditPage(rows, more)
 
         return await self.access.db.transaction(read)
