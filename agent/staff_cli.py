@@ -99,16 +99,52 @@ def _cmd_duplicates(args: argparse.Namespace) -> int:
     return _run(args, duplicates)
 
 
+PRIVACY_REMINDER = (
+    "Before you change a patient's email address: make sure the request comes from the "
+    "patient, and that only the patient reads mail at the new address. Portal invitations, "
+    "password resets and message notices will go there."
+)
+
+
+def _confirmed(args: argparse.Namespace, address: str) -> bool:
+    """The privacy reminder, then y/N at a terminal. Without a terminal only --yes confirms:
+    a script must say that someone checked with the patient."""
+    print(PRIVACY_REMINDER, file=sys.stderr)
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        print(
+            "error: nothing changed. Run the command at a terminal to answer the question, or "
+            "add --yes once you have checked with the patient.",
+            file=sys.stderr,
+        )
+        return False
+    print(
+        f"Send a confirmation link to {address} for patient {args.patient_id}? [y/N] ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    answer = sys.stdin.readline().strip().lower()
+    if answer in ("y", "yes"):
+        return True
+    print("nothing changed", file=sys.stderr)
+    return False
+
+
 def _cmd_email_change(args: argparse.Namespace) -> int:
+    try:
+        address = StaffActions.new_address(args.address)
+    except StaffRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not _confirmed(args, address):
+        return 1
+
     async def change(staff: StaffActions) -> int:
-        print(await staff.change_email(args.patient_id, args.address))
+        print(await staff.request_email_change(args.patient_id, address))
         return 0
 
-    print(
-        "Privacy check (seed 004): confirm with the patient that only they can read the new "
-        "address before changing it.",
-        file=sys.stderr,
-    )
     return _run(args, change)
 
 
@@ -183,9 +219,16 @@ def add_staff_commands(sub: Any) -> None:
 
     email = sub.add_parser("email", help="change a patient's email address")
     email_sub = email.add_subparsers(title="email commands", metavar="COMMAND")
-    change = with_config(email_sub.add_parser("change", help="set a new address"))
+    change = with_config(
+        email_sub.add_parser(
+            "change", help="send a confirmation link to a new address; it changes when opened"
+        )
+    )
     change.add_argument("patient_id", type=positive_id("patient"), metavar="PATIENT_ID")
     change.add_argument("address", metavar="ADDRESS")
+    change.add_argument(
+        "--yes", action="store_true", help="do not ask: you have checked with the patient"
+    )
     change.set_defaults(handler=_cmd_email_change)
 
     audit = with_config(sub.add_parser("audit", help="print the audit trail"))

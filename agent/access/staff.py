@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from agent import audit
 from agent.access import store
 from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
-from agent.access.service import INVITE_VALID, AccessService
+from agent.access.service import EMAIL_CHANGE_VALID, INVITE_VALID, AccessService
 
 REFUSED = "\x00refused:"
 
@@ -230,35 +230,50 @@ class StaffActions:
             raise StaffRefused(message.removeprefix(REFUSED))
         return message
 
-    async def change_email(self, patient_id: int, raw_address: str) -> str:
-        access = self.access
+    @staticmethod
+    def new_address(raw: str) -> str:
+        """A typed address, normalised as logins are; StaffRefused says why one is unusable."""
         try:
-            address = normalise_email(raw_address)
+            return normalise_email(raw)
         except IdentifierRefused as exc:
             raise StaffRefused(exc.message) from None
+
+    async def request_email_change(self, patient_id: int, raw_address: str) -> str:
+        """For a patient with a portal account: mail a confirmation link to the new address,
+        which takes effect when the patient opens it (the patient's own flow). For one without,
+        change the address on file: it reaches nothing until an invitation sent there is opened
+        and answered with the birth date and zip code."""
+        address = self.new_address(raw_address)
+        access = self.access
         now = self._now
+        email_login = access.rules.identity == "email"
 
         def change(cursor: Any) -> str:
             patient = store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
             account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            other = store.account_by(cursor, "a.login_email", address) if email_login else None
+            if other is not None and (account is None or other["id"] != account["id"]):
+                raise StaffRefused("that address is already another account's login")
             if account is None:
-                if access.rules.identity == "email" and store.account_by(
-                    cursor, "a.login_email", address
-                ):
-                    raise StaffRefused("that address is already another account's login")
                 cursor.execute(
                     "UPDATE patients SET email = %s WHERE id = %s", (address, patient_id)
                 )
                 self._audit(cursor, "access.email_changed", "ok", patient_id, detail="no_account")
-                return "email changed (the patient has no portal account)"
-            if access.rules.identity == "email":
-                other = store.account_by(cursor, "a.login_email", address)
-                if other is not None and other["id"] != account["id"]:
-                    raise StaffRefused("that address is already another account's login")
-            access._apply_email(cursor, account, address, now, actor=self.actor, client_ip=None)
-            return "email changed; the patient's sessions were ended and the old address told"
+                return (
+                    "address changed on file (the patient has no portal account yet; an "
+                    "invitation will go to the new address)"
+                )
+            access.send_email_confirmation(
+                cursor, account, address, now, actor=self.actor, client_ip=None
+            )
+            hours = int(EMAIL_CHANGE_VALID / timedelta(hours=1))
+            return (
+                f"a confirmation link was sent to {mask_email(address)}. The address changes "
+                f"when the patient opens it (within {hours} hours); until then the portal "
+                "keeps the old one."
+            )
 
         return await access.db.transaction(change)
 

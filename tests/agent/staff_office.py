@@ -5,10 +5,11 @@ Shared by the staff command tests (tests/agent/test_access_staff_cli.py, test_fi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -27,6 +28,7 @@ from tests.agent.access_fixtures import (
 from tests.agent.mail.smtp_server import RecordingHandler
 from tests.agent.practice import cheap_hasher
 
+T = TypeVar("T")
 SHARED_RAW = ("Ann.Lee@Example.org ", "ann.lee@example.org")  # patients 2 and 3
 NO_EMAIL, NO_ZIP, ACTIVE, BAD_EMAIL = 4, 5, 6, 7
 
@@ -42,24 +44,40 @@ class Office:
     def run(self, *argv: str) -> int:
         return main([*argv, "--config", self.config])
 
-    def deliver(self) -> list[list[str]]:
-        """Send what the CLI queued, through the agent's outbox; the recipients received."""
+    def _with_agent(self, work: Callable[[Agent], Awaitable[T]]) -> T:
+        """`work` done by the agent `portico-agent run` builds, on this office's config."""
 
-        async def send_all() -> None:
+        async def run() -> T:
             # The CLI stamps mail with the system clock; the agent's clock is a minute later.
             clock = FixedClock(datetime.now(UTC) + timedelta(minutes=1))
             config = access_config(self.settings, self.keys, self.port)
             agent = Agent.build(config, clock=clock, hasher=cheap_hasher())
             try:
-                while await agent.outbox.run_once():
-                    pass
+                return await work(agent)
             finally:
                 agent.methods.access.hasher.close()
                 await agent.db.close()
 
+        return asyncio.run(run())
+
+    def deliver(self) -> list[list[str]]:
+        """Send what the CLI queued, through the agent's outbox; the recipients received."""
+
+        async def send_all(agent: Agent) -> None:
+            while await agent.outbox.run_once():
+                pass
+
         before = len(self.relay.received)
-        asyncio.run(send_all())
+        self._with_agent(send_all)
         return [message.rcpt_tos for message in self.relay.received[before:]]
+
+    def confirm_email_change(self, token: str) -> dict[str, Any]:
+        """What the agent does when the patient opens the emailed confirmation link."""
+
+        async def redeem(agent: Agent) -> dict[str, Any]:
+            return await agent.methods.access.confirm_email_change(token, "203.0.113.9")
+
+        return self._with_agent(redeem)
 
 
 @pytest.fixture

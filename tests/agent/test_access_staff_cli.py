@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.agent.access_fixtures import email_of, execute, query
+from tests.agent.access_fixtures import email_of, execute, link_token, query
 from tests.agent.practice import PATIENTS
 from tests.agent.staff_office import ACTIVE, BAD_EMAIL, NO_EMAIL, NO_ZIP, Office
 from tests.agent.staff_office import office as office
@@ -94,8 +94,8 @@ def test_patients_duplicates_reports_normalised_duplicates(
     assert out[3].startswith("  patient 3: Pat3 Example, on file as 'ann.lee@example.org'")
     assert len(out) == 4
 
-    assert office.run("email", "change", "2", "Ann.Lee+2@Example.org") == 0
-    assert capsys.readouterr().out.startswith("email changed")
+    assert office.run("email", "change", "2", "Ann.Lee+2@Example.org", "--yes") == 0
+    assert capsys.readouterr().out.startswith("address changed on file")
     assert office.run("patients", "duplicates") == 0
     assert capsys.readouterr().out == "no two patients share an email address\n"
     assert query(office.settings, "SELECT email FROM patients WHERE id = 2") == [
@@ -103,46 +103,29 @@ def test_patients_duplicates_reports_normalised_duplicates(
     ]
 
 
-def test_email_change_tells_the_old_address_and_audit_lists_the_patient_s_rows(
+def test_email_change_refuses_another_login_and_audit_lists_the_patient_s_rows(
     office: Office, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    execute(
-        office.settings,
-        "INSERT INTO portal_sessions (token_hash, account_id, created_at, last_seen_at,"
-        " expires_at) SELECT REPEAT('a', 64), id, UTC_TIMESTAMP(), UTC_TIMESTAMP(),"
-        " UTC_TIMESTAMP() + INTERVAL 1 HOUR FROM portal_accounts WHERE patient_id = %s",
-        (ACTIVE,),
-    )
-    assert office.run("email", "change", str(ACTIVE), "pat6.new@example.org") == 0
-    captured = capsys.readouterr()
-    assert captured.out == (
-        "email changed; the patient's sessions were ended and the old address told\n"
-    )
-    assert "Privacy check" in captured.err
+    assert office.run("email", "change", str(ACTIVE), "pat6.new@example.org", "--yes") == 0
+    assert capsys.readouterr().out.startswith("a confirmation link was sent to p***@example.org")
+    assert office.deliver() == [["pat6.new@example.org"]]
+    token = link_token(office.relay.received[-1], "/confirm-email")
+    assert office.confirm_email_change(token) == {"changed": True}
     assert office.deliver() == [[email_of(ACTIVE)]]
-    assert query(
-        office.settings,
-        "SELECT COUNT(*) AS n FROM portal_sessions WHERE revoked_at IS NULL",
-    ) == [{"n": 0}]
     assert office.run("invite", "10") == 0
     assert capsys.readouterr().out == "invitation sent to p***@example.org\n"
     assert office.deliver() == [[email_of(10)]]
-    assert office.run("email", "change", "10", "PAT6.new@example.org") == 1
+    assert office.run("email", "change", "10", "PAT6.new@example.org", "--yes") == 1
     assert "error: that address is already another account's login" in capsys.readouterr().err
 
     assert office.run("audit", "--patient", str(ACTIVE)) == 0
     captured = capsys.readouterr()
     header, *rows = [line.split("\t") for line in captured.out.splitlines()]
     assert header[1] == "time (America/New_York)"
-    assert len(rows) == 1
-    _row, occurred_at, actor, patient, action, outcome, client_ip, detail = rows[0]
-    assert actor.startswith("staff:")
-    assert (patient, action, outcome, client_ip, detail) == (
-        str(ACTIVE),
-        "access.email_changed",
-        "ok",
-        "-",
-        "-",
-    )
+    assert [(row[2].split(":")[0], row[3], row[4], row[5]) for row in rows] == [
+        ("staff", str(ACTIVE), "access.change_email", "confirmation_sent"),
+        ("patient", str(ACTIVE), "access.email_changed", "ok"),
+    ]
+    occurred_at = rows[0][1]
     assert abs(datetime.fromisoformat(occurred_at) - datetime.now(UTC)) < timedelta(minutes=5)
-    assert "1 row(s); times are America/New_York time" in captured.err
+    assert "2 row(s); times are America/New_York time" in captured.err
