@@ -125,7 +125,11 @@ def _confirmed(args: argparse.Namespace, address: str) -> bool:
         file=sys.stderr,
         flush=True,
     )
-    answer = sys.stdin.readline().strip().lower()
+    try:
+        answer = sys.stdin.readline().strip().lower()
+    except KeyboardInterrupt:  # Ctrl-C is a "no", not a traceback
+        answer = ""
+        print(file=sys.stderr)
     if answer in ("y", "yes"):
         return True
     print("nothing changed", file=sys.stderr)
@@ -146,6 +150,12 @@ def _cmd_email_change(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, change)
+
+
+def _row_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError("a number of rows from 1 to 1000000")
+    return int(text)
 
 
 AUDIT_COLUMNS = ("row", "time", "actor", "patient", "action", "outcome", "client ip", "detail")
@@ -236,13 +246,13 @@ def add_staff_commands(sub: Any) -> None:
     audit.add_argument("--since", metavar="DATE", help="YYYY-MM-DD, in the practice's time zone")
     audit.add_argument(
         "--after",
-        type=positive_id("audit row"),
+        type=positive_id("row"),
         metavar="ROW",
         help="only rows written after this one (the first column); to see the next page",
     )
     audit.add_argument(
         "--limit",
-        type=positive_id("row count"),
+        type=_row_count,
         default=AUDIT_PAGE,
         metavar="N",
         help=f"print at most N rows (default {AUDIT_PAGE}); the rest are counted",
