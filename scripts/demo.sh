@@ -42,9 +42,13 @@ server_sql() {
     "$BIN/python" - "$DB_HOST" "$DB_PORT" "$DB_USER" "$DB_PASSWORD" "$DB_NAME" "$1" <<'PY'
 import sys, pymysql
 host, port, user, password, name, statement = sys.argv[1:]
-with pymysql.connect(host=host, port=int(port), user=user, password=password) as c:
-    with c.cursor() as cur:
-        cur.execute(statement.replace("{db}", f"`{name}`"))
+try:
+    with pymysql.connect(host=host, port=int(port), user=user, password=password) as c:
+        with c.cursor() as cur:
+            cur.execute(statement.replace("{db}", f"`{name}`"))
+except pymysql.MySQLError as exc:
+    sys.exit(f"error: MariaDB at {user}@{host}:{port} said: {exc.args[-1]}"
+             " (set PORTICO_TEST_DB_HOST, _PORT, _USER, _PASSWORD, or run scripts/ensure-mariadb.sh)")
 PY
 }
 
