@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint demo venv db
+.PHONY: test lint demo demo-reset venv db
 
 test: venv db lint
 	$(BIN)/pytest -q
@@ -16,6 +16,11 @@ lint: venv
 
 demo: venv db
 	scripts/demo.sh
+
+# Drops the demo's database and its .demo/ folder: the next `make demo` seeds a fresh practice
+# (and prints a fresh login).
+demo-reset: venv db
+	scripts/demo.sh reset
 
 venv: $(VENV)/.installed
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from agent.access.staff import StaffActions, StaffRefused
 from agent.forms.cli import add_commands as add_form_commands
@@ -30,7 +31,8 @@ def _run(args: argparse.Namespace, action: Callable[[StaffActions], Awaitable[in
     from agent.daemon import build_access
 
     def build(config: AgentConfig, db: Database, actor: str) -> StaffActions:
-        return StaffActions(build_access(config, db, SystemClock()), actor)
+        zone = ZoneInfo(config.practice.timezone)
+        return StaffActions(build_access(config, db, SystemClock()), actor, zone)
 
     return run_staff_command(
         args,
@@ -97,46 +99,103 @@ def _cmd_duplicates(args: argparse.Namespace) -> int:
     return _run(args, duplicates)
 
 
+PRIVACY_REMINDER = (
+    "Before you change a patient's email address: make sure the request comes from the "
+    "patient, and that only the patient reads mail at the new address. Portal invitations, "
+    "password resets and message notices will go there."
+)
+
+
+def _confirmed(args: argparse.Namespace, address: str) -> bool:
+    """The privacy reminder, then y/N at a terminal. Without a terminal only --yes confirms:
+    a script must say that someone checked with the patient."""
+    print(PRIVACY_REMINDER, file=sys.stderr)
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        print(
+            "error: nothing changed. Run the command at a terminal to answer the question, or "
+            "add --yes once you have checked with the patient.",
+            file=sys.stderr,
+        )
+        return False
+    print(
+        f"Send a confirmation link to {address} for patient {args.patient_id}? [y/N] ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        answer = sys.stdin.readline().strip().lower()
+    except KeyboardInterrupt:  # Ctrl-C is a "no", not a traceback
+        answer = ""
+        print(file=sys.stderr)
+    if answer in ("y", "yes"):
+        return True
+    print("nothing changed", file=sys.stderr)
+    return False
+
+
 def _cmd_email_change(args: argparse.Namespace) -> int:
+    try:
+        address = StaffActions.new_address(args.address)
+    except StaffRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not _confirmed(args, address):
+        return 1
+
     async def change(staff: StaffActions) -> int:
-        print(await staff.change_email(args.patient_id, args.address))
+        print(await staff.request_email_change(args.patient_id, address))
         return 0
 
-    print(
-        "Privacy check (seed 004): confirm with the patient that only they can read the new "
-        "address before changing it.",
-        file=sys.stderr,
-    )
     return _run(args, change)
+
+
+def _row_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError("a number of rows from 1 to 1000000")
+    return int(text)
+
+
+AUDIT_COLUMNS = ("row", "time", "actor", "patient", "action", "outcome", "client ip", "detail")
+AUDIT_PAGE = 1000
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     since = None
     if args.since:
         try:
-            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(), UTC)
+            since = date.fromisoformat(args.since)
         except ValueError:
             print("error: --since must be a date like 2026-11-01", file=sys.stderr)
             return 1
 
     async def audit(staff: StaffActions) -> int:
-        rows: list[dict[str, Any]] = await staff.audit_rows(args.patient, since)
-        for row in rows:
-            print(
-                "\t".join(
-                    str(row[key] if row[key] is not None else "-")
-                    for key in (
-                        "occurred_at",
-                        "actor",
-                        "patient_id",
-                        "action",
-                        "outcome",
-                        "client_ip",
-                        "detail",
-                    )
-                )
+        page = await staff.audit_page(args.patient, since, args.after, args.limit)
+        zone = getattr(staff.zone, "key", str(staff.zone))
+        print("\t".join(f"time ({zone})" if c == "time" else c for c in AUDIT_COLUMNS))
+        for row in page.rows:
+            cells = (
+                row["id"],
+                # One precision for every row: the column is DATETIME(6), but a fraction of a
+                # second only on some rows makes the column ragged and helps nobody.
+                row["occurred_at"].isoformat(sep=" ", timespec="seconds"),
+                row["actor"],
+                row["patient_id"],
+                row["action"],
+                row["outcome"],
+                row["client_ip"],
+                row["detail"],
             )
-        print(f"{len(rows)} row(s) (times are UTC)", file=sys.stderr)
+            print("\t".join("-" if cell is None else str(cell) for cell in cells))
+        summary = f"{len(page.rows)} row(s); times are {zone} time"
+        if page.more:
+            summary += (
+                f". {page.more} more row(s): run the same command with "
+                f"--after {page.rows[-1]['id']} to see the next ones"
+            )
+        print(summary, file=sys.stderr)
         return 0
 
     return _run(args, audit)
@@ -170,14 +229,34 @@ def add_staff_commands(sub: Any) -> None:
 
     email = sub.add_parser("email", help="change a patient's email address")
     email_sub = email.add_subparsers(title="email commands", metavar="COMMAND")
-    change = with_config(email_sub.add_parser("change", help="set a new address"))
+    change = with_config(
+        email_sub.add_parser(
+            "change", help="send a confirmation link to a new address; it changes when opened"
+        )
+    )
     change.add_argument("patient_id", type=positive_id("patient"), metavar="PATIENT_ID")
     change.add_argument("address", metavar="ADDRESS")
+    change.add_argument(
+        "--yes", action="store_true", help="do not ask: you have checked with the patient"
+    )
     change.set_defaults(handler=_cmd_email_change)
 
     audit = with_config(sub.add_parser("audit", help="print the audit trail"))
     audit.add_argument("--patient", type=positive_id("patient"), metavar="PATIENT_ID")
-    audit.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (UTC)")
+    audit.add_argument("--since", metavar="DATE", help="YYYY-MM-DD, in the practice's time zone")
+    audit.add_argument(
+        "--after",
+        type=positive_id("row"),
+        metavar="ROW",
+        help="only rows written after this one (the first column); to see the next page",
+    )
+    audit.add_argument(
+        "--limit",
+        type=_row_count,
+        default=AUDIT_PAGE,
+        metavar="N",
+        help=f"print at most N rows (default {AUDIT_PAGE}); the rest are counted",
+    )
     audit.set_defaults(handler=_cmd_audit)
 
     add_message_commands(sub, with_config)

@@ -623,22 +623,8 @@ class AccessService:
                         client_ip=caller.client_ip,
                     )
                     return
-            token = store.issue_token(
-                cursor, account["id"], "change_email", now, EMAIL_CHANGE_VALID, new_email=address
-            )
-            self._send(
-                cursor,
-                self.mail.confirm_new_email(
-                    to=address, first_name=account["first_name"], token=token
-                ),
-                now,
-            )
-            self._audit(
-                cursor,
-                "access.change_email",
-                "confirmation_sent",
-                patient_id=caller.patient_id,
-                client_ip=caller.client_ip,
+            self.send_email_confirmation(
+                cursor, account, address, now, actor=caller.actor, client_ip=caller.client_ip
             )
 
         await self.db.transaction(request)
@@ -647,6 +633,36 @@ class AccessService:
             "message": "We sent a link to the new address. "
             "The change takes effect when you open it.",
         }
+
+    def send_email_confirmation(
+        self,
+        cursor: Any,
+        account: dict[str, Any],
+        address: str,
+        now: datetime,
+        *,
+        actor: str,
+        client_ip: str | None,
+    ) -> None:
+        """Mail a confirmation link to the new address; confirm_email_change switches to it
+        when the link is opened (seed 004: the new address must be the patient's). The patient
+        asks from the account page, staff with `portico-agent email change`."""
+        token = store.issue_token(
+            cursor, account["id"], "change_email", now, EMAIL_CHANGE_VALID, new_email=address
+        )
+        self._send(
+            cursor,
+            self.mail.confirm_new_email(to=address, first_name=account["first_name"], token=token),
+            now,
+        )
+        self._audit(
+            cursor,
+            "access.change_email",
+            "confirmation_sent",
+            patient_id=account["patient_id"],
+            actor=actor,
+            client_ip=client_ip,
+        )
 
     async def confirm_email_change(self, token: str, client_ip: str | None) -> dict[str, Any]:
         now = self.clock.now()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from agent import audit
 from agent.access import store
 from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
-from agent.access.service import INVITE_VALID, AccessService
+from agent.access.service import EMAIL_CHANGE_VALID, INVITE_VALID, AccessService
 
 REFUSED = "\x00refused:"
 
@@ -39,10 +39,17 @@ def _normalised(raw: str | None) -> str | None:
         return None
 
 
+@dataclass
+class AuditPage:
+    rows: list[dict[str, Any]]  # occurred_at in the practice's time zone
+    more: int  # rows after the last one that match as well
+
+
 class StaffActions:
-    def __init__(self, access: AccessService, actor: str) -> None:
+    def __init__(self, access: AccessService, actor: str, zone: tzinfo) -> None:
         self.access = access
         self.actor = actor  # "staff:<unix user>"
+        self.zone = zone  # the practice's: staff read and type dates and times in it
 
     @property
     def _now(self) -> datetime:
@@ -223,54 +230,89 @@ class StaffActions:
             raise StaffRefused(message.removeprefix(REFUSED))
         return message
 
-    async def change_email(self, patient_id: int, raw_address: str) -> str:
-        access = self.access
+    @staticmethod
+    def new_address(raw: str) -> str:
+        """A typed address, normalised as logins are; StaffRefused says why one is unusable."""
         try:
-            address = normalise_email(raw_address)
+            return normalise_email(raw)
         except IdentifierRefused as exc:
             raise StaffRefused(exc.message) from None
+
+    async def request_email_change(self, patient_id: int, raw_address: str) -> str:
+        """For a patient with a portal account: mail a confirmation link to the new address,
+        which takes effect when the patient opens it (the patient's own flow). For one without,
+        change the address on file: it reaches nothing until an invitation sent there is opened
+        and answered with the birth date and zip code."""
+        address = self.new_address(raw_address)
+        access = self.access
         now = self._now
+        email_login = access.rules.identity == "email"
 
         def change(cursor: Any) -> str:
             patient = store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
             account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            other = store.account_by(cursor, "a.login_email", address) if email_login else None
+            if other is not None and (account is None or other["id"] != account["id"]):
+                raise StaffRefused("that address is already another account's login")
             if account is None:
-                if access.rules.identity == "email" and store.account_by(
-                    cursor, "a.login_email", address
-                ):
-                    raise StaffRefused("that address is already another account's login")
                 cursor.execute(
                     "UPDATE patients SET email = %s WHERE id = %s", (address, patient_id)
                 )
                 self._audit(cursor, "access.email_changed", "ok", patient_id, detail="no_account")
-                return "email changed (the patient has no portal account)"
-            if access.rules.identity == "email":
-                other = store.account_by(cursor, "a.login_email", address)
-                if other is not None and other["id"] != account["id"]:
-                    raise StaffRefused("that address is already another account's login")
-            access._apply_email(cursor, account, address, now, actor=self.actor, client_ip=None)
-            return "email changed; the patient's sessions were ended and the old address told"
+                return (
+                    "address changed on file (the patient has no portal account yet; an "
+                    "invitation will go to the new address)"
+                )
+            access.send_email_confirmation(
+                cursor, account, address, now, actor=self.actor, client_ip=None
+            )
+            hours = int(EMAIL_CHANGE_VALID / timedelta(hours=1))
+            return (
+                f"a confirmation link was sent to {mask_email(address)}. The address changes "
+                f"when the patient opens it (within {hours} hours); until then the portal "
+                "keeps the old one."
+            )
 
         return await access.db.transaction(change)
 
-    async def audit_rows(
-        self, patient_id: int | None, since: datetime | None, limit: int = 1000
-    ) -> list[dict[str, Any]]:
-        def read(cursor: Any) -> list[dict[str, Any]]:
-            where, args = [], []
-            if patient_id is not None:
-                where.append("patient_id = %s")
-                args.append(patient_id)
-            if since is not None:
-                where.append("occurred_at >= %s")
-                args.append(since.replace(tzinfo=None))
-            sql = "SELECT occurred_at, actor, patient_id, action, outcome, client_ip, detail"
-            sql += " FROM portal_audit"
-            if where:
-                sql += " WHERE " + " AND ".join(where)
-            cursor.execute(sql + " ORDER BY id LIMIT %s", [*args, limit])
-            return list(cursor.fetchall())
+    async def audit_page(
+        self, patient_id: int | None, since: date | None, after: int | None, limit: int
+    ) -> AuditPage:
+        """Up to `limit` audit rows in the order they were written, from the practice's local
+        date `since` and after row `after`; and how many more match beyond them."""
+        where, args = [], []
+        if patient_id is not None:
+            where.append("patient_id = %s")
+            args.append(patient_id)
+        if since is not None:
+            midnight = datetime.combine(since, time(), self.zone).astimezone(UTC)
+            where.append("occurred_at >= %s")
+            args.append(midnight.replace(tzinfo=None))
+        if after is not None:
+            where.append("id > %s")
+            args.append(after)
+        condition = (" WHERE " + " AND ".join(where)) if where else ""
+
+        def read(cursor: Any) -> AuditPage:
+            cursor.execute(
+                "SELECT id, occurred_at, actor, patient_id, action, outcome, client_ip, detail"
+                f" FROM portal_audit{condition} ORDER BY id LIMIT %s",
+                [*args, limit],
+            )
+            rows = list(cursor.fetchall())
+            more = 0
+            if len(rows) == limit:
+                cursor.execute(
+                    f"SELECT COUNT(*) AS n FROM portal_audit{condition}"
+                    + (" AND" if where else " WHERE")
+                    + " id > %s",
+                    [*args, rows[-1]["id"]],
+                )
+                more = int(cursor.fetchone()["n"])
+            for row in rows:
+                row["occurred_at"] = row["occurred_at"].replace(tzinfo=UTC).astimezone(self.zone)
+            return AuditPage(rows, more)
 
         return await self.access.db.transaction(read)

@@ -288,7 +288,7 @@ async def access_practice(
                 requester_id="test-proxy",
             )
             try:
-                staff = StaffActions(agent.methods.access, "staff:test")
+                staff = StaffActions(agent.methods.access, "staff:test", agent.methods.booking.tz)
                 yield AccessPractice(agent, client, clock, settings, handler, staff)
             finally:
                 await client.close()

@@ -108,8 +108,12 @@ async def test_sign_ins_booking_and_access_changes_are_audited_without_patient_d
         assert trail.new() == [(me, P, "access.email_changed", "ok", ip)]
         await practice.deliver()
 
-        await practice.staff.change_email(P, NEW_BY_STAFF)
-        assert trail.new() == [(staff, P, "access.email_changed", "ok", None)]
+        await practice.staff.request_email_change(P, NEW_BY_STAFF)
+        assert trail.new() == [(staff, P, "access.change_email", "confirmation_sent", None)]
+        change = link_token(await practice.one_mail(NEW_BY_STAFF), "/confirm-email")
+        await practice.call("access.confirm_email_change", token=change)
+        assert trail.new() == [(me, P, "access.email_changed", "ok", ip)]
+        await practice.deliver()
         session = await practice.sign_in(NEW_BY_STAFF)
         trail.new()
         await practice.staff.set_access(P, False)
@@ -140,7 +144,7 @@ async def test_sign_ins_booking_and_access_changes_are_audited_without_patient_d
             OTHER_PASSWORD,
         ]
         everything = practice.query("SELECT * FROM portal_audit")
-        assert len(everything) == len(trail.all) == 18
+        assert len(everything) == len(trail.all) == 19
         for row in everything:
             for column, value in row.items():
                 if column != "occurred_at":

@@ -121,7 +121,7 @@ async def test_changing_to_a_lookalike_of_another_account_s_address_changes_noth
         assert answer["status"] == "check_email"
         assert await practice.deliver() == []  # no confirmation link to Kate's mailbox
         with pytest.raises(StaffRefused, match="already another account's login"):
-            await practice.staff.change_email(LOOKALIKE, KELVIN)
+            await practice.staff.request_email_change(LOOKALIKE, KELVIN)
         assert accounts(practice) == before
         assert practice.query(
             "SELECT COUNT(*) AS n FROM portal_tokens WHERE purpose = 'change_email'"
@@ -147,7 +147,7 @@ async def test_invisible_and_confusable_letters_are_refused(
         assert address not in registered.message + changed.message
 
         with pytest.raises(StaffRefused):
-            await practice.staff.change_email(LOOKALIKE, address)
+            await practice.staff.request_email_change(LOOKALIKE, address)
         practice.execute("UPDATE patients SET email = %s WHERE id = %s", (address, LOOKALIKE))
         with pytest.raises(StaffRefused, match="no valid email"):
             await practice.staff.invite(LOOKALIKE)

@@ -4,89 +4,14 @@ outbox to a real SMTP server and are counted there."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.clock import FixedClock
-from agent.daemon import Agent
-from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import (
-    access_config,
-    config_dict,
-    email_of,
-    execute,
-    mail_relay,
-    query,
-    write_config_file,
-)
-from tests.agent.mail.smtp_server import RecordingHandler
+from tests.agent.access_fixtures import email_of, execute, link_token, query
 from tests.agent.practice import PATIENTS
-from tests.agent.practice import cheap_hasher as cheap_hasher
-
-SHARED_RAW = ("Ann.Lee@Example.org ", "ann.lee@example.org")  # patients 2 and 3
-NO_EMAIL, NO_ZIP, ACTIVE, BAD_EMAIL = 4, 5, 6, 7
-
-
-@dataclass
-class Office:
-    settings: DatabaseSettings
-    keys: Path
-    config: str
-    relay: RecordingHandler
-    port: int
-
-    def run(self, *argv: str) -> int:
-        return main([*argv, "--config", self.config])
-
-    def deliver(self) -> list[list[str]]:
-        """Send what the CLI queued, through the agent's outbox; the recipients received."""
-
-        async def send_all() -> None:
-            # The CLI stamps mail with the system clock; the agent's clock is a minute later.
-            clock = FixedClock(datetime.now(UTC) + timedelta(minutes=1))
-            config = access_config(self.settings, self.keys, self.port)
-            agent = Agent.build(config, clock=clock, hasher=cheap_hasher())
-            try:
-                while await agent.outbox.run_once():
-                    pass
-            finally:
-                agent.methods.access.hasher.close()
-                await agent.db.close()
-
-        before = len(self.relay.received)
-        asyncio.run(send_all())
-        return [message.rcpt_tos for message in self.relay.received[before:]]
-
-
-@pytest.fixture
-def office(practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path) -> Iterator[Office]:
-    """The small practice, made untidy: a shared (differently typed) email, a patient with no
-    email, one with no zip, one with an active account, one with an unusable address."""
-    settings = practice_db
-    for patient, raw in zip((2, 3), SHARED_RAW, strict=True):
-        execute(settings, "UPDATE patients SET email = %s WHERE id = %s", (raw, patient))
-    execute(settings, "UPDATE patients SET email = NULL WHERE id = %s", (NO_EMAIL,))
-    execute(settings, "UPDATE patients SET home_zip = NULL WHERE id = %s", (NO_ZIP,))
-    execute(settings, "UPDATE patients SET email = 'not-an-address' WHERE id = %s", (BAD_EMAIL,))
-    execute(
-        settings,
-        "INSERT INTO portal_accounts (patient_id, email, login_email, status, access_enabled,"
-        " created_at) VALUES (%s, %s, %s, 'active', 1, '2026-01-01')",
-        (ACTIVE, email_of(ACTIVE), email_of(ACTIVE)),
-    )
-    with mail_relay() as (handler, port):
-        path = write_config_file(
-            tmp_path / "agent.yaml",
-            config_dict(settings, link_keys, port, access={"activate_without_confirmation": True}),
-        )
-        yield Office(settings, link_keys, path, handler, port)
-
+from tests.agent.staff_office import ACTIVE, BAD_EMAIL, NO_EMAIL, NO_ZIP, Office
+from tests.agent.staff_office import office as office
 
 INVITED = sorted(set(range(1, PATIENTS + 1)) - {2, 3, NO_EMAIL, NO_ZIP, ACTIVE, BAD_EMAIL})
 
@@ -169,8 +94,8 @@ def test_patients_duplicates_reports_normalised_duplicates(
     assert out[3].startswith("  patient 3: Pat3 Example, on file as 'ann.lee@example.org'")
     assert len(out) == 4
 
-    assert office.run("email", "change", "2", "Ann.Lee+2@Example.org") == 0
-    assert capsys.readouterr().out.startswith("email changed")
+    assert office.run("email", "change", "2", "Ann.Lee+2@Example.org", "--yes") == 0
+    assert capsys.readouterr().out.startswith("address changed on file")
     assert office.run("patients", "duplicates") == 0
     assert capsys.readouterr().out == "no two patients share an email address\n"
     assert query(office.settings, "SELECT email FROM patients WHERE id = 2") == [
@@ -178,47 +103,29 @@ def test_patients_duplicates_reports_normalised_duplicates(
     ]
 
 
-def test_email_change_tells_the_old_address_and_audit_lists_the_patient_s_rows(
+def test_email_change_refuses_another_login_and_audit_lists_the_patient_s_rows(
     office: Office, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    execute(
-        office.settings,
-        "INSERT INTO portal_sessions (token_hash, account_id, created_at, last_seen_at,"
-        " expires_at) SELECT REPEAT('a', 64), id, UTC_TIMESTAMP(), UTC_TIMESTAMP(),"
-        " UTC_TIMESTAMP() + INTERVAL 1 HOUR FROM portal_accounts WHERE patient_id = %s",
-        (ACTIVE,),
-    )
-    assert office.run("email", "change", str(ACTIVE), "pat6.new@example.org") == 0
-    captured = capsys.readouterr()
-    assert captured.out == (
-        "email changed; the patient's sessions were ended and the old address told\n"
-    )
-    assert "Privacy check" in captured.err
+    assert office.run("email", "change", str(ACTIVE), "pat6.new@example.org", "--yes") == 0
+    assert capsys.readouterr().out.startswith("a confirmation link was sent to p***@example.org")
+    assert office.deliver() == [["pat6.new@example.org"]]
+    token = link_token(office.relay.received[-1], "/confirm-email")
+    assert office.confirm_email_change(token) == {"changed": True}
     assert office.deliver() == [[email_of(ACTIVE)]]
-    assert query(
-        office.settings,
-        "SELECT COUNT(*) AS n FROM portal_sessions WHERE revoked_at IS NULL",
-    ) == [{"n": 0}]
     assert office.run("invite", "10") == 0
     assert capsys.readouterr().out == "invitation sent to p***@example.org\n"
     assert office.deliver() == [[email_of(10)]]
-    assert office.run("email", "change", "10", "PAT6.new@example.org") == 1
+    assert office.run("email", "change", "10", "PAT6.new@example.org", "--yes") == 1
     assert "error: that address is already another account's login" in capsys.readouterr().err
 
     assert office.run("audit", "--patient", str(ACTIVE)) == 0
     captured = capsys.readouterr()
-    rows = [line.split("\t") for line in captured.out.splitlines()]
-    assert len(rows) == 1
-    occurred_at, actor, patient, action, outcome, client_ip, detail = rows[0]
-    assert actor.startswith("staff:")
-    assert (patient, action, outcome, client_ip, detail) == (
-        str(ACTIVE),
-        "access.email_changed",
-        "ok",
-        "-",
-        "-",
-    )
-    assert abs(datetime.fromisoformat(occurred_at) - datetime.now(UTC).replace(tzinfo=None)) < (
-        timedelta(minutes=5)
-    )
-    assert "1 row(s) (times are UTC)" in captured.err
+    header, *rows = [line.split("\t") for line in captured.out.splitlines()]
+    assert header[1] == "time (America/New_York)"
+    assert [(row[2].split(":")[0], row[3], row[4], row[5]) for row in rows] == [
+        ("staff", str(ACTIVE), "access.change_email", "confirmation_sent"),
+        ("patient", str(ACTIVE), "access.email_changed", "ok"),
+    ]
+    occurred_at = rows[0][1]
+    assert abs(datetime.fromisoformat(occurred_at) - datetime.now(UTC)) < timedelta(minutes=5)
+    assert "2 row(s); times are America/New_York time" in captured.err
