@@ -31,7 +31,7 @@ from playwright.async_api import Browser, Page, expect
 
 from agent.config import load_config
 from tests.db import MariaDB
-from tests.e2e.demo_script import Demo, demo_beside_others, running_demo
+from tests.e2e.demo_script import Demo, Running, demo_beside_others, running_demo
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
@@ -71,8 +71,17 @@ def _clock(value: Any) -> time:
     return value  # type: ignore[no-any-return]
 
 
-def read_practice(demo: Demo, type_id: int, providers: list[int]) -> Practice:
+def read_practice(demo: Demo, login: str, type_id: int, providers: list[int]) -> Practice:
+    """The rows, plus the signed-in patient's own booked visits: a time overlapping one of them
+    is not offered with any provider (she cannot be in two rooms at once)."""
     with demo.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.starts_at, a.ends_at FROM appointments a"
+            " JOIN portal_accounts p ON p.patient_id = a.patient_id"
+            " WHERE (p.login_email = %s OR p.username = %s) AND a.status = 'booked'",
+            (login, login),
+        )
+        own = [(r["starts_at"], r["ends_at"]) for r in cursor.fetchall()]
         cursor.execute("SELECT duration_minutes FROM appointment_types WHERE id = %s", (type_id,))
         duration = timedelta(minutes=cursor.fetchone()["duration_minutes"])
         hours: dict[int, list[tuple[int, time, time]]] = {p: [] for p in providers}
@@ -93,7 +102,7 @@ def read_practice(demo: Demo, type_id: int, providers: list[int]) -> Practice:
                 " WHERE provider_id = %s",
                 (provider, provider),
             )
-            busy[provider] = [(r["starts_at"], r["ends_at"]) for r in cursor.fetchall()]
+            busy[provider] = [(r["starts_at"], r["ends_at"]) for r in cursor.fetchall()] + own
     return Practice(duration, hours, busy)
 
 
@@ -202,16 +211,17 @@ class Walk:
 
 
 async def walk(
-    page: Page, demo: Demo, rules: Rules, url: str, choice: str, providers: list[int]
+    page: Page, demo: Demo, rules: Rules, running: Running, choice: str, providers: list[int]
 ) -> Walk:
+    url = running.url
     type_id = await choose_type(page, url)
     radio = page.get_by_role("radio", name=re.compile("^" + re.escape(choice)))
     await radio.check()
     await page.get_by_role("button", name="Next").click()
-    practice = read_practice(demo, type_id, providers)
+    practice = read_practice(demo, running.login, type_id, providers)
     before = free_days(rules, practice, providers)
     pages = await walk_day_list(page)
-    after = free_days(rules, read_practice(demo, type_id, providers), providers)
+    after = free_days(rules, read_practice(demo, running.login, type_id, providers), providers)
     return Walk(choice, providers, pages, before & after, before | after)
 
 
@@ -289,12 +299,12 @@ async def test_the_whole_day_list_shows_every_free_day_exactly_once(
             walks = []
             for name, provider in offered:
                 providers = everyone if provider is None else [provider]
-                walks.append(await walk(page, demo, rules, running.url, name, providers))
+                walks.append(await walk(page, demo, rules, running, name, providers))
             found = [problem for result in walks for problem in problems(result)]
             assert all(result.must for result in walks), "a walk found no free day at all"
 
             close_first_working_days(demo, rules, everyone)
-            closed = await walk(page, demo, rules, running.url, "No preference", everyone)
+            closed = await walk(page, demo, rules, running, "No preference", everyone)
             found += [f"office closed on its first day(s): {p}" for p in problems(closed)]
         finally:
             await context.close()
