@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from protocol.entry_point import run_verb
 from protocol.logconfig import configure_logging
 
 if TYPE_CHECKING:
@@ -248,10 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return 0
-    result: int = handler(args)
-    return result
+        return run_verb(lambda: _print_help(parser))
+    return run_verb(lambda: int(handler(args)))
 
 
 if __name__ == "__main__":
