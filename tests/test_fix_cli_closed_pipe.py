@@ -68,7 +68,7 @@ def run_into_closed_pipe(program: str, *argv: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["config", "validate", str(EXAMPLES / "agent.example.yaml")],
+        ["config", "validate", "{agent_yaml}"],
         ["embed-code", "--config", "{agent_yaml}"],
         ["check", "--config", "{agent_yaml}", "--timeout", "0.5"],
         ["audit", "--config", "{agent_yaml}"],
