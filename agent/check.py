@@ -1,14 +1,15 @@
 """``portico-agent check``: is this server ready to run the agent? One line per item.
 
 Items, in order: the config file (its warnings too), the link key and certificate (with the
-pin to send the portal operator), the link port, the database (reachable as the configured
-user, schema current, grants no wider than needed), mail, the time zone, and the clock. Each
+pin to send the portal operator), the link port, the metrics port, the database (reachable as
+the configured user, schema current, grants no wider than needed), mail, the time zone, and the
+clock. Each
 says OK, WARN or FAIL and, when not OK, what to do. Items that depend on a failed one say
 "not checked". Exit status: 0 when nothing failed (warnings allowed), 1 otherwise, 2 when the
 config file cannot be read at all.
 
 The check only reads: it sends no mail, changes no table, and the link port is bound for an
-instant and released.
+instant and released (the metrics port too).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from agent.check_database import check_database
-from agent.check_network import check_listen_port, check_mail
+from agent.check_network import check_listen_port, check_mail, check_metrics_port
 from agent.check_report import (
     CheckResult,
     exit_status,
@@ -77,6 +78,7 @@ def run_check(
     key, own_pin = check_link_key(config)
     report(key)
     report(check_listen_port(config, own_pin, timeout=timeout))
+    report(check_metrics_port(config, timeout=timeout))
     database = check_database(config, str(path), clock)
     for result in database.results:
         report(result)
