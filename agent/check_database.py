@@ -34,6 +34,7 @@ from agent.db.migrate import available_migrations
 
 _CREATE_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?", re.IGNORECASE)
 _ACCESS_DENIED, _DB_ACCESS_DENIED, _UNKNOWN_DATABASE = 1045, 1044, 1049
+_HOST_NOT_ALLOWED = 1130  # no account of any user for this address
 _NO_SUCH_TABLE, _TABLE_ACCESS_DENIED = 1146, 1142
 _CANNOT_CONNECT, _UNKNOWN_HOST, _LOST = 2003, 2005, 2013
 _MIGRATE_STEP = "docs/install.md, step 5"
@@ -138,7 +139,7 @@ def _connect_failure(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResul
     db = config.database
     code = _code(exc)
     where = f"{db.host}:{db.port}"
-    if code == _ACCESS_DENIED:
+    if code in (_ACCESS_DENIED, _HOST_NOT_ALLOWED):
         return _refused(config, exc)
     if code == _DB_ACCESS_DENIED:
         return fail(
@@ -195,13 +196,14 @@ def _refused(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResult:
     )
 
 
-# MariaDB and MySQL: "Access denied for user 'portico'@'127.0.0.1' (using password: YES)".
-_DENIED_ACCOUNT = re.compile(r"for user '(?:[^'\\]|\\.)*'@'([^']*)'")
+# MariaDB and MySQL: "Access denied for user 'portico'@'127.0.0.1' (using password: YES)",
+# "Host '127.0.0.1' is not allowed to connect to this MariaDB server".
+_DENIED_ACCOUNT = re.compile(r"for user '(?:[^'\\]|\\.)*'@'([^']*)'|^Host '([^']*)' is not")
 
 
 def _refused_host(exc: pymysql.MySQLError) -> str | None:
     match = _DENIED_ACCOUNT.search(_reason(exc))
-    return match[1] if match else None
+    return (match[1] or match[2]) if match else None
 
 
 def _local_address(host: str, port: int) -> str | None:

@@ -22,6 +22,7 @@ from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
 
 ITEMS = [
     "config",
+    "files",
     "link key",
     "listen port",
     "metrics",
@@ -54,7 +55,7 @@ def test_a_ready_server_passes_every_item_and_exits_zero(
     ):
         path = write_config(tmp_path, portico, link_keys, email=relay_email(relay.port))
 
-        status = main(["check", "--config", str(path)])
+        status = main(["check", "--config", str(path), "--as-user", "root"])
 
     out = capsys.readouterr().out
     lines = out.splitlines()
