@@ -128,8 +128,7 @@ def check_link_key(config: AgentConfig) -> tuple[CheckResult, str | None]:
             f"cannot read {exc.filename}: {exc.strerror or exc}",
             fix=(
                 f"`portico-agent init-keys {tls.key_file.parent}` creates key.pem and cert.pem; "
-                "if they exist, run this check as the agent's user "
-                "(`sudo -u portico portico-agent check`)",
+                "if they exist, see the files item for who may read them",
             ),
         )
         return unreadable, None

@@ -66,8 +66,8 @@ def check_database(config: AgentConfig, config_path: str, clock: Clock) -> Datab
             "database",
             f"cannot read database.password_file {db.password_file}: {exc.strerror or exc}",
             fix=(
-                "make the file readable by the agent's user (run this check as that user: "
-                "`sudo -u portico portico-agent check`)",
+                "create it (docs/install.md, step 2), readable by the agent's user: see the "
+                "files item",
             ),
         )
         return _unreached(result)

@@ -27,7 +27,7 @@ from agent.config import SMTP, AgentConfig, Email
 from protocol.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import ALPN_PROTOCOL, spki_pin
 
-_AS_AGENT_USER = "run this check as the agent's user (`sudo -u portico portico-agent check`)"
+_AS_AGENT_USER = "the files item shows what the agent's user may read"
 
 
 def check_listen_port(config: AgentConfig, own_pin: str | None, *, timeout: float) -> CheckResult:
@@ -238,7 +238,7 @@ def _check_outbox_folder(folder: Path) -> CheckResult:
         return fail(
             "mail",
             f"outbox folder {existing} is not writable: {exc.strerror or exc}",
-            fix=(f"give the agent's user write access to it; {_AS_AGENT_USER}",),
+            fix=("give the agent's user write access to it",),
         )
     os.close(handle)
     os.unlink(name)
