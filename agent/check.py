@@ -1,14 +1,14 @@
 """``portico-agent check``: is this server ready to run the agent? One line per item.
 
-Items, in order: the config file (its warnings too), the link key and certificate (with the
-pin to send the portal operator), the link port, the database (reachable as the configured
-user, schema current, grants no wider than needed), mail, the time zone, and the clock. Each
-says OK, WARN or FAIL and, when not OK, what to do. Items that depend on a failed one say
-"not checked". Exit status: 0 when nothing failed (warnings allowed), 1 otherwise, 2 when the
-config file cannot be read at all.
+Items, in order: the config file (its warnings too), the files it names (readable by the
+service's user), the link key and certificate (with the pin to send the portal operator), the
+link port, the metrics port, the database (reachable as the configured user, schema current,
+grants no wider than needed), mail, the time zone, and the clock. Each says OK, WARN or FAIL
+and, when not OK, what to do. Items that depend on a failed one say "not checked". Exit status:
+0 when nothing failed (warnings allowed), 1 otherwise, 2 when the config file cannot be read at all.
 
 The check only reads: it sends no mail, changes no table, and the link port is bound for an
-instant and released.
+instant and released (the metrics port too).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TextIO
 
 from agent.check_database import check_database
-from agent.check_network import check_listen_port, check_mail
+from agent.check_files import check_files, service_user
+from agent.check_network import check_listen_port, check_mail, check_metrics_port
 from agent.check_report import (
     CheckResult,
     exit_status,
@@ -50,12 +51,14 @@ def run_check(
     clock: Clock | None = None,
     timeout: float = 3.0,
     smtp_tls_context: ssl.SSLContext | None = None,
+    as_user: str | None = None,
 ) -> int:
     """The whole command; prints as it goes, so a slow item shows which one it is.
 
     ``timeout`` bounds the probe of a busy link port; the database and the mail relay use the
     config's own timeouts, as the daemon does. ``smtp_tls_context`` is for tests (a relay with
-    a private certificate); the daemon and this check otherwise trust the system's CAs."""
+    a private certificate); the daemon and this check otherwise trust the system's CAs.
+    ``as_user``: whom to test the files as (default: the service's user, see check_files)."""
     out = out or sys.stdout
     clock = clock or SystemClock()
     results: list[CheckResult] = []
@@ -74,9 +77,11 @@ def run_check(
     if config is None:
         print("cannot check the rest without a valid config", file=out)
         return exit_status(results)
+    report(check_files(path, config, as_user or service_user()))
     key, own_pin = check_link_key(config)
     report(key)
     report(check_listen_port(config, own_pin, timeout=timeout))
+    report(check_metrics_port(config, timeout=timeout))
     database = check_database(config, str(path), clock)
     for result in database.results:
         report(result)
@@ -123,8 +128,7 @@ def check_link_key(config: AgentConfig) -> tuple[CheckResult, str | None]:
             f"cannot read {exc.filename}: {exc.strerror or exc}",
             fix=(
                 f"`portico-agent init-keys {tls.key_file.parent}` creates key.pem and cert.pem; "
-                "if they exist, run this check as the agent's user "
-                "(`sudo -u portico portico-agent check`)",
+                "if they exist, see the files item for who may read them",
             ),
         )
         return unreadable, None

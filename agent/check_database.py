@@ -8,6 +8,7 @@ file, timeouts from the config), so "OK" here means the daemon will get in too.
 from __future__ import annotations
 
 import re
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -33,6 +34,7 @@ from agent.db.migrate import available_migrations
 
 _CREATE_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?", re.IGNORECASE)
 _ACCESS_DENIED, _DB_ACCESS_DENIED, _UNKNOWN_DATABASE = 1045, 1044, 1049
+_HOST_NOT_ALLOWED = 1130  # no account of any user for this address
 _NO_SUCH_TABLE, _TABLE_ACCESS_DENIED = 1146, 1142
 _CANNOT_CONNECT, _UNKNOWN_HOST, _LOST = 2003, 2005, 2013
 _MIGRATE_STEP = "docs/install.md, step 5"
@@ -64,8 +66,8 @@ def check_database(config: AgentConfig, config_path: str, clock: Clock) -> Datab
             "database",
             f"cannot read database.password_file {db.password_file}: {exc.strerror or exc}",
             fix=(
-                "make the file readable by the agent's user (run this check as that user: "
-                "`sudo -u portico portico-agent check`)",
+                "create it (docs/install.md, step 2), readable by the agent's user: see the "
+                "files item",
             ),
         )
         return _unreached(result)
@@ -82,19 +84,21 @@ def check_database(config: AgentConfig, config_path: str, clock: Clock) -> Datab
         except pymysql.MySQLError:
             return _unreached(denied)
         with connection, connection.cursor() as cursor:
-            account, _ = _who(cursor)
-            grants = _grants(cursor, db.name, account, schema_current=False)
+            account, client, _ = _who(cursor)
+            grants = _grants(cursor, db.name, account, client, schema_current=False)
             offset = _clock_offset(cursor, clock)
         schema = skip("schema", f"this user may not use database {db.name}")
         return DatabaseReport([denied, schema, grants], offset)
     with connection, connection.cursor() as cursor:
-        account, version = _who(cursor)
+        account, client, version = _who(cursor)
         reached = ok(
             "database",
             f"{account} reaches {db.host}:{db.port}, database {db.name} ({version})",
         )
         schema = _schema(cursor, config_path)
-        grants = _grants(cursor, db.name, account, schema_current=schema.status is Status.OK)
+        grants = _grants(
+            cursor, db.name, account, client, schema_current=schema.status is Status.OK
+        )
         offset = _clock_offset(cursor, clock)
     return DatabaseReport([reached, schema, grants], offset)
 
@@ -114,10 +118,12 @@ def _connect(config: AgentConfig, password: str, database: str | None) -> Any:
     )
 
 
-def _who(cursor: Any) -> tuple[str, str]:
-    cursor.execute("SELECT CURRENT_USER(), VERSION()")
-    account, version = cursor.fetchone()
-    return str(account), str(version)
+def _who(cursor: Any) -> tuple[str, str, str]:
+    """The account the server matched (``user@host`` pattern, CURRENT_USER()), this client as
+    the server sees it (``user@address``, USER()), and the server's version."""
+    cursor.execute("SELECT CURRENT_USER(), USER(), VERSION()")
+    account, client, version = cursor.fetchone()
+    return str(account), str(client), str(version)
 
 
 def _code(exc: pymysql.MySQLError) -> int | None:
@@ -133,16 +139,8 @@ def _connect_failure(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResul
     db = config.database
     code = _code(exc)
     where = f"{db.host}:{db.port}"
-    if code == _ACCESS_DENIED:
-        return fail(
-            "database",
-            f"the database at {where} refused user {db.user} (wrong password, or the user may "
-            "not connect from this machine)",
-            fix=(
-                "check database.user and the password in database.password_file; the user "
-                "must exist for this machine's address, e.g. 'portico'@'localhost'",
-            ),
-        )
+    if code in (_ACCESS_DENIED, _HOST_NOT_ALLOWED):
+        return _refused(config, exc)
     if code == _DB_ACCESS_DENIED:
         return fail(
             "database",
@@ -168,6 +166,60 @@ def _connect_failure(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResul
             ),
         )
     return fail("database", f"cannot connect to {where}: {_reason(exc)}")
+
+
+def _refused(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResult:
+    """Access denied: name the account the server looked for. MariaDB and MySQL match an
+    account's host against where the connection comes from. The agent always connects over TCP
+    to database.host, so from 127.0.0.1 (or ::1, or this machine's LAN address), and a server
+    with skip-name-resolve never calls that "localhost": 'portico'@'localhost' only matches
+    the server's local socket, which the agent does not use."""
+    db = config.database
+    seen = _refused_host(exc) or _local_address(db.host, db.port) or db.host
+    account = quote_account(f"{db.user}@{seen}")
+    fix = [
+        f"the account must be {account}: the server sees the agent's connections to "
+        f"database.host come from {seen}; as the database administrator run, if the user was "
+        "made for another host (such as 'localhost'),",
+    ]
+    if seen != "localhost":
+        fix.append(f"RENAME USER {quote_account(f'{db.user}@localhost')} TO {account};")
+    fix += [
+        "or, if the password is what differs, set it to the one in database.password_file:",
+        f"ALTER USER {account} IDENTIFIED BY 'the-password-in-database.password_file';",
+    ]
+    return fail(
+        "database",
+        f"the database at {db.host}:{db.port} refused {account} (no such account for "
+        f"{seen}, or a wrong password)",
+        fix=fix,
+    )
+
+
+# MariaDB and MySQL: "Access denied for user 'portico'@'127.0.0.1' (using password: YES)",
+# "Host '127.0.0.1' is not allowed to connect to this MariaDB server".
+_DENIED_ACCOUNT = re.compile(r"for user '(?:[^'\\]|\\.)*'@'([^']*)'|^Host '([^']*)' is not")
+
+
+def _refused_host(exc: pymysql.MySQLError) -> str | None:
+    match = _DENIED_ACCOUNT.search(_reason(exc))
+    return (match[1] or match[2]) if match else None
+
+
+def _local_address(host: str, port: int) -> str | None:
+    """The address this machine uses to reach ``host`` (a UDP "connect" sends nothing)."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect(address)
+            return str(probe.getsockname()[0])
+    except OSError:
+        return None
+
+
+def seen_host(client: str) -> str:
+    """The host part of USER(): where the server sees this connection come from."""
+    return client.rpartition("@")[2]
 
 
 def _reason(exc: pymysql.MySQLError) -> str:
@@ -255,7 +307,9 @@ def _grant_lines(cursor: Any) -> tuple[list[str], list[str]]:
     return lines, unreadable
 
 
-def _grants(cursor: Any, database: str, account: str, *, schema_current: bool) -> CheckResult:
+def _grants(
+    cursor: Any, database: str, account: str, client: str, *, schema_current: bool
+) -> CheckResult:
     try:
         lines, unreadable = _grant_lines(cursor)
     except pymysql.MySQLError as exc:
@@ -265,7 +319,14 @@ def _grants(cursor: Any, database: str, account: str, *, schema_current: bool) -
     verdict = judge_grants(grants, database, needed)
     if unreadable:
         verdict.too_wide.append(f"rights of role(s) {', '.join(unreadable)} could not be read")
-    return grants_result(verdict, database, account, needed, schema_current=schema_current)
+    return grants_result(
+        verdict,
+        database,
+        account,
+        needed,
+        seen_from=seen_host(client),
+        schema_current=schema_current,
+    )
 
 
 def grants_result(
@@ -274,9 +335,12 @@ def grants_result(
     account: str,
     needed: dict[str, frozenset[str]],
     *,
+    seen_from: str,
     schema_current: bool,
 ) -> CheckResult:
-    """The grants item for a verdict, with the statements that would fix it."""
+    """The grants item for a verdict, with the statements that would fix it. ``seen_from`` is
+    the host part the server gives this machine's connections (the agent's user is made for
+    exactly that host, never for '%')."""
     statements = grant_statements(database, account, needed)
     first_migrate = (
         ()
@@ -290,9 +354,9 @@ def grants_result(
             details=verdict.too_wide,
             fix=(
                 "give the agent a user of its own; as the database administrator run",
-                f"CREATE USER {quote_account('portico@' + account.rpartition('@')[2])} "
+                f"CREATE USER {quote_account('portico@' + seen_from)} "
                 "IDENTIFIED BY 'a-long-random-password';",
-                *grant_statements(database, "portico@" + account.rpartition("@")[2], needed),
+                *grant_statements(database, "portico@" + seen_from, needed),
                 *first_migrate,
                 "then set database.user: portico and put that password in database.password_file",
             ),

@@ -22,19 +22,19 @@ from pathlib import Path
 
 import aiosmtplib
 
-from agent.check_report import CheckResult, fail, ok, warn
+from agent.check_report import CheckResult, Status, fail, ok, warn
 from agent.config import SMTP, AgentConfig, Email
+from protocol.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import ALPN_PROTOCOL, spki_pin
 
-_AS_AGENT_USER = "run this check as the agent's user (`sudo -u portico portico-agent check`)"
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+_AS_AGENT_USER = "the files item shows what the agent's user may read"
 
 
 def check_listen_port(config: AgentConfig, own_pin: str | None, *, timeout: float) -> CheckResult:
     host, port = config.listen.host, config.listen.port
     where = f"{host}:{port}"
     try:
-        _bind(host, port)
+        listen_probe(host, port)
     except PermissionError:
         return fail(
             "listen port",
@@ -54,20 +54,22 @@ def check_listen_port(config: AgentConfig, own_pin: str | None, *, timeout: floa
     return ok("listen port", f"{where} is free")
 
 
-def _bind(host: str, port: int) -> None:
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    with socket.socket(family, kind, proto) as probe:
-        # As asyncio's server does: a port held only by old TIME_WAIT connections is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(address)
-        probe.listen()
+def check_metrics_port(config: AgentConfig, *, timeout: float) -> CheckResult:
+    metrics = config.metrics
+    status, summary, fix = metrics_port_verdict(
+        metrics.enabled,
+        metrics.host,
+        metrics.port,
+        program="agent",
+        metric_prefix="portico_agent_",
+        timeout=timeout,
+    )
+    return CheckResult(Status(status), "metrics", summary, fix=fix)
 
 
 def _in_use(config: AgentConfig, own_pin: str | None, timeout: float) -> CheckResult:
     host, port = config.listen.host, config.listen.port
-    target = _LOOPBACK.get(host, host)
+    target = LOOPBACK.get(host, host)
     where = f"{host}:{port}"
     find_it = (
         f"stop the program that holds it (find it with `ss -ltnp 'sport = :{port}'` on Linux or "
@@ -217,7 +219,6 @@ def _relay_failure(smtp: SMTP, exc: Exception) -> CheckResult:
 
 
 def _check_outbox_folder(folder: Path) -> CheckResult:
-    demo = "demo mode: mail is written there, not sent to patients"
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -237,10 +238,18 @@ def _check_outbox_folder(folder: Path) -> CheckResult:
         return fail(
             "mail",
             f"outbox folder {existing} is not writable: {exc.strerror or exc}",
-            fix=(f"give the agent's user write access to it; {_AS_AGENT_USER}",),
+            fix=("give the agent's user write access to it",),
         )
     os.close(handle)
     os.unlink(name)
-    if existing != folder:
-        return ok("mail", f"outbox folder {folder} will be created ({demo})")
-    return ok("mail", f"outbox folder {folder} is writable ({demo})")
+    state = "will be created" if existing != folder else "is writable"
+    # A warning, not OK: the agent works, but no patient ever receives an invitation, a
+    # password reset or a "new message" notice.
+    return warn(
+        "mail",
+        f"email.mode is folder: patients get no email; it is written to {folder} ({state})",
+        fix=(
+            "set email.mode: smtp and fill in email.smtp with your mail relay "
+            "(docs/install.md, step 3); folder mode is for trying Portico out",
+        ),
+    )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from protocol.entry_point import run_verb
 from protocol.logconfig import configure_logging
 
 if TYPE_CHECKING:
@@ -43,10 +44,18 @@ def _load_config(path: str) -> AgentConfig | None:
 def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from agent.config import named_files, unreadable_files
     from agent.daemon import run
 
     config = _load_config(args.config)
     if config is None:
+        return 1
+    # All of them now, as this user: a password file the mail worker would first open hours
+    # later must not pass unnoticed, and the journal gets one line per file, not a traceback.
+    unreadable = unreadable_files(named_files(config))
+    for setting, path, reason in unreadable:
+        print(f"error: cannot read {setting} {path}: {reason}", file=sys.stderr)
+    if unreadable:
         return 1
     configure_logging(config.logging.level)
     asyncio.run(run(config, Path(args.config)))
@@ -141,7 +150,7 @@ def _cmd_embed_code(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from agent.check import run_check
 
-    return run_check(Path(args.config), timeout=args.timeout)
+    return run_check(Path(args.config), timeout=args.timeout, as_user=args.as_user)
 
 
 def _cmd_config_validate(args: argparse.Namespace) -> int:
@@ -220,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for whatever holds the link port to answer (default 3)",
     )
+    check.add_argument(
+        "--as-user",
+        metavar="USER",
+        help="test that this user can read the files the config names (default: the User= of "
+        "the installed portico-agent.service, else portico); needs root",
+    )
     check.set_defaults(handler=_cmd_check)
 
     from agent.staff_cli import add_staff_commands
@@ -248,10 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return 0
-    result: int = handler(args)
-    return result
+        return run_verb(lambda: _print_help(parser))
+    return run_verb(lambda: int(handler(args)))
 
 
 if __name__ == "__main__":

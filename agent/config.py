@@ -357,6 +357,30 @@ def parse_config(raw: bytes | str) -> AgentConfig:
     return parse_yaml_model(raw, AgentConfig, example=EXAMPLE, sections=SECTIONS)
 
 
+def named_files(config: AgentConfig) -> list[tuple[str, Path]]:
+    """Every file the agent reads besides the config itself: (setting, path). ``run`` reads
+    them all before it starts, and ``check`` tests them as the service's user."""
+    files = [("tls.key_file", config.tls.key_file), ("tls.cert_file", config.tls.cert_file)]
+    if config.database.password_file is not None:
+        files.append(("database.password_file", config.database.password_file))
+    smtp = config.email.smtp
+    if config.email.mode == "smtp" and smtp is not None and smtp.password_file is not None:
+        files.append(("email.smtp.password_file", smtp.password_file))
+    return files
+
+
+def unreadable_files(files: list[tuple[str, Path]]) -> list[tuple[str, Path, str]]:
+    """(setting, path, reason) for each of ``files`` this process cannot open for reading."""
+    problems = []
+    for setting, path in files:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            problems.append((setting, path, exc.strerror or str(exc)))
+    return problems
+
+
 CUTOFF_VS_FEE = (
     "these cancel each other out; patients could not cancel online inside the fee window "
     "and no fee would be assessed automatically"

@@ -6,6 +6,10 @@ proxy/metrics.py.
 
 from __future__ import annotations
 
+import enum
+import errno
+import http.client
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -71,3 +75,91 @@ class MetricsEndpoint:
 
     async def close(self) -> None:
         await self._runner.cleanup()
+
+
+# --- for the programs' `check` -----------------------------------------------------------------
+
+# Where to reach a server listening on every address (or the default) from this machine.
+LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+_SCRAPE_LIMIT = 1 << 20
+
+
+def listen_probe(host: str, port: int) -> None:
+    """Listen on ``host:port`` for an instant, as the servers will (OSError if they could not)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As asyncio's servers do: a port held only by old TIME_WAIT connections is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+        probe.listen()
+
+
+class PortHolder(enum.Enum):
+    NOBODY = "free"
+    PORTICO = "a running Portico metrics endpoint"
+    OTHER = "another program"
+
+
+def metrics_port_holder(host: str, port: int, *, metric_prefix: str, timeout: float) -> PortHolder:
+    """Who holds the metrics port: nobody, an endpoint serving ``metric_prefix`` metrics (the
+    program is running), or another program. OSError when it cannot be listened on at all."""
+    try:
+        listen_probe(host, port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        return (
+            PortHolder.PORTICO if _serves(host, port, metric_prefix, timeout) else PortHolder.OTHER
+        )
+    return PortHolder.NOBODY
+
+
+def _serves(host: str, port: int, metric_prefix: str, timeout: float) -> bool:
+    connection = http.client.HTTPConnection(LOOPBACK.get(host, host), port, timeout=timeout)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        body = response.read(_SCRAPE_LIMIT).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return response.status == 200 and f"\n{metric_prefix}" in body
+
+
+def metrics_port_verdict(
+    enabled: bool, host: str, port: int, *, program: str, metric_prefix: str, timeout: float
+) -> tuple[str, str, tuple[str, ...]]:
+    """The metrics line of ``program``'s check: ("OK" or "WARN", summary, fix). Another program
+    on the port is a warning, not a failure: ``program`` then runs without metrics (it logs
+    why, see :meth:`MetricsEndpoint.start`), patients notice nothing, and Prometheus shows the
+    target down."""
+    where = f"{host}:{port}"
+    if not enabled:
+        return "OK", "the metrics endpoint is off (metrics.enabled: false)", ()
+    if port == 0:
+        return "OK", f"{host}: any free port (metrics.port: 0)", ()
+    try:
+        holder = metrics_port_holder(host, port, metric_prefix=metric_prefix, timeout=timeout)
+    except OSError as exc:
+        return (
+            "WARN",
+            f"cannot listen on {where}: {exc.strerror or exc}; the {program} would run without "
+            "metrics",
+            ("set metrics.host to an address of this machine and metrics.port to a free port",),
+        )
+    if holder is PortHolder.NOBODY:
+        return "OK", f"{where} is free", ()
+    if holder is PortHolder.PORTICO:
+        return "OK", f"{where} is in use by a running Portico {program}'s metrics", ()
+    return (
+        "WARN",
+        f"{where} is in use by another program: the {program} would run without metrics",
+        (
+            f"stop the program that holds it (find it with `ss -ltnp 'sport = :{port}'` on Linux "
+            f"or `lsof -nP -iTCP:{port} -sTCP:LISTEN` on macOS), or set metrics.port to a free "
+            "port",
+        ),
+    )

@@ -146,8 +146,16 @@ def _write(fd: int, data: bytes, mode: int) -> None:
         f.write(data)
 
 
+# What config/*.example.yaml hold where a real pin goes: well-formed, so the examples show the
+# shape, but plainly not one. Refused like a malformed pin: a config left with it would make
+# every peer's key look unknown, with nothing saying why.
+PLACEHOLDER_PIN = _PIN_PREFIX + "PASTE+THE+REAL+PIN+YOU+WERE+SENT+RIGHT+HERE="
+
+
 def normalise_pin(pin: str) -> str:
-    """Validate ``sha256/<standard base64 of 32 bytes>`` and return it in canonical form."""
+    """Validate ``sha256/<standard base64 of 32 bytes>`` and return it in canonical form.
+
+    :data:`PLACEHOLDER_PIN` is refused."""
     text = pin.strip()
     if not text.startswith(_PIN_PREFIX):
         raise ValueError(f"pin {pin!r} must start with {_PIN_PREFIX!r}")
@@ -157,7 +165,13 @@ def normalise_pin(pin: str) -> str:
         raise ValueError(f"pin {pin!r} is not standard base64 after {_PIN_PREFIX!r}") from None
     if len(digest) != 32:
         raise ValueError(f"pin {pin!r} decodes to {len(digest)} bytes; a SHA-256 pin has 32")
-    return _PIN_PREFIX + base64.b64encode(digest).decode("ascii")
+    canonical = _PIN_PREFIX + base64.b64encode(digest).decode("ascii")
+    if canonical == PLACEHOLDER_PIN:
+        raise ValueError(
+            "this is the example's placeholder, not a pin: paste the real pin (sha256/...) "
+            "you were sent in its place"
+        )
+    return canonical
 
 
 _PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey

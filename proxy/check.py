@@ -4,8 +4,9 @@
 Items: the config file (every problem at once, with its line), the link key (with the pin
 every office must trust), the form secret, the web certificate (readable, matching its key,
 covering every office's address, not about to expire), the listen port (free, or held by a
-running Portico proxy), then one line per office: its agent reached and pinned exactly as the
-running proxy would reach it, and ``practice.info`` answered. Each line says OK, WARN or FAIL
+running Portico proxy), the metrics port (the same; another program there is a warning), then
+one line per office: its agent reached and pinned exactly as the running proxy would reach it,
+and ``practice.info`` answered. Each line says OK, WARN or FAIL
 and, when not OK, what to do. Exit status: 0 when nothing failed (warnings allowed), 1
 otherwise, 2 when the file cannot be read.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import http.client
-import socket
 import ssl
 import sys
 import time
@@ -27,6 +27,7 @@ from cryptography import x509
 
 from protocol.aio import RemoteError
 from protocol.config_report import ConfigInvalid, ConfigProblem, with_lines
+from protocol.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import Timeouts
 from proxy.agents import ConnectFailed, Resolver, connect_agent, resolve_host
@@ -176,13 +177,7 @@ def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
     host, port = config.listen.host, config.listen.port
     where = f"{host}:{port}"
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
-            probe.bind(address)
-            probe.listen()
+        listen_probe(host, port)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             return CheckLine(
@@ -205,11 +200,24 @@ def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
     return CheckLine("OK", "listen port", f"{where} is free")
 
 
+def check_metrics_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
+    metrics = config.metrics
+    status, summary, fix = metrics_port_verdict(
+        metrics.enabled,
+        metrics.host,
+        metrics.port,
+        program="proxy",
+        metric_prefix="portico_proxy_",
+        timeout=timeout,
+    )
+    return CheckLine(status, "metrics", summary, fix=fix)
+
+
 def _portico_answers(config: ProxyConfig, timeout: float) -> bool:
     """Whether what listens there answers with this proxy's own Content-Security-Policy."""
     from proxy.security import CONTENT_SECURITY_POLICY
 
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(config.listen.host, config.listen.host)
+    host = LOOPBACK.get(config.listen.host, config.listen.host)
     connection: http.client.HTTPConnection
     if config.tls is None:
         connection = http.client.HTTPConnection(host, config.listen.port, timeout=timeout)
@@ -341,6 +349,7 @@ def run_check(
         check_secret(config, text),
         check_web_tls(config, now or datetime.now(UTC)),
         check_listen_port(config, timeout=min(timeout, 3.0)),
+        check_metrics_port(config, timeout=min(timeout, 3.0)),
     ]
     for line in lines:
         print(line.format(width), file=out, flush=True)

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from protocol.entry_point import run_verb
 from protocol.logconfig import configure_logging
 
 COMMON_NAME = "portico-proxy"
@@ -113,16 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return 0
-    result: int = handler(args)
-    return result
+        return run_verb(lambda: _print_help(parser))
+    return run_verb(lambda: int(handler(args)))
 
 
 if __name__ == "__main__":

@@ -86,9 +86,18 @@ class Run:
         ]
 
 
-def check(path: Path, *, clock: Clock | None = None, timeout: float = 0.5, **kwargs: Any) -> Run:
+def check(
+    path: Path,
+    *,
+    clock: Clock | None = None,
+    timeout: float = 0.5,
+    as_user: str = "root",
+    **kwargs: Any,
+) -> Run:
+    """The check as this test run's user reads the files (the service user's view is
+    tests/agent/test_fix_unreadable_files.py's business)."""
     out = io.StringIO()
-    status = run_check(path, out=out, clock=clock, timeout=timeout, **kwargs)
+    status = run_check(path, out=out, clock=clock, timeout=timeout, as_user=as_user, **kwargs)
     return Run(status, out.getvalue())
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-
-EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").read_text()
+from tests.agent.example_config import EXAMPLE_TEXT
 
 
 def write(tmp_path: Path, text: str) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 
 from agent.config import ConfigInvalid, parse_config
+from tests.agent.example_config import EXAMPLE_TEXT, PASTED_PIN
 
-EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").read_text()
-PLACEHOLDER = '    - "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="'
+PLACEHOLDER = f'    - "{PASTED_PIN}"'
 PIN = "sha256/" + base64.b64encode(bytes(range(32))).decode()
 
 

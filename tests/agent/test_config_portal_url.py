@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agent.config import ConfigInvalid, parse_config
-
-EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").read_text()
+from tests.agent.example_config import EXAMPLE_TEXT
 
 
 def with_url(url: str) -> str:

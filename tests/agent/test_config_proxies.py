@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 
 import pytest
 
 from agent.config import ConfigInvalid, parse_config
+from tests.agent.example_config import EXAMPLE_TEXT
 
-EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").read_text()
 ENTRY = '    - "203.0.113.0/24"'
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from agent.cli import main
 from agent.config import ConfigInvalid, load_config, parse_config
+from tests.agent.example_config import EXAMPLE_TEXT
 
 CANARY = "hunter2-canary"
-EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").read_text()
 
 
 def edited(old: str, new: str, text: str = EXAMPLE_TEXT) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.config import config_warnings, parse_config
+from tests.agent.example_config import EXAMPLE_TEXT
 
-EXAMPLE_TEXT = (Path(__file__).parents[2] / "config" / "agent.example.yaml").read_text()
 CUTOFF_VS_FEE = (
     "these cancel each other out; patients could not cancel online inside the fee window "
     "and no fee would be assessed automatically"

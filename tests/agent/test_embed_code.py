@@ -9,8 +9,7 @@ import pytest
 
 from agent.cli import main
 from agent.embed import embed_code, text_colour_for
-
-EXAMPLE = Path(__file__).parent.parent.parent / "config" / "agent.example.yaml"
+from tests.agent.example_config import EXAMPLE_TEXT
 
 
 class _Collect(HTMLParser):
@@ -47,11 +46,13 @@ def test_bad_options_are_refused(size: str, colour: str) -> None:
         embed_code("https://x.example.com", size=size, colour=colour)
 
 
-def test_cli_prints_the_snippet(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_the_snippet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text(EXAMPLE_TEXT)
     assert (
-        main(["embed-code", "--config", str(EXAMPLE), "--size", "small", "--color", "#1a5fb4"]) == 0
+        main(["embed-code", "--config", str(config), "--size", "small", "--color", "#1a5fb4"]) == 0
     )
     out = capsys.readouterr().out
     assert out.startswith('<a href="https://example-clinic.portal.example.com/book"')
     assert "<script" not in out
-    assert main(["embed-code", "--config", str(EXAMPLE), "--color", "blue"]) == 1
+    assert main(["embed-code", "--config", str(config), "--color", "blue"]) == 1

@@ -122,6 +122,7 @@ async def test_a_ready_replica_passes_every_item_and_exits_zero(
         "secret",
         "web TLS",
         "listen port",
+        "metrics",
         f"agent {SUBDOMAIN}",
     ]
     assert all(status == "OK" for status, _ in found.values())
@@ -129,7 +130,7 @@ async def test_a_ready_replica_passes_every_item_and_exits_zero(
     summary = found[f"agent {SUBDOMAIN}"][1]
     assert summary.startswith(f"127.0.0.1:{agent.server.port}: 'Example Family Clinic' answered")
     assert summary.endswith(f"pinned ({proxy_setup.agent_pin})")
-    assert out.splitlines()[-1] == "6 OK (1 of 1 agents OK)"
+    assert out.splitlines()[-1] == "7 OK (1 of 1 agents OK)"
 
 
 async def test_each_failing_agent_gets_its_reason_and_fix_and_the_exit_status_is_one(

@@ -1,7 +1,9 @@
-"""The commented example an operator copies must validate and show every setting, commented."""
+"""The commented example an operator copies must validate, once its placeholder pin is replaced
+(its only problem: tests/proxy/test_fix_placeholder_pin.py), and show every setting, commented."""
 
 from __future__ import annotations
 
+import base64
 import types
 import typing
 from pathlib import Path
@@ -9,13 +11,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from protocol.config_report import read_yaml
-from proxy.config import ProxyConfig, TenantConfig, load_proxy_config
+from protocol.tls import PLACEHOLDER_PIN
+from proxy.config import ProxyConfig, TenantConfig, parse_proxy_config
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "proxy.example.yaml"
 
 
 def test_the_example_validates() -> None:
-    config = load_proxy_config(EXAMPLE)
+    pasted = "sha256/" + base64.b64encode(bytes(range(32))).decode()
+    config = parse_proxy_config(EXAMPLE.read_text().replace(PLACEHOLDER_PIN, pasted))
 
     assert config.portal_domain == "portal.example.com"
     assert config.tls is not None and not config.behind_tls_proxy
@@ -28,6 +32,7 @@ def test_the_example_validates() -> None:
         1234,
         "Example Family Clinic",
     )
+    assert clinic.pins == (pasted,)
 
 
 def _field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
