@@ -224,6 +224,7 @@ class AgentMethods:
             "access.verify_email": (TokenParams, self._verify_email),
             "access.sign_in": (SignInParams, self._sign_in),
             "access.sign_out": (NoParams, self._sign_out),
+            "access.session": (NoParams, self._session),
             "access.account": (NoParams, self._account),
             "access.forgot_password": (ForgotParams, self._forgot_password),
             "access.reset_password": (ResetParams, self._reset_password),
@@ -351,6 +352,12 @@ class AgentMethods:
 
     async def _sign_out(self, request: Request, params: NoParams) -> Any:
         return await self.access.sign_out(request.session, _client_ip(request))
+
+    async def _session(self, request: Request, params: NoParams) -> Any:
+        # The proxy asks before every signed-in page, so a disabled or ended session shows
+        # nothing even on a page whose own calls need no session (the booking steps).
+        await self._caller(request)
+        return {"signed_in": True}
 
     async def _account(self, request: Request, params: NoParams) -> Any:
         return await self.access.account_info(await self._caller(request))

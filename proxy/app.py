@@ -9,7 +9,8 @@ Middlewares, outermost first:
 2. tenant: the Host header picks the office; anything else gets one fixed 404 page;
 3. error pages: whatever a handler raises becomes a page with the office's name and phone;
 4. CSRF and Origin: every request that is not GET/HEAD must come from this office's own pages;
-5. rate limits on the forms that attackers hammer.
+5. rate limits on the forms that attackers hammer;
+6. signed-in pages: the agent checks the session before the handler (proxy/views/header.py).
 
 The security headers are added in `on_response_prepare` (proxy/security.py), which also
 reaches the responses no middleware sees.
@@ -72,7 +73,7 @@ from proxy.views.base import (
     see_other,
 )
 from proxy.views.errors import error_page, plain_error, unknown_site
-from proxy.views.header import unread_messages
+from proxy.views.header import signed_in_pages
 from proxy.views.messages import UNREACHABLE_CODES
 from proxy.views.times import local_when
 
@@ -268,11 +269,11 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
             answer_health_check,
             log_request,
             find_tenant,
-            unread_messages,
             error_pages,
             allow_large_bodies,
             check_csrf,
             rate_limit,
+            signed_in_pages,
         ],
         client_max_size=MAX_BODY,
     )

@@ -36,6 +36,31 @@ CLIENT = web.RequestKey("portico_client", dict[str, Any])
 NEW_PRE_SESSION = web.RequestKey("portico_new_pre_session", str)
 
 DEADLINE_SECONDS = 10.0
+# The routes (proxy/views/__init__.py) anyone may open. Every other route is a signed-in page,
+# whose session proxy/views/header.py has the agent check before the handler runs: a new page
+# is signed-in unless it is added here.
+SIGNED_OUT_ROUTES = frozenset(
+    {
+        "index",
+        "sign_in_page",
+        "sign_in",
+        "sign_out",
+        "activate_page",
+        "activate",
+        "register_page",
+        "register",
+        "verify_page",
+        "verify",
+        "forgot_page",
+        "forgot",
+        "reset_page",
+        "reset",
+        "confirm_email_page",
+        "confirm_email",
+        "static",
+        "healthz",
+    }
+)
 
 
 class SignInAgain(Exception):
