@@ -277,6 +277,12 @@ class AgentMethods:
                 "min_notice_hours": rules.min_notice_hours,
                 "cancel_cutoff_hours": rules.cancel_cutoff_hours,
             },
+            # What the sign-up and account pages must ask for; live, since a reload may
+            # change them (agent/reload.py), unlike WELCOME's practice facts.
+            "access": {
+                "self_registration": self.access.rules.self_registration,
+                "identity": self.access.rules.identity,
+            },
         }
 
     async def _appointment_types(self, request: Request, params: NoParams) -> Any:

@@ -71,6 +71,7 @@ from proxy.views.base import (
     SignInAgain,
     TooManyAttempts,
     see_other,
+    sign_in_location,
 )
 from proxy.views.errors import error_page, plain_error, unknown_site
 from proxy.views.header import signed_in_pages
@@ -154,7 +155,7 @@ async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         return error_page(request, exc.status)
     except SignInAgain as again:
-        response = see_other(f"/sign-in?notice={again.notice}")
+        response = see_other(sign_in_location(request, again.notice))
         clear_session_cookie(response)
         return response
     except CsrfRefused:

@@ -14,7 +14,16 @@ from aiohttp import web
 from protocol.aio import RemoteError
 from proxy.agents import AgentUnavailable
 from proxy.security import clear_session_cookie, session_token, set_session_cookie
-from proxy.views.base import TENANT, SignInAgain, call, office, render, see_other
+from proxy.views.base import (
+    HOME,
+    TENANT,
+    SignInAgain,
+    call,
+    office,
+    render,
+    safe_next,
+    see_other,
+)
 from proxy.views.forms import (
     Errors,
     birth_date,
@@ -75,17 +84,58 @@ def _link_invalid(request: web.Request) -> web.Response:
     return _message(request, "This link does not work", LINK_INVALID, status=404)
 
 
+async def _access_rules(request: web.Request) -> dict[str, Any]:
+    """The office's account rules (self-registration, email or username) as the agent has
+    them now: the pages ask for what the agent will require."""
+    practice = await call(request, "practice.info", as_patient=False)
+    rules: dict[str, Any] = practice.get("access") or {}
+    return rules
+
+
+async def _session_alive(request: web.Request) -> bool | None:
+    """Whether the agent still accepts this browser's session; None when it cannot say."""
+    if session_token(request) is None:
+        return False
+    try:
+        await call(request, "access.session")
+    except SignInAgain:
+        return False
+    except (AgentUnavailable, RemoteError):
+        return None
+    return True
+
+
 async def index(request: web.Request) -> web.Response:
-    return see_other("/appointments" if session_token(request) else "/sign-in")
+    return see_other(HOME if session_token(request) else "/sign-in")
 
 
 async def sign_in_page(request: web.Request) -> web.Response:
+    going = safe_next(request.query.get("next"))
+    alive = await _session_alive(request)
+    if alive:
+        return see_other(going or HOME)
+    if alive is False and session_token(request) is not None:
+        # A session the agent ended: the same page again without it, so that it shows
+        # signed out and its form is bound to no session.
+        response = see_other(request.path_qs)
+        clear_session_cookie(response)
+        return response
     notice = NOTICES.get(request.query.get("notice", ""))
-    return render(request, "sign_in.html", {"notice": notice, "errors": {}, "login": ""})
+    return await _sign_in_form(request, notice=notice, next=going or "")
+
+
+async def _sign_in_form(request: web.Request, status: int = 200, **context: Any) -> web.Response:
+    try:
+        self_registration = bool((await _access_rules(request)).get("self_registration"))
+    except (AgentUnavailable, RemoteError):
+        self_registration = False  # not known to be offered: no link to a form that refuses
+    base = {"login": "", "next": "", "self_registration": self_registration}
+    return render(request, "sign_in.html", {**base, **context}, status)
 
 
 async def sign_in(request: web.Request) -> web.Response:
     form = await read_form(request)
+    going = safe_next(form.get("next"))
     errors: Errors = {}
     login = required(form, errors, "login", "Enter your email address or username.", 320)
     password = secret(form, "password")
@@ -105,13 +155,11 @@ async def sign_in(request: web.Request) -> web.Response:
             error = friendly(exc.code, office(request))
             if exc.code != "rate_limited":
                 error = SIGN_IN_FAILED
-            return render(
-                request, "sign_in.html", {"errors": {}, "error": error, "login": login}, 401
-            )
-        response = see_other("/appointments")
+            return await _sign_in_form(request, 401, error=error, login=login, next=going or "")
+        response = see_other(going or HOME)
         set_session_cookie(response, result["session"])
         return response
-    return render(request, "sign_in.html", {"errors": errors, "login": login}, 422)
+    return await _sign_in_form(request, 422, errors=errors, login=login, next=going or "")
 
 
 async def sign_out(request: web.Request) -> web.Response:
@@ -179,7 +227,15 @@ async def activate(request: web.Request) -> web.Response:
 # -- self-registration -----------------------------------------------------------------------
 
 
+def _registration_closed(request: web.Request) -> web.Response:
+    phone = office(request).phone
+    message = f"This office does not take sign-ups online. Please call {phone}."
+    return _message(request, "Please call the office", message, status=403)
+
+
 async def register_page(request: web.Request) -> web.Response:
+    if not (await _access_rules(request)).get("self_registration"):
+        return _registration_closed(request)  # at once, not after ten boxes filled in
     return render(request, "register.html", {"errors": {}, "values": {}})
 
 
@@ -212,9 +268,7 @@ async def register(request: web.Request) -> web.Response:
         await call(request, "access.register", params, as_patient=False)
     except RemoteError as exc:
         if exc.code == "forbidden":
-            phone = office(request).phone
-            message = f"This office does not take sign-ups online. Please call {phone}."
-            return _message(request, "Please call the office", message, status=403)
+            return _registration_closed(request)
         if exc.code == "invalid_params":
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             error = None if errors else friendly(exc.code, office(request))

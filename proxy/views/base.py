@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -61,6 +62,9 @@ SIGNED_OUT_ROUTES = frozenset(
         "healthz",
     }
 )
+# Where a patient lands after signing in when she was not on her way to a page.
+HOME = "/appointments"
+_NEXT_MAX = 2000
 
 
 class SignInAgain(Exception):
@@ -138,9 +142,37 @@ def render(
 
 def see_other(location: str) -> web.Response:
     """303: after a POST the browser GETs the next page, so reloading it changes nothing.
-    Only ever a path on this site (never taken from the request), so no open redirect."""
+    Only ever a path on this site (built here, or a `next` that passed safe_next), so no
+    open redirect."""
     assert location.startswith("/") and not location.startswith("//")
     return web.Response(status=303, headers={"Location": location})
+
+
+def safe_next(value: object) -> str | None:
+    """A page to return to after signing in, when it can only be a page of this office's site:
+    one "/" and a path. "//host", "/\\host" (browsers read a backslash as a slash), a scheme,
+    or any control or space character could send the patient to another site."""
+    if not isinstance(value, str) or not 1 <= len(value) <= _NEXT_MAX:
+        return None
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def sign_in_location(request: web.Request, notice: str) -> str:
+    """The sign-in page, remembering the page asked for (GET only: a form sent with a dead
+    session is not replayed) so that signing in leads back to it."""
+    query = {"notice": notice}
+    wanted = request.path_qs if request.method in ("GET", "HEAD") else None
+    going = safe_next(wanted)
+    if going is not None and going != HOME:
+        query["next"] = going
+    return "/sign-in?" + urlencode(query)
 
 
 async def call(
