@@ -184,7 +184,17 @@ async def activate_page(request: web.Request) -> web.Response:
     token = link_token(request.query.get("token"))
     if token is None:
         return _link_invalid(request)
-    return render(request, "activate.html", {"token": token, "errors": {}, "values": {}})
+    return await _account_form(request, "activate.html", token=token)
+
+
+async def _account_form(
+    request: web.Request, template: str, status: int = 200, **context: Any
+) -> web.Response:
+    """The activation or sign-up form, asking for a username exactly when the agent's
+    `access.identity` makes one required."""
+    rules = await _access_rules(request)
+    base = {"errors": {}, "values": {}, "username_required": rules.get("identity") == "username"}
+    return render(request, template, {**base, **context}, status)
 
 
 async def activate(request: web.Request) -> web.Response:
@@ -201,7 +211,7 @@ async def activate(request: web.Request) -> web.Response:
     values["username"] = username
     context = {"token": token, "values": values}
     if errors:
-        return render(request, "activate.html", {**context, "errors": errors}, 422)
+        return await _account_form(request, "activate.html", 422, **context, errors=errors)
     params = {"token": token, "date_of_birth": dob, "zip": zip_code, "password": password}
     if username:
         params["username"] = username
@@ -212,12 +222,12 @@ async def activate(request: web.Request) -> web.Response:
             return _link_invalid(request)
         if exc.code == "forbidden":
             mismatch = "The date of birth or zip code does not match the office's records."
-            return render(request, "activate.html", {**context, "error": mismatch}, 403)
+            return await _account_form(request, "activate.html", 403, **context, error=mismatch)
         if exc.code == "invalid_params":
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             general = None if errors else friendly(exc.code, office(request))
-            return render(
-                request, "activate.html", {**context, "errors": errors, "error": general}, 422
+            return await _account_form(
+                request, "activate.html", 422, **context, errors=errors, error=general
             )
         raise
     notice = "activated" if result.get("access_enabled") else "activated_pending"
@@ -236,7 +246,7 @@ def _registration_closed(request: web.Request) -> web.Response:
 async def register_page(request: web.Request) -> web.Response:
     if not (await _access_rules(request)).get("self_registration"):
         return _registration_closed(request)  # at once, not after ten boxes filled in
-    return render(request, "register.html", {"errors": {}, "values": {}})
+    return await _account_form(request, "register.html")
 
 
 async def register(request: web.Request) -> web.Response:
@@ -253,7 +263,7 @@ async def register(request: web.Request) -> web.Response:
     values = {k: text(form, k, 320) for k in names}
     values["username"] = username
     if errors:
-        return render(request, "register.html", {"errors": errors, "values": values}, 422)
+        return await _account_form(request, "register.html", 422, errors=errors, values=values)
     params = {
         "first_name": first,
         "last_name": last,
@@ -273,7 +283,7 @@ async def register(request: web.Request) -> web.Response:
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             error = None if errors else friendly(exc.code, office(request))
             context = {"errors": errors, "values": values, "error": error}
-            return render(request, "register.html", context, 422)
+            return await _account_form(request, "register.html", 422, **context)
         raise
     return _message(request, "Check your email", CHECK_EMAIL)
 
