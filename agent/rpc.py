@@ -227,6 +227,7 @@ class AgentMethods:
             "access.session": (NoParams, self._session),
             "access.account": (NoParams, self._account),
             "access.forgot_password": (ForgotParams, self._forgot_password),
+            "access.reset_link": (TokenParams, self._reset_link),
             "access.reset_password": (ResetParams, self._reset_password),
             "access.change_password": (ChangePasswordParams, self._change_password),
             "access.change_email": (ChangeEmailParams, self._change_email),
@@ -370,6 +371,9 @@ class AgentMethods:
 
     async def _forgot_password(self, request: Request, params: ForgotParams) -> Any:
         return await self.access.forgot_password(params.login, _client_ip(request))
+
+    async def _reset_link(self, request: Request, params: TokenParams) -> Any:
+        return await self.access.reset_link(params.token)
 
     async def _reset_password(self, request: Request, params: ResetParams) -> Any:
         return await self.access.reset_password(params.token, params.password, _client_ip(request))

@@ -62,6 +62,10 @@ CHECK_EMAIL = (
     "It may take a few minutes to arrive. Check your junk mail folder too."
 )
 LINK_INVALID = "This link does not work any more. Please ask the office to send you a new one."
+RESET_LINK_SPENT = (
+    "A link to choose a new password works once, and only for a short time. "
+    "Ask for a new link below, and use it soon after it arrives."
+)
 
 _ACCOUNT_FIELDS = {
     "password": "password",
@@ -350,7 +354,27 @@ async def reset_page(request: web.Request) -> web.Response:
     token = link_token(request.query.get("token"))
     if token is None:
         return _link_invalid(request)
+    try:
+        # Only asks: the link stays usable, so a mail scanner's GET cannot spend it.
+        await call(request, "access.reset_link", {"token": token}, as_patient=False)
+    except RemoteError as exc:
+        if exc.code != "not_found":
+            raise
+        return _reset_link_spent(request)
+    except AgentUnavailable:
+        pass  # the form shows; saving it says that the office cannot be reached
     return render(request, "reset.html", {"token": token, "errors": {}})
+
+
+def _reset_link_spent(request: web.Request) -> web.Response:
+    return _message(
+        request,
+        "This link was already used or has expired",
+        RESET_LINK_SPENT,
+        status=404,
+        back="/forgot",
+        back_label="Ask for a new link",
+    )
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -371,7 +395,7 @@ async def reset(request: web.Request) -> web.Response:
         )
     except RemoteError as exc:
         if exc.code == "not_found":
-            return _link_invalid(request)
+            return _reset_link_spent(request)
         if exc.code == "invalid_params":
             errors = field_errors(exc, {"password": "password"})
             error = None if errors else friendly(exc.code, office(request))
