@@ -151,12 +151,13 @@ def see_other(location: str) -> web.Response:
 def safe_next(value: object) -> str | None:
     """A page to return to after signing in, when it can only be a page of this office's site:
     one "/" and a path. "//host", "/\\host" (browsers read a backslash as a slash), a scheme,
-    or any control or space character could send the patient to another site."""
+    a control or space character, or a lookalike of "/" outside ASCII could send the patient
+    to another site; a path this site made is percent-encoded ASCII."""
     if not isinstance(value, str) or not 1 <= len(value) <= _NEXT_MAX:
         return None
     if not value.startswith("/") or value.startswith("//") or "\\" in value:
         return None
-    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+    if any(not 0x21 <= ord(c) <= 0x7E for c in value):
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:

@@ -28,6 +28,8 @@ ATTACKS = [
     "evil.example",
     "/appointments\r\nSet-Cookie: x=1",
     "/\tevil.example",
+    "/\u2215evil.example",  # a division slash: "//" to some URL parsers
+    "\uff0f\uff0fevil.example",  # fullwidth solidus
     " //evil.example",
     "",
 ]
