@@ -225,8 +225,10 @@ class AgentMethods:
             "access.verify_email": (TokenParams, self._verify_email),
             "access.sign_in": (SignInParams, self._sign_in),
             "access.sign_out": (NoParams, self._sign_out),
+            "access.session": (NoParams, self._session),
             "access.account": (NoParams, self._account),
             "access.forgot_password": (ForgotParams, self._forgot_password),
+            "access.reset_link": (TokenParams, self._reset_link),
             "access.reset_password": (ResetParams, self._reset_password),
             "access.change_password": (ChangePasswordParams, self._change_password),
             "access.change_email": (ChangeEmailParams, self._change_email),
@@ -276,6 +278,12 @@ class AgentMethods:
                 "horizon_days": rules.horizon_days,
                 "min_notice_hours": rules.min_notice_hours,
                 "cancel_cutoff_hours": rules.cancel_cutoff_hours,
+            },
+            # What the sign-up and account pages must ask for; live, since a reload may
+            # change them (agent/reload.py), unlike WELCOME's practice facts.
+            "access": {
+                "self_registration": self.access.rules.self_registration,
+                "identity": self.access.rules.identity,
             },
         }
 
@@ -358,11 +366,20 @@ class AgentMethods:
     async def _sign_out(self, request: Request, params: NoParams) -> Any:
         return await self.access.sign_out(request.session, _client_ip(request))
 
+    async def _session(self, request: Request, params: NoParams) -> Any:
+        # The proxy asks before every signed-in page, so a disabled or ended session shows
+        # nothing even on a page whose own calls need no session (the booking steps).
+        await self._caller(request)
+        return {"signed_in": True}
+
     async def _account(self, request: Request, params: NoParams) -> Any:
         return await self.access.account_info(await self._caller(request))
 
     async def _forgot_password(self, request: Request, params: ForgotParams) -> Any:
         return await self.access.forgot_password(params.login, _client_ip(request))
+
+    async def _reset_link(self, request: Request, params: TokenParams) -> Any:
+        return await self.access.reset_link(params.token)
 
     async def _reset_password(self, request: Request, params: ResetParams) -> Any:
         return await self.access.reset_password(params.token, params.password, _client_ip(request))

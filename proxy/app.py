@@ -9,7 +9,8 @@ Middlewares, outermost first:
 2. tenant: the Host header picks the office; anything else gets one fixed 404 page;
 3. error pages: whatever a handler raises becomes a page with the office's name and phone;
 4. CSRF and Origin: every request that is not GET/HEAD must come from this office's own pages;
-5. rate limits on the forms that attackers hammer.
+5. rate limits on the forms that attackers hammer;
+6. signed-in pages: the agent checks the session before the handler (proxy/views/header.py).
 
 The security headers are added in `on_response_prepare` (proxy/security.py), which also
 reaches the responses no middleware sees.
@@ -70,9 +71,10 @@ from proxy.views.base import (
     SignInAgain,
     TooManyAttempts,
     see_other,
+    sign_in_location,
 )
 from proxy.views.errors import error_page, plain_error, unknown_site
-from proxy.views.header import unread_messages
+from proxy.views.header import signed_in_pages
 from proxy.views.messages import UNREACHABLE_CODES
 from proxy.views.times import local_when
 
@@ -153,7 +155,7 @@ async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         return error_page(request, exc.status)
     except SignInAgain as again:
-        response = see_other(f"/sign-in?notice={again.notice}")
+        response = see_other(sign_in_location(request, again.notice))
         clear_session_cookie(response)
         return response
     except CsrfRefused:
@@ -268,11 +270,11 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
             answer_health_check,
             log_request,
             find_tenant,
-            unread_messages,
             error_pages,
             allow_large_bodies,
             check_csrf,
             rate_limit,
+            signed_in_pages,
         ],
         client_max_size=MAX_BODY,
     )

@@ -536,6 +536,14 @@ class AccessService:
             raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"reset": True}
 
+    async def reset_link(self, token: str) -> dict[str, Any]:
+        """Whether a reset link can still be used, so its page can say at once that it cannot.
+        Reads only: the token stays usable, and opening the page is no state change."""
+        now = self.clock.now()
+        if not await self.db.transaction(store.token_usable, token, "reset_password", now):
+            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+        return {"usable": True}
+
     async def _check_password(self, caller: Caller, password: str) -> dict[str, Any]:
         """The current password again (change password/email). Wrong answers count towards
         the lockout like sign-in failures, so a stolen session cannot guess without limit."""

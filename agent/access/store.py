@@ -114,6 +114,16 @@ def live_token(cursor: Any, token: str, purpose: str, now: datetime) -> dict[str
     return row
 
 
+def token_usable(cursor: Any, token: str, purpose: str, now: datetime) -> bool:
+    """Whether live_token would find the token, without locking or using it (a page's GET)."""
+    cursor.execute(
+        "SELECT 1 FROM portal_tokens"
+        " WHERE token_hash = %s AND purpose = %s AND used_at IS NULL AND expires_at > %s",
+        (token_hash(token), purpose, utc(now)),
+    )
+    return cursor.fetchone() is not None
+
+
 def use_token(cursor: Any, token_id: int, now: datetime) -> None:
     cursor.execute("UPDATE portal_tokens SET used_at = %s WHERE id = %s", (utc(now), token_id))
 

@@ -58,8 +58,9 @@ Answer = str | list[str]
 # --- what a patient reads next to a question (no ";": the link joins problems with "; ") ------
 
 NEEDS_ANSWER = "This question needs an answer"
-ENTER_DATE = "Enter a date like 2026-11-23"
-NO_SUCH_DATE = "That date does not exist - enter a date like 2026-11-23"
+# The portal asks for a date as month, day and year boxes, not as the YYYY-MM-DD it sends.
+ENTER_DATE = "Enter the whole date: month, day and a four-digit year"
+NO_SUCH_DATE = "That date does not exist - check the month, day and year"
 CHOOSE_YES_NO = "Choose yes or no"
 CHOOSE_ONE = "Choose one of the options"
 CHOOSE_FROM_LIST = "Choose from the options shown"

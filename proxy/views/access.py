@@ -14,7 +14,16 @@ from aiohttp import web
 from protocol.aio import RemoteError
 from proxy.agents import AgentUnavailable
 from proxy.security import clear_session_cookie, session_token, set_session_cookie
-from proxy.views.base import TENANT, SignInAgain, call, office, render, see_other
+from proxy.views.base import (
+    HOME,
+    TENANT,
+    SignInAgain,
+    call,
+    office,
+    render,
+    safe_next,
+    see_other,
+)
 from proxy.views.forms import (
     Errors,
     birth_date,
@@ -53,6 +62,10 @@ CHECK_EMAIL = (
     "It may take a few minutes to arrive. Check your junk mail folder too."
 )
 LINK_INVALID = "This link does not work any more. Please ask the office to send you a new one."
+RESET_LINK_SPENT = (
+    "A link to choose a new password works once, and only for a short time. "
+    "Ask for a new link below, and use it soon after it arrives."
+)
 
 _ACCOUNT_FIELDS = {
     "password": "password",
@@ -75,17 +88,58 @@ def _link_invalid(request: web.Request) -> web.Response:
     return _message(request, "This link does not work", LINK_INVALID, status=404)
 
 
+async def _access_rules(request: web.Request) -> dict[str, Any]:
+    """The office's account rules (self-registration, email or username) as the agent has
+    them now: the pages ask for what the agent will require."""
+    practice = await call(request, "practice.info", as_patient=False)
+    rules: dict[str, Any] = practice.get("access") or {}
+    return rules
+
+
+async def _session_alive(request: web.Request) -> bool | None:
+    """Whether the agent still accepts this browser's session; None when it cannot say."""
+    if session_token(request) is None:
+        return False
+    try:
+        await call(request, "access.session")
+    except SignInAgain:
+        return False
+    except (AgentUnavailable, RemoteError):
+        return None
+    return True
+
+
 async def index(request: web.Request) -> web.Response:
-    return see_other("/appointments" if session_token(request) else "/sign-in")
+    return see_other(HOME if session_token(request) else "/sign-in")
 
 
 async def sign_in_page(request: web.Request) -> web.Response:
+    going = safe_next(request.query.get("next"))
+    alive = await _session_alive(request)
+    if alive:
+        return see_other(going or HOME)
+    if alive is False and session_token(request) is not None:
+        # A session the agent ended: the same page again without it, so that it shows
+        # signed out and its form is bound to no session.
+        response = see_other(request.path_qs)
+        clear_session_cookie(response)
+        return response
     notice = NOTICES.get(request.query.get("notice", ""))
-    return render(request, "sign_in.html", {"notice": notice, "errors": {}, "login": ""})
+    return await _sign_in_form(request, notice=notice, next=going or "")
+
+
+async def _sign_in_form(request: web.Request, status: int = 200, **context: Any) -> web.Response:
+    try:
+        self_registration = bool((await _access_rules(request)).get("self_registration"))
+    except (AgentUnavailable, RemoteError):
+        self_registration = False  # not known to be offered: no link to a form that refuses
+    base = {"login": "", "next": "", "self_registration": self_registration}
+    return render(request, "sign_in.html", {**base, **context}, status)
 
 
 async def sign_in(request: web.Request) -> web.Response:
     form = await read_form(request)
+    going = safe_next(form.get("next"))
     errors: Errors = {}
     login = required(form, errors, "login", "Enter your email address or username.", 320)
     password = secret(form, "password")
@@ -105,13 +159,11 @@ async def sign_in(request: web.Request) -> web.Response:
             error = friendly(exc.code, office(request))
             if exc.code != "rate_limited":
                 error = SIGN_IN_FAILED
-            return render(
-                request, "sign_in.html", {"errors": {}, "error": error, "login": login}, 401
-            )
-        response = see_other("/appointments")
+            return await _sign_in_form(request, 401, error=error, login=login, next=going or "")
+        response = see_other(going or HOME)
         set_session_cookie(response, result["session"])
         return response
-    return render(request, "sign_in.html", {"errors": errors, "login": login}, 422)
+    return await _sign_in_form(request, 422, errors=errors, login=login, next=going or "")
 
 
 async def sign_out(request: web.Request) -> web.Response:
@@ -136,7 +188,17 @@ async def activate_page(request: web.Request) -> web.Response:
     token = link_token(request.query.get("token"))
     if token is None:
         return _link_invalid(request)
-    return render(request, "activate.html", {"token": token, "errors": {}, "values": {}})
+    return await _account_form(request, "activate.html", token=token)
+
+
+async def _account_form(
+    request: web.Request, template: str, status: int = 200, **context: Any
+) -> web.Response:
+    """The activation or sign-up form, asking for a username exactly when the agent's
+    `access.identity` makes one required."""
+    rules = await _access_rules(request)
+    base = {"errors": {}, "values": {}, "username_required": rules.get("identity") == "username"}
+    return render(request, template, {**base, **context}, status)
 
 
 async def activate(request: web.Request) -> web.Response:
@@ -153,7 +215,7 @@ async def activate(request: web.Request) -> web.Response:
     values["username"] = username
     context = {"token": token, "values": values}
     if errors:
-        return render(request, "activate.html", {**context, "errors": errors}, 422)
+        return await _account_form(request, "activate.html", 422, **context, errors=errors)
     params = {"token": token, "date_of_birth": dob, "zip": zip_code, "password": password}
     if username:
         params["username"] = username
@@ -164,12 +226,12 @@ async def activate(request: web.Request) -> web.Response:
             return _link_invalid(request)
         if exc.code == "forbidden":
             mismatch = "The date of birth or zip code does not match the office's records."
-            return render(request, "activate.html", {**context, "error": mismatch}, 403)
+            return await _account_form(request, "activate.html", 403, **context, error=mismatch)
         if exc.code == "invalid_params":
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             general = None if errors else friendly(exc.code, office(request))
-            return render(
-                request, "activate.html", {**context, "errors": errors, "error": general}, 422
+            return await _account_form(
+                request, "activate.html", 422, **context, errors=errors, error=general
             )
         raise
     notice = "activated" if result.get("access_enabled") else "activated_pending"
@@ -179,8 +241,16 @@ async def activate(request: web.Request) -> web.Response:
 # -- self-registration -----------------------------------------------------------------------
 
 
+def _registration_closed(request: web.Request) -> web.Response:
+    phone = office(request).phone
+    message = f"This office does not take sign-ups online. Please call {phone}."
+    return _message(request, "Please call the office", message, status=403)
+
+
 async def register_page(request: web.Request) -> web.Response:
-    return render(request, "register.html", {"errors": {}, "values": {}})
+    if not (await _access_rules(request)).get("self_registration"):
+        return _registration_closed(request)  # at once, not after ten boxes filled in
+    return await _account_form(request, "register.html")
 
 
 async def register(request: web.Request) -> web.Response:
@@ -197,7 +267,7 @@ async def register(request: web.Request) -> web.Response:
     values = {k: text(form, k, 320) for k in names}
     values["username"] = username
     if errors:
-        return render(request, "register.html", {"errors": errors, "values": values}, 422)
+        return await _account_form(request, "register.html", 422, errors=errors, values=values)
     params = {
         "first_name": first,
         "last_name": last,
@@ -212,14 +282,12 @@ async def register(request: web.Request) -> web.Response:
         await call(request, "access.register", params, as_patient=False)
     except RemoteError as exc:
         if exc.code == "forbidden":
-            phone = office(request).phone
-            message = f"This office does not take sign-ups online. Please call {phone}."
-            return _message(request, "Please call the office", message, status=403)
+            return _registration_closed(request)
         if exc.code == "invalid_params":
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             error = None if errors else friendly(exc.code, office(request))
             context = {"errors": errors, "values": values, "error": error}
-            return render(request, "register.html", context, 422)
+            return await _account_form(request, "register.html", 422, **context)
         raise
     return _message(request, "Check your email", CHECK_EMAIL)
 
@@ -286,7 +354,27 @@ async def reset_page(request: web.Request) -> web.Response:
     token = link_token(request.query.get("token"))
     if token is None:
         return _link_invalid(request)
+    try:
+        # Only asks: the link stays usable, so a mail scanner's GET cannot spend it.
+        await call(request, "access.reset_link", {"token": token}, as_patient=False)
+    except RemoteError as exc:
+        if exc.code != "not_found":
+            raise
+        return _reset_link_spent(request)
+    except AgentUnavailable:
+        pass  # the form shows; saving it says that the office cannot be reached
     return render(request, "reset.html", {"token": token, "errors": {}})
+
+
+def _reset_link_spent(request: web.Request) -> web.Response:
+    return _message(
+        request,
+        "This link was already used or has expired",
+        RESET_LINK_SPENT,
+        status=404,
+        back="/forgot",
+        back_label="Ask for a new link",
+    )
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -307,7 +395,7 @@ async def reset(request: web.Request) -> web.Response:
         )
     except RemoteError as exc:
         if exc.code == "not_found":
-            return _link_invalid(request)
+            return _reset_link_spent(request)
         if exc.code == "invalid_params":
             errors = field_errors(exc, {"password": "password"})
             error = None if errors else friendly(exc.code, office(request))

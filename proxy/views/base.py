@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -36,6 +37,34 @@ CLIENT = web.RequestKey("portico_client", dict[str, Any])
 NEW_PRE_SESSION = web.RequestKey("portico_new_pre_session", str)
 
 DEADLINE_SECONDS = 10.0
+# The routes (proxy/views/__init__.py) anyone may open. Every other route is a signed-in page,
+# whose session proxy/views/header.py has the agent check before the handler runs: a new page
+# is signed-in unless it is added here.
+SIGNED_OUT_ROUTES = frozenset(
+    {
+        "index",
+        "sign_in_page",
+        "sign_in",
+        "sign_out",
+        "activate_page",
+        "activate",
+        "register_page",
+        "register",
+        "verify_page",
+        "verify",
+        "forgot_page",
+        "forgot",
+        "reset_page",
+        "reset",
+        "confirm_email_page",
+        "confirm_email",
+        "static",
+        "healthz",
+    }
+)
+# Where a patient lands after signing in when she was not on her way to a page.
+HOME = "/appointments"
+_NEXT_MAX = 2000
 
 
 class SignInAgain(Exception):
@@ -113,9 +142,38 @@ def render(
 
 def see_other(location: str) -> web.Response:
     """303: after a POST the browser GETs the next page, so reloading it changes nothing.
-    Only ever a path on this site (never taken from the request), so no open redirect."""
+    Only ever a path on this site (built here, or a `next` that passed safe_next), so no
+    open redirect."""
     assert location.startswith("/") and not location.startswith("//")
     return web.Response(status=303, headers={"Location": location})
+
+
+def safe_next(value: object) -> str | None:
+    """A page to return to after signing in, when it can only be a page of this office's site:
+    one "/" and a path. "//host", "/\\host" (browsers read a backslash as a slash), a scheme,
+    a control or space character, or a lookalike of "/" outside ASCII could send the patient
+    to another site; a path this site made is percent-encoded ASCII."""
+    if not isinstance(value, str) or not 1 <= len(value) <= _NEXT_MAX:
+        return None
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(not 0x21 <= ord(c) <= 0x7E for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def sign_in_location(request: web.Request, notice: str) -> str:
+    """The sign-in page, remembering the page asked for (GET only: a form sent with a dead
+    session is not replayed) so that signing in leads back to it."""
+    query = {"notice": notice}
+    wanted = request.path_qs if request.method in ("GET", "HEAD") else None
+    going = safe_next(wanted)
+    if going is not None and going != HOME:
+        query["next"] = going
+    return "/sign-in?" + urlencode(query)
 
 
 async def call(

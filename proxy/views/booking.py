@@ -13,7 +13,6 @@ from typing import Any
 from aiohttp import web
 
 from protocol.aio import RemoteError
-from proxy.security import session_token
 from proxy.views.appointments import (
     appointment_id,
     change_blocked_reason,
@@ -21,7 +20,7 @@ from proxy.views.appointments import (
     describe,
     find_upcoming,
 )
-from proxy.views.base import SignInAgain, call, office, render, see_other
+from proxy.views.base import call, office, render, see_other
 from proxy.views.booking_steps import (
     PLEASE_CHOOSE,
     Choice,
@@ -53,8 +52,7 @@ def _closed(request: web.Request) -> web.Response:
 
 
 async def _practice(request: web.Request) -> dict[str, Any]:
-    if session_token(request) is None:
-        raise SignInAgain("required")
+    # Signed-in page: proxy/views/header.py had the agent check the session already.
     practice: dict[str, Any] = await call(request, "practice.info", as_patient=False)
     return practice
 

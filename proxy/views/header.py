@@ -1,10 +1,16 @@
-"""The header's "Messages (2 unread)" link: the unread count on every signed-in page.
+"""Before every signed-in page: the agent's word that the session is still live, and the
+header's "Messages (2 unread)" link.
 
-The count is fetched once per signed-in GET that renders a page, before the handler runs, and
-reaches every template (error pages included) through aiohttp_jinja2's per-request context.
-It is a convenience, never a reason to fail: when the agent cannot give it (down, slow, the
-session gone) the link shows without a number and the handler's own calls decide what the
-page says.
+Every route not in base.SIGNED_OUT_ROUTES is a signed-in page, and no handler of one
+runs before the agent has accepted its session in this request: the booking steps, for
+example, make only calls that need no session, so without this a patient whose access was
+just disabled would still be shown them. One call does both jobs on a page with the header:
+the unread count needs the session, so its answer is the check. When the count cannot be had
+for another reason (its table is unreadable, the count is slow), or the route has no header
+(a POST, a download), `access.session` is asked instead, with the full deadline.
+
+The count reaches every template (error pages included) through aiohttp_jinja2's per-request
+context. It is a convenience, never a reason to fail: without it the link shows no number.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from aiohttp.typedefs import Handler
 from protocol.aio import RemoteError
 from proxy.agents import AgentUnavailable
 from proxy.security import session_token
-from proxy.views.base import AGENTS, CLIENT, TENANT
+from proxy.views.base import AGENTS, CLIENT, SIGNED_OUT_ROUTES, TENANT, SignInAgain, call
 
 log = structlog.get_logger("portico.proxy.header")
 
@@ -32,20 +38,24 @@ COUNTED_BY_HANDLER = frozenset({"message_thread"})
 
 
 @web.middleware
-async def unread_messages(request: web.Request, handler: Handler) -> web.StreamResponse:
-    route = request.match_info.route.name or ""
-    if (
-        request.method == "GET"
-        and session_token(request) is not None
-        and route not in _NO_HEADER
-        and route not in COUNTED_BY_HANDLER
-    ):
-        await remember_unread(request)
+async def signed_in_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route.name
+    # No name: no route matched (404, 405), and the error page needs no session.
+    if route is None or route in SIGNED_OUT_ROUTES:
+        return await handler(request)
+    if session_token(request) is None:
+        raise SignInAgain("required")
+    counted = False
+    if request.method == "GET" and route not in _NO_HEADER and route not in COUNTED_BY_HANDLER:
+        counted = await remember_unread(request)
+    if not counted:
+        await call(request, "access.session")  # a dead session raises SignInAgain
     return await handler(request)
 
 
-async def remember_unread(request: web.Request) -> None:
-    """Fetch the count and hand it to this request's templates as `unread` (None: unknown)."""
+async def remember_unread(request: web.Request) -> bool:
+    """Fetch the count and hand it to this request's templates as `unread` (None: unknown).
+    True when the agent gave it, which it does only for a live session."""
     unread = await unread_count(request)
     context = request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY)
     if context is None:
@@ -55,9 +65,12 @@ async def remember_unread(request: web.Request) -> None:
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             context = request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = {}
     context["unread"] = unread
+    return unread is not None
 
 
 async def unread_count(request: web.Request) -> int | None:
+    """The count, or None when the agent could not give it. A dead session raises
+    SignInAgain: that answer is the agent's, not a missing count."""
     session = session_token(request)
     if session is None:
         return None
@@ -70,8 +83,12 @@ async def unread_count(request: web.Request) -> int | None:
             client=request[CLIENT],
             deadline=UNREAD_DEADLINE_SECONDS,
         )
-    except (RemoteError, AgentUnavailable):
-        return None  # the page's own request meets the same trouble and says so
+    except RemoteError as exc:
+        if exc.code == "unauthenticated":
+            raise SignInAgain() from None
+        return None
+    except AgentUnavailable:
+        return None  # the session check that follows meets the same trouble and says so
     except Exception as exc:
         log.warning("proxy.unread_count_failed", tenant=request[TENANT], error=type(exc).__name__)
         return None

@@ -26,6 +26,9 @@ FORM_NOTICES = {"saved": "Your answers are saved. You can come back and finish l
 ANSWER_PREFIX = "answer."  # form field names: "answer.<the agent's field name>"
 # Fields whose answer is a list of choices; every other type is one string.
 _LISTS = frozenset({"multiple_choice"})
+# A date is typed into three boxes (proxy/templates/_forms.html date_parts), named
+# "answer.<name>.month" and so on; an agent field name has no ".", so these cannot collide.
+_DATE_PARTS = ("year", "month", "day")
 _YES_NO = [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}]
 
 
@@ -81,16 +84,40 @@ def _field(index: int, spec: dict[str, Any], answer: Any) -> dict[str, Any]:
         "value": value,
         "chosen": chosen,
         "shown": _shown_answer(kind, choices, value, chosen),
+        "date_names": {part: f"{ANSWER_PREFIX}{spec['name']}.{part}" for part in _DATE_PARTS},
+        "date_parts": split_date(value),
     }
+
+
+def split_date(value: str) -> dict[str, str]:
+    """An answer as stored (YYYY-MM-DD, or a draft's incomplete "1950--27") back into its boxes."""
+    parts = value.split("-")
+    if len(parts) != len(_DATE_PARTS):
+        return {}
+    return dict(zip(_DATE_PARTS, parts, strict=True))
+
+
+def join_date(form: MultiDictProxy[Any], key: str) -> str:
+    """The three boxes as the agent's YYYY-MM-DD. Nothing typed is no answer; a box left
+    empty or a year of two digits is kept as typed, for the agent to refuse on sending and
+    for a draft to show again. A dash typed into a box would shift the parts, so it goes."""
+    typed = {}
+    for part in _DATE_PARTS:
+        value = form.get(f"{key}.{part}", "")
+        typed[part] = value.strip().replace("-", "") if isinstance(value, str) else ""
+    if not any(typed.values()):
+        return ""
+    month, day = (
+        v.zfill(2) if v.isdigit() and len(v) == 1 else v for v in (typed["month"], typed["day"])
+    )
+    return f"{typed['year']}-{month}-{day}"
 
 
 def _hint(kind: str, spec: dict[str, Any]) -> str:
     """The office's help text, plus what a number or date has to look like."""
     help_text = spec.get("help") or ""
     parts = [help_text, _range_hint(spec) if kind == "number" else ""]
-    if kind == "date" and not help_text:
-        # Browsers without a date picker show a plain box: say what to type.
-        parts.append("For example 2026-03-27.")
+    # A date's format is said by its boxes (proxy/templates/_forms.html date_parts).
     if kind in _LISTS and not help_text:
         parts.append("Choose all that apply.")
     return " ".join(part for part in parts if part)
@@ -136,7 +163,9 @@ def read_answers(form: MultiDictProxy[Any], specs: list[dict[str, Any]]) -> dict
         key = ANSWER_PREFIX + spec["name"]
         if spec.get("type") in _LISTS:
             answers[spec["name"]] = [v for v in form.getall(key, []) if isinstance(v, str)]
-        else:
+        elif spec.get("type") == "date" and f"{key}.year" in form:
+            answers[spec["name"]] = join_date(form, key)
+        else:  # a date from a page drawn before the three boxes came in has one box
             value = form.get(key, "")
             answers[spec["name"]] = value.replace("\r\n", "\n") if isinstance(value, str) else ""
     return answers

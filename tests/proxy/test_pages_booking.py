@@ -186,7 +186,7 @@ async def test_signed_out_booking_goes_to_sign_in(
 ) -> None:
     async with portal(practice_db, link_keys, tmp_path) as site:
         page = await site.browser().get("/book")
-        assert page.url == "/sign-in?notice=required"
+        assert page.url == "/sign-in?notice=required&next=%2Fbook"
         assert "Please sign in first." in page.visible_text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 from agent.db.pool import DatabaseSettings
 from proxy.views.records import FALLBACK_FILENAME, download_filename
@@ -151,4 +152,4 @@ async def test_signed_out_visitors_are_sent_to_sign_in(
         browser = site.browser()
         for url in ("/records", "/records/health-record.json", "/messages", "/forms"):
             page = await browser.get(url)
-            assert page.url == "/sign-in?notice=required", url
+            assert page.url == "/sign-in?" + urlencode({"notice": "required", "next": url}), url

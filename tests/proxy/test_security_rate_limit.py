@@ -45,7 +45,8 @@ async def test_sign_in_is_limited_per_address(
 async def test_forgot_and_register_share_a_limit(
     practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path
 ) -> None:
-    async with portal(practice_db, link_keys, tmp_path, rate_limit=LIMITS) as site:
+    offered = {"self_registration": True}  # otherwise /register shows no form
+    async with portal(practice_db, link_keys, tmp_path, access=offered, rate_limit=LIMITS) as site:
         browser = site.browser()
         forgot = (await browser.get("/forgot")).form("/forgot").fields
         register = (await browser.get("/register")).form("/register").fields

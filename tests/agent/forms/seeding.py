@@ -36,7 +36,7 @@ fields:
     label: Date of birth
     type: date
     required: true
-    help: Like 1950-04-27.
+    help: As on your insurance card.
   - name: smoker
     label: Do you smoke?
     type: yes_no

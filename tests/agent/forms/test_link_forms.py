@@ -85,7 +85,7 @@ async def test_get_returns_every_question_as_the_contract_describes(
         "max_length": 40,
     }
     assert fields["born"]["required"] is True
-    assert fields["born"]["help"] == "Like 1950-04-27."
+    assert fields["born"]["help"] == "As on your insurance card."
     assert fields["colour"]["choices"] == [
         {"value": "red", "label": "red"},
         {"value": "green", "label": "Green as grass"},
@@ -154,13 +154,13 @@ async def test_wrong_answers_are_refused_naming_each_question(practice: RunningP
         )
     assert refused.value.code == "invalid_params"
     assert refused.value.message == (
-        "answers.born: That date does not exist - enter a date like 2026-11-23; "
+        "answers.born: That date does not exist - check the month, day and year; "
         "answers.smoker: This question needs an answer; "
         "answers.weight: Enter a number from 50 to 800"
     )
     assert refused.value.details == {
         "answers": {
-            "born": "That date does not exist - enter a date like 2026-11-23",
+            "born": "That date does not exist - check the month, day and year",
             "smoker": "This question needs an answer",
             "weight": "Enter a number from 50 to 800",
         }
