@@ -137,6 +137,15 @@ def too_large(size: int) -> str:
     return f"the file is {size / (1024 * 1024):.1f} MiB; an attachment may be at most {mib} MiB"
 
 
+def choose_topic(text: str, topics: tuple[str, ...]) -> str:
+    """The office's topic the patient picked, spelled as the office lists it."""
+    wanted = text.strip().casefold()
+    for topic in topics:
+        if topic.casefold() == wanted:
+            return topic
+    raise MessageRefused("topic", "choose one of the topics offered: " + ", ".join(topics))
+
+
 def check_attachment_count(count: int) -> None:
     if count > MAX_ATTACHMENTS:
         raise MessageRefused(
