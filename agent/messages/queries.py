@@ -142,6 +142,16 @@ def notice_address(cursor: Any, patient_id: int) -> dict[str, Any] | None:
 # -- writing ---------------------------------------------------------------------------------
 
 
+def threads_started_since(cursor: Any, patient_id: int, actor: str, since: datetime) -> int:
+    """How many of the patient's threads `actor` (patient:<id>) started after `since`."""
+    cursor.execute(
+        "SELECT COUNT(*) AS n FROM portal_message_threads"
+        " WHERE patient_id = %s AND created_by = %s AND created_at > %s",
+        (patient_id, actor[:64], db_time(since)),
+    )
+    return int(cursor.fetchone()["n"])
+
+
 def insert_thread(
     cursor: Any,
     *,

@@ -28,7 +28,10 @@ from agent.messages.rules import AUTHOR_MAX, MessageRefused, clean_body
 from agent.messages.start import (
     NO_NEW_MESSAGES,
     START,
+    STARTS_PER_DAY,
+    TOO_MANY_TODAY,
     MessageRules,
+    TooManyToday,
     check_new_conversation,
     start_tx,
 )
@@ -224,6 +227,12 @@ class MessageService:
         digest = new.digest()
         try:
             return await self.db.transaction(start_tx, caller, new, idempotency_key, digest, now)
+        except TooManyToday:
+            detail = f"per_day:{STARTS_PER_DAY}"
+            await self.db.transaction(
+                self._audit, caller, now, "message.start", "limit_reached", detail
+            )
+            raise LinkError(ErrorCode.LIMIT_REACHED, TOO_MANY_TODAY) from None
         except idempotency.Replay:
             return await self.db.transaction(
                 idempotency.stored_reply, caller.patient_id, idempotency_key, START, digest

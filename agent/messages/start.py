@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from agent import audit, idempotency
@@ -39,8 +39,19 @@ NO_NEW_MESSAGES = (
     "This office does not take new messages through the portal. Please call the office instead."
 )
 DEFAULT_TOPICS = ("Appointments", "Prescriptions", "Billing", "Other")
+# Each conversation may carry 3 MiB: a cap keeps one account (or a stolen session) from
+# filling the office's database. Far above what a patient writes in a day.
+STARTS_PER_DAY = 10
+TOO_MANY_TODAY = (
+    f"You have started {STARTS_PER_DAY} conversations in the last 24 hours, the most the "
+    "portal takes. Please wait for the office to answer, or call the office."
+)
 
 T = TypeVar("T")
+
+
+class TooManyToday(Exception):
+    """The patient started STARTS_PER_DAY conversations in the last 24 hours: roll back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,11 @@ def start_tx(
     the thread, its first message and its file, and the audit row (ids, never text)."""
     if key is not None:
         idempotency.claim(cursor, caller.patient_id, key, START, digest)
+    # After the claim, so a repeat of the last allowed request still gets its answer. Two
+    # requests at once may both pass at the cap: it bounds abuse, it is not an exact quota.
+    since = now - timedelta(days=1)
+    if q.threads_started_since(cursor, caller.patient_id, caller.actor, since) >= STARTS_PER_DAY:
+        raise TooManyToday()
     result = _write_thread(cursor, caller, new, now)
     if key is not None:
         idempotency.store_reply(cursor, caller.patient_id, key, result)

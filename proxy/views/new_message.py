@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from protocol.aio import RemoteError
-from proxy.views.base import call, office, render, see_other
+from proxy.views.base import Office, call, office, render, see_other
 from proxy.views.forms import Upload, idempotency_key, new_idempotency_key, read_form, text
 from proxy.views.inbox import REPLY_MAX, reply_problem, reply_text
 from proxy.views.messages import field_errors, friendly
@@ -34,6 +34,14 @@ FILE_REFUSED = (
     "We could not accept this file. Attach one PDF, PNG, JPG or text file of up to 3 MB, "
     "and check that it opens on your device."
 )
+
+
+def too_many_today(here: Office) -> str:
+    call_us = f"call {here.phone}" if here.phone else "call the office"
+    return (
+        "You have started as many conversations today as the portal takes. Please wait for "
+        f"the office to answer, or {call_us}."
+    )
 
 
 async def new_message_page(request: web.Request) -> web.Response:
@@ -74,13 +82,16 @@ async def start_message(request: web.Request) -> web.Response:
         except RemoteError as exc:
             if exc.code == "forbidden":  # the office stopped taking them since the page showed
                 return _page(request, {"can_start": False})
-            if exc.code != "invalid_params":
+            if exc.code == "limit_reached":
+                error = too_many_today(office(request))
+            elif exc.code != "invalid_params":
                 raise  # unavailable: the 503 page
-            errors = field_errors(exc, {name: name for name in LABELS})
-            if "attachment" in errors:
-                errors["attachment"] = FILE_REFUSED
-            if not errors:
-                error = friendly(exc.code, office(request))
+            else:
+                errors = field_errors(exc, {name: name for name in LABELS})
+                if "attachment" in errors:
+                    errors["attachment"] = FILE_REFUSED
+                if not errors:
+                    error = friendly(exc.code, office(request))
         else:
             return see_other(f"/messages/{int(answer['thread_id'])}?notice=started")
     options = await call(request, "messages.start_options")

@@ -229,3 +229,24 @@ async def test_another_patient_gets_the_same_page_as_for_a_missing_thread(
         assert (their_file.status, their_file.text) == (no_file.status, no_file.text)
         listing = await b.get("/messages")
         assert "Private question" not in listing.text
+
+
+async def test_over_the_daily_cap_the_form_says_to_wait_or_call(
+    practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path
+) -> None:
+    async with portal(practice_db, link_keys, tmp_path) as site:
+        session = await site.office.signed_in_patient(1)
+        for number in range(10):
+            params = {"topic": "Other", "subject": f"Question {number}", "body": "Hello"}
+            await site.office.call("messages.start", session, **params)
+        browser = await site.signed_in(1)
+        form = await browser.get("/messages/new")
+
+        page = await send(browser, form, topic="Other", subject="One more", body="Hello again")
+
+        assert page.status == 422
+        assert "You have started as many conversations today as the portal takes." in (
+            page.visible_text
+        )
+        assert "call +1 555 0100" in page.visible_text
+        assert len(threads(site)) == 10

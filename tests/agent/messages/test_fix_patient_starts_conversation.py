@@ -172,6 +172,35 @@ async def test_a_repeated_idempotency_key_starts_one_conversation(office: Access
     assert other.code == "invalid_params"
 
 
+async def test_ten_conversations_a_day_then_limit_reached_until_a_day_has_passed(
+    office: AccessPractice,
+) -> None:
+    session = await office.signed_in_patient(A)
+    for number in range(10):
+        last = await office.call_raw(
+            "messages.start", started(subject=f"Question {number}"), session, key=f"k{number}"
+        )
+    # A repeat of the tenth still gets its answer.
+    again = await office.call_raw(
+        "messages.start", started(subject="Question 9"), session, key="k9"
+    )
+    assert again == last
+    error = await office.refused("messages.start", session, **started(subject="Eleventh"))
+    assert error.code == "limit_reached"
+    assert "10 conversations in the last 24 hours" in error.message
+    assert len(threads(office)) == 10
+    (row,) = office.query(
+        "SELECT outcome, detail FROM portal_audit WHERE action = 'message.start'"
+        " AND outcome <> 'ok'"
+    )
+    assert row == {"outcome": "limit_reached", "detail": "per_day:10"}
+
+    office.advance(hours=24)
+    session = await office.sign_in("pat1@example.org")
+    await office.call("messages.start", session, **started(subject="Next day"))
+    assert len(threads(office)) == 11
+
+
 async def test_off_in_the_yaml_the_agent_refuses_and_says_so(
     practice_db: DatabaseSettings, link_keys: Path
 ) -> None:
