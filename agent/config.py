@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 # ConfigInvalid is re-exported: callers catch it as agent.config.ConfigInvalid.
 from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
 from agent.config_report import ConfigInvalid as ConfigInvalid
+from agent.messages.rules import DEFAULT_TOPICS
 from protocol.config_report import parse_yaml_model
 from protocol.tls import normalise_pin
 
@@ -297,7 +298,7 @@ class Messages(_Section):
         True, description="Patients may start a conversation, not only reply to the office."
     )
     topics: Annotated[tuple[Topic, ...], AfterValidator(_topics)] = Field(
-        ("Appointments", "Prescriptions", "Billing", "Other"),
+        DEFAULT_TOPICS,
         min_length=1,
         max_length=20,
         description="What a patient's new message may be about; they pick one (1 to 20).",

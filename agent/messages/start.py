@@ -23,6 +23,7 @@ from agent.booking.service import Caller
 from agent.messages import queries as q
 from agent.messages.rules import (
     ATTACHMENT_MAX_BYTES,
+    DEFAULT_TOPICS,
     Attachment,
     MessageRefused,
     check_attachment,
@@ -38,7 +39,6 @@ START = "messages.start"  # the method name its idempotency keys are stored unde
 NO_NEW_MESSAGES = (
     "This office does not take new messages through the portal. Please call the office instead."
 )
-DEFAULT_TOPICS = ("Appointments", "Prescriptions", "Billing", "Other")
 # Each conversation may carry 3 MiB: a cap keeps one account (or a stolen session) from
 # filling the office's database. Far above what a patient writes in a day.
 STARTS_PER_DAY = 10
