@@ -1,8 +1,9 @@
 """A patient's clinical record as a FHIR R4 `Bundle` (type `collection`): pure functions.
 
-The bundle is plain JSON-ready data; nothing here touches the database or the network, and
-nothing at run time needs a FHIR library (the tests validate the output with
-`fhir.resources.R4B`, see docs/decisions.md). Every entry has a `urn:uuid:` fullUrl derived
+The bundle is plain data (dicts, lists, strings, and numbers as `Decimal` so that a lab's
+digits survive; agent/records/fhir_json.py writes it); nothing here touches the database or
+the network, and nothing at run time needs a FHIR library (the tests validate the output
+with `fhir.resources.R4B`, see docs/decisions.md). Every entry has a `urn:uuid:` fullUrl derived
 from the practice and the row id, so downloading the same record twice gives the same ids and
 a receiving system can recognise entries it has already imported. Every resource refers to the
 Patient entry.
