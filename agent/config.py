@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 # ConfigInvalid is re-exported: callers catch it as agent.config.ConfigInvalid.
 from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
 from agent.config_report import ConfigInvalid as ConfigInvalid
+from agent.messages.rules import DEFAULT_TOPICS
 from protocol.config_report import parse_yaml_model
 from protocol.tls import normalise_pin
 
@@ -266,6 +267,44 @@ class Access(_Section):
     lockout_minutes: Whole = Field(15, ge=1, le=60, description="How long a lockout lasts.")
 
 
+def _topics(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for topic in values:
+        key = topic.casefold()
+        if key in seen:
+            raise ValueError(f'"{topic}" is listed twice (as "{seen[key]}" too); list each once')
+        seen[key] = topic
+    return values
+
+
+def _topic(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError("a topic must not be blank")
+    if not text.isprintable():
+        raise ValueError("a topic must be one line of plain text")
+    return text
+
+
+# Short enough for a drop-down on a phone and for a column in `messages list`.
+TOPIC_MAX = 60
+Topic = Annotated[str, Field(max_length=TOPIC_MAX), AfterValidator(_topic)]
+
+
+class Messages(_Section):
+    """Secure messages: what patients may write to the office."""
+
+    patients_can_start: bool = Field(
+        True, description="Patients may start a conversation, not only reply to the office."
+    )
+    topics: Annotated[tuple[Topic, ...], AfterValidator(_topics)] = Field(
+        DEFAULT_TOPICS,
+        min_length=1,
+        max_length=20,
+        description="What a patient's new message may be about; they pick one (1 to 20).",
+    )
+
+
 class SMTP(_Section):
     """The office's mail relay."""
 
@@ -333,6 +372,7 @@ class AgentConfig(_Section):
     database: Database = Field(description="The practice database.")
     booking: Booking = Field(default_factory=Booking, description="Online booking rules.")
     access: Access = Field(default_factory=Access, description="Accounts and sessions.")
+    messages: Messages = Field(default_factory=Messages, description="Secure messages.")
     email: Email = Field(default_factory=Email, description="Outgoing email.")
     # Required, unlike the sections after it: no default address would be right, and a wrong
     # one would send every patient a dead link.

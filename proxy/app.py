@@ -74,6 +74,7 @@ from proxy.views.base import (
     sign_in_location,
 )
 from proxy.views.errors import error_page, plain_error, unknown_site
+from proxy.views.forms import read_form
 from proxy.views.header import signed_in_pages
 from proxy.views.messages import UNREACHABLE_CODES
 from proxy.views.times import local_when
@@ -90,7 +91,11 @@ MAX_BODY = 64 * 1024
 # request, since a body is read before the session is checked; 1 MiB holds about ten such
 # answers, more than any form asks for at once.
 FORM_SAVE_MAX_BODY = 1024 * 1024
-LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY}
+# A new message may carry one file of up to 3 MiB (the agent's limit, docs/protocol.md
+# messages.start) as well as its text; a little over that, so a file just too big gets the
+# form's own message ("the file is 3.2 MiB ...") rather than the "too large" page.
+MESSAGE_START_MAX_BODY = 4 * 1024 * 1024
+LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY, "message_start": MESSAGE_START_MAX_BODY}
 
 log = structlog.get_logger("portico.proxy")
 access_log = structlog.get_logger("portico.proxy.access")
@@ -216,8 +221,9 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     if not same_origin(request, origin_of(request, request.app[SCHEME])):
         raise CsrfRefused()
     try:
-        form = await request.post()
+        form = await read_form(request)
     except (ValueError, HttpProcessingError):  # a body that does not parse as a form
+        # (UnicodeDecodeError, from a field that is not text in its charset, is a ValueError)
         raise web.HTTPBadRequest() from None
     sent = form.get(CSRF_FIELD)
     bound = session_token(request) or pre_session_token(request)

@@ -171,7 +171,10 @@ def _cmd_send(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     async def show_list(service: MessageService, actor: str) -> int:
         rows = await service.staff_threads(actor, args.patient, args.unread)
-        print("thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\tsubject")
+        print(
+            "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\ttopic"
+            "\tsubject"
+        )
         for row in rows:
             name = f"{row['first_name']} {row['last_name']}"
             cells = [
@@ -182,6 +185,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 row["last_sender"],
                 row["messages"],
                 int(row["unread_replies"] or 0),
+                # A patient-started thread's topic; the office's own threads have none.
+                row["topic"] or "-",
                 row["subject"],
             ]
             print("\t".join(_terminal_safe(str(cell), one_line=True) for cell in cells))
@@ -198,6 +203,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         name = f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip()
         print(f"thread {thread['id']}: {_terminal_safe(thread['subject'], one_line=True)}")
         print(f"patient {thread['patient_id']}: {_terminal_safe(name, one_line=True)}")
+        if thread["topic"]:
+            topic = _terminal_safe(thread["topic"], one_line=True)
+            print(f"started by the patient, topic: {topic}")
         print(f"replies allowed: {'yes' if thread['replies_allowed'] else 'no'}")
         newly_read = 0
         for message in thread["messages"]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from agent.messages.service import MessageService
+from agent.messages.start import MessageRules
 from agent.rpc import DomainContext, MethodTable, NoParams, Params, SmallId
 from protocol.aio import Request
 
@@ -33,6 +34,21 @@ class AttachmentParams(Params):
     attachment_id: SmallId
 
 
+class UploadParams(Params):
+    """One file the patient attaches: its name and its bytes in base64. Generous bounds; the
+    service checks the name, the type, the first bytes and the 3 MiB size with clear words."""
+
+    filename: Annotated[str, Field(max_length=1000)]
+    data: Annotated[str, Field(max_length=8_000_000)]
+
+
+class StartParams(Params):
+    topic: Annotated[str, Field(max_length=1000)]
+    subject: Annotated[str, Field(max_length=5000)]
+    body: RawBody
+    attachment: UploadParams | None = None
+
+
 def build_service(context: DomainContext) -> MessageService:
     return MessageService(
         context.db,
@@ -40,6 +56,10 @@ def build_service(context: DomainContext) -> MessageService:
         context.zone,
         practice_name=context.config.practice.name,
         notice=context.mail.new_message_notice,
+        rules=MessageRules(
+            patients_can_start=context.config.messages.patients_can_start,
+            topics=context.config.messages.topics,
+        ),
     )
 
 
@@ -66,6 +86,22 @@ def link_methods(context: DomainContext) -> MethodTable:
             request.idempotency_key,
         )
 
+    async def start_options(request: Request, params: NoParams) -> Any:
+        await callers.caller_for(request)  # only a signed-in patient asks
+        return service.start_options()
+
+    async def start(request: Request, params: StartParams) -> Any:
+        upload = params.attachment
+        return await service.start(
+            await callers.caller_for(request),
+            topic=params.topic,
+            subject=params.subject,
+            body=params.body,
+            filename=upload.filename if upload else None,
+            data_base64=upload.data if upload else None,
+            idempotency_key=request.idempotency_key,
+        )
+
     async def attachment(request: Request, params: AttachmentParams) -> Any:
         return await service.attachment(await callers.caller_for(request), params.attachment_id)
 
@@ -74,5 +110,7 @@ def link_methods(context: DomainContext) -> MethodTable:
         "messages.list": (NoParams, list_threads),
         "messages.thread": (ThreadParams, thread),
         "messages.reply": (ReplyParams, reply),
+        "messages.start_options": (NoParams, start_options),
+        "messages.start": (StartParams, start),
         "messages.attachment": (AttachmentParams, attachment),
     }

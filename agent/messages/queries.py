@@ -32,7 +32,7 @@ def unread_count(cursor: Any, patient_id: int) -> int:
 
 def patient_threads(cursor: Any, patient_id: int) -> list[dict[str, Any]]:
     cursor.execute(
-        "SELECT t.id, t.subject, t.last_message_at, t.last_sender, COUNT(*) AS messages,"
+        "SELECT t.id, t.subject, t.topic, t.last_message_at, t.last_sender, COUNT(*) AS messages,"
         " SUM(m.sender = 'office' AND m.read_by_patient_at IS NULL) AS unread"
         " FROM portal_message_threads t JOIN portal_messages m ON m.thread_id = t.id"
         " WHERE t.patient_id = %s"
@@ -47,8 +47,8 @@ def thread(
 ) -> dict[str, Any] | None:
     """The thread, if it exists and (when patient_id is given) is that patient's."""
     sql = (
-        "SELECT id, patient_id, subject, replies_allowed, created_at, last_message_at,"
-        " last_sender FROM portal_message_threads WHERE id = %s"
+        "SELECT id, patient_id, subject, topic, replies_allowed, created_by, created_at,"
+        " last_message_at, last_sender FROM portal_message_threads WHERE id = %s"
     )
     args: tuple[Any, ...] = (thread_id,)
     if patient_id is not None:
@@ -118,6 +118,13 @@ def patient_name(cursor: Any, patient_id: int) -> dict[str, Any] | None:
     return row
 
 
+def patient_author(cursor: Any, patient_id: int) -> str:
+    """The name shown above a patient's own messages: as the office registered them."""
+    patient = patient_name(cursor, patient_id) or {}
+    author = f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip()
+    return author or "Patient"
+
+
 def notice_address(cursor: Any, patient_id: int) -> dict[str, Any] | None:
     """Where the new-message notice goes: only a patient with an active account whose access
     the office has enabled is told (the others could not sign in to read it)."""
@@ -135,6 +142,16 @@ def notice_address(cursor: Any, patient_id: int) -> dict[str, Any] | None:
 # -- writing ---------------------------------------------------------------------------------
 
 
+def threads_started_since(cursor: Any, patient_id: int, actor: str, since: datetime) -> int:
+    """How many of the patient's threads `actor` (patient:<id>) started after `since`."""
+    cursor.execute(
+        "SELECT COUNT(*) AS n FROM portal_message_threads"
+        " WHERE patient_id = %s AND created_by = %s AND created_at > %s",
+        (patient_id, actor[:64], db_time(since)),
+    )
+    return int(cursor.fetchone()["n"])
+
+
 def insert_thread(
     cursor: Any,
     *,
@@ -143,12 +160,16 @@ def insert_thread(
     replies_allowed: bool,
     actor: str,
     now: datetime,
+    started_by: str = "office",
+    topic: str | None = None,
 ) -> int:
+    """A new thread; `started_by` is the side of its first message (office or patient)."""
     stamp = db_time(now)
     cursor.execute(
-        "INSERT INTO portal_message_threads (patient_id, subject, replies_allowed, created_by,"
-        " created_at, last_message_at, last_sender) VALUES (%s, %s, %s, %s, %s, %s, 'office')",
-        (patient_id, subject, int(replies_allowed), actor[:64], stamp, stamp),
+        "INSERT INTO portal_message_threads (patient_id, subject, topic, replies_allowed,"
+        " created_by, created_at, last_message_at, last_sender)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (patient_id, subject, topic, int(replies_allowed), actor[:64], stamp, stamp, started_by),
     )
     return int(cursor.lastrowid)
 
@@ -176,6 +197,22 @@ def insert_message(
         (stamp, sender, thread_id),
     )
     return message_id
+
+
+def insert_patient_message(
+    cursor: Any, *, thread_id: int, patient_id: int, actor: str, body: str, now: datetime
+) -> int:
+    """A message the patient wrote, under their name as the office registered it."""
+    return insert_message(
+        cursor,
+        thread_id=thread_id,
+        patient_id=patient_id,
+        sender="patient",
+        author=patient_author(cursor, patient_id),
+        actor=actor,
+        body=body,
+        now=now,
+    )
 
 
 def insert_attachments(cursor: Any, message_id: int, attachments: list[Attachment]) -> None:
@@ -207,7 +244,8 @@ def staff_threads(cursor: Any, patient_id: int | None, unread_only: bool) -> lis
             " WHERE sender = 'patient' AND read_by_staff_at IS NULL)"
         )
     cursor.execute(
-        "SELECT t.id, t.patient_id, p.first_name, p.last_name, t.subject, t.last_message_at,"
+        "SELECT t.id, t.patient_id, p.first_name, p.last_name, t.subject, t.topic,"
+        " t.last_message_at,"
         " t.last_sender, COUNT(*) AS messages,"
         " SUM(m.sender = 'patient' AND m.read_by_staff_at IS NULL) AS unread_replies"
         " FROM portal_message_threads t"

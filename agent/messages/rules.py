@@ -26,6 +26,8 @@ _JPEG = ("image/jpeg", b"\xff\xd8\xff")
 _TEXT = ("text/plain", b"")
 ALLOWED_TYPES = {".pdf": _PDF, ".png": _PNG, ".jpg": _JPEG, ".jpeg": _JPEG, ".txt": _TEXT}
 ALLOWED_NAMES = "pdf, png, jpg, jpeg or txt"
+# What a patient's new conversation may be about unless agent.yaml lists the office's own.
+DEFAULT_TOPICS = ("Appointments", "Prescriptions", "Billing", "Other")
 
 
 class MessageRefused(Exception):
@@ -135,6 +137,15 @@ def check_attachment(filename: str, data: bytes) -> Attachment:
 def too_large(size: int) -> str:
     mib = ATTACHMENT_MAX_BYTES // (1024 * 1024)
     return f"the file is {size / (1024 * 1024):.1f} MiB; an attachment may be at most {mib} MiB"
+
+
+def choose_topic(text: str, topics: tuple[str, ...]) -> str:
+    """The office's topic the patient picked, spelled as the office lists it."""
+    wanted = text.strip().casefold()
+    for topic in topics:
+        if topic.casefold() == wanted:
+            return topic
+    raise MessageRefused("topic", "choose one of the topics offered: " + ", ".join(topics))
 
 
 def check_attachment_count(count: int) -> None:

@@ -25,6 +25,16 @@ from agent.db import Database
 from agent.messages import queries as q
 from agent.messages.office import NoticeMaker, OfficeMessage, SentMessage, write_office_message
 from agent.messages.rules import AUTHOR_MAX, MessageRefused, clean_body
+from agent.messages.start import (
+    NO_NEW_MESSAGES,
+    START,
+    STARTS_PER_DAY,
+    TOO_MANY_TODAY,
+    MessageRules,
+    TooManyToday,
+    check_new_conversation,
+    start_tx,
+)
 from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
@@ -44,12 +54,14 @@ class MessageService:
         *,
         practice_name: str,
         notice: NoticeMaker | None,
+        rules: MessageRules | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.zone = zone
         self.practice_name = practice_name
         self.notice = notice
+        self.rules = rules or MessageRules()
 
     # -- patient side ------------------------------------------------------------------------
 
@@ -70,6 +82,7 @@ class MessageService:
             {
                 "id": row["id"],
                 "subject": row["subject"],
+                "topic": row["topic"],
                 "last_at": _iso_utc(row["last_message_at"]),
                 "local_last": self._local(row["last_message_at"]),
                 "unread": int(row["unread"] or 0),
@@ -78,7 +91,16 @@ class MessageService:
             }
             for row in rows
         ]
-        return {"threads": threads, "unread": sum(t["unread"] for t in threads)}
+        return {
+            "threads": threads,
+            "unread": sum(t["unread"] for t in threads),
+            "can_start": self.rules.patients_can_start,
+        }
+
+    def start_options(self) -> dict[str, Any]:
+        """Whether the patient may start a conversation, and about which topics: office
+        settings, not PHI, so not audited."""
+        return {"can_start": self.rules.patients_can_start, "topics": list(self.rules.topics)}
 
     async def thread(
         self, caller: Caller, thread_id: int, *, mark_read: bool = True
@@ -106,6 +128,7 @@ class MessageService:
         return {
             "id": row["id"],
             "subject": row["subject"],
+            "topic": row["topic"],
             "can_reply": bool(row["replies_allowed"]),
             "messages": [self._message_view(m) for m in row["messages"]],
         }
@@ -118,11 +141,7 @@ class MessageService:
             body = clean_body(body)
         except MessageRefused as refused:
             raise LinkError(ErrorCode.INVALID_PARAMS, str(refused)) from None
-        if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-            raise LinkError(
-                ErrorCode.INVALID_PARAMS,
-                f"idempotency_key: at most {IDEMPOTENCY_KEY_MAX} characters",
-            )
+        _check_key(idempotency_key)
         now = self.clock.now()
         request = json.dumps([REPLY, thread_id, body], ensure_ascii=False)
         digest = hashlib.sha256(request.encode()).hexdigest()
@@ -162,14 +181,10 @@ class MessageService:
             return outcome
         if key is not None:
             idempotency.claim(cursor, caller.patient_id, key, REPLY, digest)
-        patient = q.patient_name(cursor, caller.patient_id) or {}
-        author = f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip()
-        message_id = q.insert_message(
+        message_id = q.insert_patient_message(
             cursor,
             thread_id=thread_id,
             patient_id=caller.patient_id,
-            sender="patient",
-            author=author or "Patient",
             actor=caller.actor,
             body=body,
             now=now,
@@ -181,6 +196,47 @@ class MessageService:
             cursor, caller, now, "message.reply", "ok", f"thread:{thread_id} message:{message_id}"
         )
         return result
+
+    async def start(
+        self,
+        caller: Caller,
+        *,
+        topic: str,
+        subject: str,
+        body: str,
+        filename: str | None = None,
+        data_base64: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """The patient starts a conversation with the office (when the office allows it)."""
+        now = self.clock.now()
+        if not self.rules.patients_can_start:
+            await self.db.transaction(
+                self._audit, caller, now, "message.start", "forbidden", "patients_can_start:off"
+            )
+            raise LinkError(ErrorCode.FORBIDDEN, NO_NEW_MESSAGES)
+        new = check_new_conversation(
+            self.rules,
+            topic=topic,
+            subject=subject,
+            body=body,
+            filename=filename,
+            data_base64=data_base64,
+        )
+        _check_key(idempotency_key)
+        digest = new.digest()
+        try:
+            return await self.db.transaction(start_tx, caller, new, idempotency_key, digest, now)
+        except TooManyToday:
+            detail = f"per_day:{STARTS_PER_DAY}"
+            await self.db.transaction(
+                self._audit, caller, now, "message.start", "limit_reached", detail
+            )
+            raise LinkError(ErrorCode.LIMIT_REACHED, TOO_MANY_TODAY) from None
+        except idempotency.Replay:
+            return await self.db.transaction(
+                idempotency.stored_reply, caller.patient_id, idempotency_key, START, digest
+            )
 
     async def attachment(self, caller: Caller, attachment_id: int) -> dict[str, Any]:
         now = self.clock.now()
@@ -304,6 +360,13 @@ class MessageService:
                 for a in row["attachments"]
             ],
         }
+
+
+def _check_key(key: str | None) -> None:
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise LinkError(
+            ErrorCode.INVALID_PARAMS, f"idempotency_key: at most {IDEMPOTENCY_KEY_MAX} characters"
+        )
 
 
 def _iso_utc(stamp: datetime) -> str:

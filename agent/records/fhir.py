@@ -1,8 +1,9 @@
 """A patient's clinical record as a FHIR R4 `Bundle` (type `collection`): pure functions.
 
-The bundle is plain JSON-ready data; nothing here touches the database or the network, and
-nothing at run time needs a FHIR library (the tests validate the output with
-`fhir.resources.R4B`, see docs/decisions.md). Every entry has a `urn:uuid:` fullUrl derived
+The bundle is plain data (dicts, lists, strings, and numbers as `Decimal` so that a lab's
+digits survive; agent/records/fhir_json.py writes it); nothing here touches the database or
+the network, and nothing at run time needs a FHIR library (the tests validate the output
+with `fhir.resources.R4B`, see docs/decisions.md). Every entry has a `urn:uuid:` fullUrl derived
 from the practice and the row id, so downloading the same record twice gives the same ids and
 a receiving system can recognise entries it has already imported. Every resource refers to the
 Patient entry.
@@ -10,11 +11,11 @@ Patient entry.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -27,6 +28,7 @@ from agent.records.queries import (
     ProblemRow,
     VisitRow,
 )
+from agent.records.units import UCUM, lab_unit
 
 # Fixed once: changing it would change every id a patient has ever downloaded.
 PORTICO_NAMESPACE = uuid.UUID("2f6c1f8e-6a0e-4c55-9a43-5d1f0c3b7e21")
@@ -36,6 +38,7 @@ SNOMED = "http://snomed.info/sct"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
 TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+V2 = f"{TERMINOLOGY}/v2"
 
 _ALLERGY_CODE_SYSTEMS = {"rxnorm": RXNORM, "snomed": SNOMED}
 _MEDICATION_STATUS = {"on_hold": "on-hold"}  # the others are spelled as in FHIR already
@@ -48,6 +51,7 @@ _INTERPRETATION = {
     "abnormal": ("A", "Abnormal"),
 }
 # A lab value is sent as a number only when it is exactly a decimal: "<0.5" or "1:80" stay text.
+# Numbers travel as Decimal, so no digit is lost or added (agent/records/fhir_json.py).
 _DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _RANGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[-\u2013]\s*(\d+(?:\.\d+)?)\s*")
 
@@ -57,19 +61,26 @@ def practice_namespace(subdomain: str) -> uuid.UUID:
     return uuid.uuid5(PORTICO_NAMESPACE, subdomain.casefold())
 
 
+def patient_identifier_system(subdomain: str) -> str:
+    """The namespace of the practice's patient ids (docs/decisions.md): the subdomain is the
+    practice's one stable name in Portico, and a URN stays valid when the portal moves."""
+    return f"urn:portico:{subdomain.casefold()}:patient"
+
+
 def resource_id(namespace: uuid.UUID, resource_type: str, row_id: int) -> str:
     return str(uuid.uuid5(namespace, f"{resource_type}/{row_id}"))
 
 
 def health_record_bundle(
-    record: ClinicalRecord, *, namespace: uuid.UUID, timestamp: datetime
+    record: ClinicalRecord, *, namespace: uuid.UUID, patient_system: str, timestamp: datetime
 ) -> dict[str, Any]:
-    """The whole record as one Bundle; `timestamp` (UTC) says when it was assembled."""
+    """The whole record as one Bundle; `timestamp` (UTC) says when it was assembled and
+    `patient_system` is patient_identifier_system(subdomain)."""
     ids = ResourceIds(namespace)
     patient = {"reference": ids.url("Patient", record.patient.id)}
     visits = {v.id: {"reference": ids.url("Encounter", v.id)} for v in record.visits}
     resources = [
-        patient_resource(record.patient, ids),
+        patient_resource(record.patient, ids, patient_system),
         *(allergy_resource(a, ids, patient) for a in record.allergies),
         *(medication_resource(m, ids, patient) for m in record.medications),
         *(condition_resource(p, ids, patient) for p in record.problems),
@@ -104,9 +115,10 @@ class ResourceIds:
 # -- resources ----------------------------------------------------------------------------------
 
 
-def patient_resource(patient: PatientRow, ids: ResourceIds) -> dict[str, Any]:
+def patient_resource(patient: PatientRow, ids: ResourceIds, system: str) -> dict[str, Any]:
     # Only what the practice's patients table holds; it has no sex or gender column, so the
-    # resource has no `gender` rather than a guessed one.
+    # resource has no `gender` rather than a guessed one. The identifier is the practice's own
+    # patient id, so a receiving system can match the download to the chart it came from.
     first, last = _text(patient.first_name), _text(patient.last_name)
     name: dict[str, Any] = {"use": "official"}
     if last:
@@ -116,6 +128,14 @@ def patient_resource(patient: PatientRow, ids: ResourceIds) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": ids.id("Patient", patient.id),
+        "identifier": [
+            {
+                "use": "usual",
+                "type": _concept(f"{V2}-0203", "MR", "Medical record number"),
+                "system": system,
+                "value": str(patient.id),
+            }
+        ],
         "name": [name],
         "birthDate": patient.date_of_birth.isoformat(),
     }
@@ -274,41 +294,41 @@ def observation_resource(
 
 
 def observation_value(value: str, unit: str | None) -> dict[str, Any]:
-    """valueQuantity for a plain decimal a JSON number can say exactly ("5.4", "120"),
-    valueString for anything else, and nothing for a blank value (FHIR strings may not be
-    empty). A decimal a number cannot say ("5.40") is text with its unit: "5.40 %"."""
+    """valueQuantity for a plain decimal, with its UCUM code when the unit is one of
+    agent/records/units.py's (else the unit as written, without a code); valueString for
+    anything else ("<0.5", "Negative"), and nothing for a blank value (FHIR strings may not be
+    empty). The number keeps the digits the lab wrote: "5.40" goes as 5.40 (fhir_json.py)."""
     text = value.strip()
     if not text:
         return {}
     if not _DECIMAL.fullmatch(text):
         return {"valueString": text}
-    unit_text = _text(unit)
-    number = _exact_number(text)
-    if number is None:
-        return {"valueString": f"{text} {unit_text}" if unit_text else text}
-    quantity: dict[str, Any] = {"value": number}
-    if unit_text:
-        quantity["unit"] = unit_text
-    return {"valueQuantity": quantity}
+    return {"valueQuantity": quantity(Decimal(text), unit)}
+
+
+def quantity(number: Decimal, unit: str | None) -> dict[str, Any]:
+    """A Quantity in the lab's unit: `unit` for people, `system`/`code` for machines."""
+    result: dict[str, Any] = {"value": number}
+    known = lab_unit(unit)
+    if known is not None:
+        result.update(unit=known.display, system=UCUM, code=known.code)
+    elif unit_text := _text(unit):
+        result["unit"] = unit_text
+    return result
 
 
 def reference_range(text: str | None, unit: str | None) -> list[dict[str, Any]]:
     """The lab's reference range: always its text, plus low/high when it reads "70-99".
 
     Forms like "<200" keep only their text: FHIR's low and high are inclusive, and turning a
-    strict bound into an inclusive one would change what the laboratory said. So does a
-    bound a JSON number cannot say exactly ("3.50-5.00"), for the reason in _exact_number."""
+    strict bound into an inclusive one would change what the laboratory said."""
     range_text = _text(text)
     if not range_text:
         return []
     item: dict[str, Any] = {}
-    match = _RANGE.fullmatch(range_text)
-    bounds = [_exact_number(bound) for bound in match.groups()] if match else []
-    if bounds and None not in bounds:
-        for key, number in zip(("low", "high"), bounds, strict=True):
-            item[key] = {"value": number}
-            if unit_text := _text(unit):
-                item[key]["unit"] = unit_text
+    if match := _RANGE.fullmatch(range_text):
+        item["low"] = quantity(Decimal(match[1]), unit)
+        item["high"] = quantity(Decimal(match[2]), unit)
     item["text"] = range_text
     return [item]
 
@@ -332,18 +352,6 @@ def _text(value: str | None) -> str | None:
         return None
     stripped = value.strip()
     return stripped or None
-
-
-def _exact_number(text: str) -> int | float | None:
-    """The number whose JSON text is exactly `text` (a leading "+" aside), or None.
-
-    FHIR says a decimal's precision is significant: "5.40" claims a digit "5.4" does not.
-    A float is written in its shortest form, so "5.40" would leave as 5.4 ("007" as 7, a
-    decimal with 20 digits rounded): rather than change what the laboratory wrote, such a
-    value is not sent as a number at all. `text` is a _DECIMAL match."""
-    plain = text.removeprefix("+")
-    number = float(plain) if "." in plain else int(plain)
-    return number if json.dumps(number) == plain else None
 
 
 def _instant(moment: datetime) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.records.fhir import practice_namespace
 from agent.records.service import RecordService
 from agent.rpc import DomainContext, MethodTable, NoParams
 from protocol.aio import Request
@@ -19,7 +18,7 @@ def link_methods(context: DomainContext) -> MethodTable:
         context.db,
         context.clock,
         context.zone,
-        practice_namespace(context.config.practice.subdomain),
+        context.config.practice.subdomain,
     )
 
     async def summary(request: Request, params: NoParams) -> Any:

@@ -7,7 +7,6 @@ write one `portal_audit` row in the same transaction as the read, with counts an
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,17 +16,24 @@ from agent.booking.service import Caller
 from agent.clock import Clock
 from agent.db import Database
 from agent.records import queries as q
-from agent.records.fhir import health_record_bundle
+from agent.records.fhir import (
+    health_record_bundle,
+    patient_identifier_system,
+    practice_namespace,
+)
+from agent.records.fhir_json import bundle_json
+from agent.records.units import unit_display
 from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 
 class RecordService:
-    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo, namespace: uuid.UUID) -> None:
+    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo, subdomain: str) -> None:
         self.db = db
         self.clock = clock
         self.zone = zone
-        self.namespace = namespace  # fhir.practice_namespace(subdomain): stable resource ids
+        self.namespace = practice_namespace(subdomain)  # stable resource ids
+        self.patient_system = patient_identifier_system(subdomain)
 
     async def summary(self, caller: Caller) -> dict[str, Any]:
         record = await self._read(caller, "records.read", self.clock.now())
@@ -36,9 +42,13 @@ class RecordService:
     async def bundle(self, caller: Caller) -> dict[str, Any]:
         now = self.clock.now()
         record = await self._read(caller, "records.bundle", now)
+        bundle = health_record_bundle(
+            record, namespace=self.namespace, patient_system=self.patient_system, timestamp=now
+        )
+        # As text: the link's JSON would turn 5.40 into 5.4 (agent/records/fhir_json.py).
         return {
             "filename": f"health-record-{now.astimezone(self.zone).date().isoformat()}.json",
-            "bundle": health_record_bundle(record, namespace=self.namespace, timestamp=now),
+            "bundle_json": bundle_json(bundle),
         }
 
     async def _read(self, caller: Caller, action: str, now: datetime) -> q.ClinicalRecord:
@@ -153,6 +163,8 @@ def lab_item(lab: q.LabRow, zone: ZoneInfo) -> dict[str, Any]:
         "test": lab.test_name,
         "value": lab.value,
         "unit": lab.unit,
+        # The unit in words a patient reads ("mmHg" for mm[Hg]): agent/records/units.py.
+        "unit_display": unit_display(lab.unit),
         "reference_range": lab.reference_range,
         "flag": lab.flag,
         "status": lab.status,

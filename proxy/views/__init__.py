@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.views import access, account, appointments, booking, inbox, patient_forms, records
+from proxy.views import (
+    access,
+    account,
+    appointments,
+    booking,
+    inbox,
+    new_message,
+    patient_forms,
+    records,
+)
 
 _APPOINTMENT = r"/appointments/{appointment_id:[0-9]{1,19}}"
 # Thread, attachment and form ids are up to 2^31-1; the handlers check the exact range.
@@ -47,6 +56,8 @@ ROUTES = [
     web.post("/account/password", account.change_password, name="change_password"),
     web.post("/account/email", account.change_email, name="change_email"),
     web.get("/messages", inbox.messages_page, name="messages"),
+    web.get("/messages/new", new_message.new_message_page, name="message_new"),
+    web.post("/messages/new", new_message.start_message, name="message_start"),
     web.get(_THREAD, inbox.thread_page, name="message_thread"),
     web.post(f"{_THREAD}/reply", inbox.reply, name="message_reply"),
     web.get(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from aiohttp import web
-from multidict import MultiDictProxy
+from aiohttp import BodyPartReader, hdrs, web
+from multidict import MultiDict, MultiDictProxy
 
 TOKEN_MAX = 128  # the agent's limit for one-time link tokens
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -22,8 +23,59 @@ PASSWORD_MAX = 1024  # far above the policy's 128; longer input is cut off befor
 Errors = dict[str, str]
 
 
+# A form with a file (a new message) has a handful of fields; more parts is not a browser.
+MAX_FORM_PARTS = 20
+_FORM = web.RequestKey("portico_form", MultiDictProxy)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent with a form, held in memory only."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 async def read_form(request: web.Request) -> MultiDictProxy[Any]:
-    return await request.post()
+    """The POSTed form, read once per request (the CSRF check reads it first); a file field
+    is an Upload."""
+    form: MultiDictProxy[Any] | None = request.get(_FORM)
+    if form is None:
+        if request.content_type == "multipart/form-data":
+            form = await _read_multipart(request)
+        else:
+            form = await request.post()
+        request[_FORM] = form
+    return form
+
+
+async def _read_multipart(request: web.Request) -> MultiDictProxy[Any]:
+    """A multipart form read into memory, within the route's body limit. aiohttp's
+    request.post() would spool a file over 1 MiB to a temporary file on disk, and the proxy
+    writes nothing about patients to disk. Raises ValueError for a body that is not a form."""
+    limit = request.client_max_size
+    reader = await request.multipart()
+    form: MultiDict[Any] = MultiDict()
+    total = 0
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            raise ValueError("not a form field")
+        if len(form) >= MAX_FORM_PARTS:
+            raise ValueError("too many form fields")
+        raw = bytearray()
+        while chunk := await part.read_chunk():
+            total += len(chunk)
+            if total > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=total)
+            raw.extend(chunk)
+        data = bytes(part.decode(raw))
+        if part.filename is not None:
+            content_type = part.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
+            form.add(part.name, Upload(part.filename, content_type, data))
+        else:
+            form.add(part.name, data.decode(part.get_charset(default="utf-8")))
+    return MultiDictProxy(form)
 
 
 def text(form: MultiDictProxy[Any], name: str, limit: int = 320) -> str:

@@ -30,7 +30,10 @@ from proxy.views.messages import field_errors, friendly
 from proxy.views.times import local_when
 
 REPLY_MAX = 5000  # characters after trimming, as the agent counts them (docs/protocol.md)
-NOTICES = {"sent": "Your reply was sent."}
+NOTICES = {
+    "sent": "Your reply was sent.",
+    "started": "Your message was sent. The office will answer here.",
+}
 
 _SMALL_ID = re.compile(r"[1-9][0-9]{0,9}")
 _SMALL_ID_MAX = 2**31 - 1
@@ -61,7 +64,11 @@ def _thread_summary(thread: dict[str, Any]) -> dict[str, Any]:
 
 async def messages_page(request: web.Request) -> web.Response:
     listing = await call(request, "messages.list")
-    context = {"threads": [_thread_summary(t) for t in listing["threads"]]}
+    context = {
+        "threads": [_thread_summary(t) for t in listing["threads"]],
+        # The agent says whether this office takes new messages (agent.yaml messages:).
+        "can_start": listing.get("can_start") is True,
+    }
     return render(request, "messages.html", context)
 
 
@@ -116,6 +123,7 @@ async def _thread_page(
         "thread": {
             "id": thread["id"],
             "subject": thread.get("subject") or "(No subject)",
+            "topic": thread.get("topic") if isinstance(thread.get("topic"), str) else "",
             "can_reply": bool(thread.get("can_reply")),
             "messages": [_message(m, here.name) for m in thread["messages"]],
         },
@@ -145,7 +153,7 @@ async def thread_page(request: web.Request) -> web.Response:
     return await _thread_page(request, path_id(request, "thread_id"))
 
 
-def _reply_text(value: object) -> str:
+def reply_text(value: object) -> str:
     """The reply as typed, with the browser's CRLF line breaks as plain newlines."""
     return value.replace("\r\n", "\n") if isinstance(value, str) else ""
 
@@ -165,7 +173,7 @@ def reply_problem(body: str) -> str | None:
 async def reply(request: web.Request) -> web.Response:
     thread_id = path_id(request, "thread_id")
     form = await read_form(request)
-    typed = _reply_text(form.get("body"))
+    typed = reply_text(form.get("body"))
     error = reply_problem(typed)
     if error is None:
         try:

@@ -107,7 +107,9 @@ def _visit(item: dict[str, Any]) -> dict[str, Any]:
 
 def _lab(item: dict[str, Any]) -> dict[str, Any]:
     value = item.get("value") or ""
-    unit = item.get("unit") or ""
+    # The agent's words for the unit ("mmHg", not the lab's code "mm[Hg]"); an agent
+    # from before unit_display sends only the unit.
+    unit = item.get("unit_display") or item.get("unit") or ""
     return {
         "test": item.get("test") or "",
         "result": f"{value} {unit}".strip(),
@@ -145,7 +147,12 @@ def download_filename(name: object) -> str:
 
 async def health_record(request: web.Request) -> web.Response:
     found = await call(request, "records.bundle")
-    body = json.dumps(found["bundle"], ensure_ascii=False, indent=2).encode("utf-8")
+    text = found.get("bundle_json")
+    if isinstance(text, str):
+        # Passed on as the agent wrote it: parsing it here would turn 5.40 into 5.4.
+        body = text.encode("utf-8")
+    else:  # an agent from before bundle_json
+        body = json.dumps(found["bundle"], ensure_ascii=False, indent=2).encode("utf-8")
     return web.Response(
         body=body,
         headers={

@@ -54,10 +54,12 @@ def config_dict(
     *,
     access: dict[str, Any] | None = None,
     booking: dict[str, Any] | None = None,
+    messages: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """tests/agent/practice.py's agent config, plus `access` and SMTP `email`."""
+    """tests/agent/practice.py's agent config, plus `access`, `messages` and SMTP `email`."""
     data = agent_config_data(settings, keys, **(booking or {}))
     data["access"] = dict(access or {})
+    data["messages"] = dict(messages or {})
     data["email"] = {
         "mode": "smtp",
         "from_address": FROM_ADDRESS,
@@ -261,6 +263,7 @@ async def access_practice(
     *,
     access: dict[str, Any] | None = None,
     booking: dict[str, Any] | None = None,
+    messages: dict[str, Any] | None = None,
     production_hasher: bool = False,
     now: datetime = NOW,
 ) -> AsyncIterator[AccessPractice]:
@@ -270,7 +273,9 @@ async def access_practice(
     of the cheap test hasher."""
     with mail_relay() as (handler, port):
         clock = FixedClock(now)
-        config = access_config(settings, keys, port, access=access, booking=booking)
+        config = access_config(
+            settings, keys, port, access=access, booking=booking, messages=messages
+        )
         agent = Agent.build(
             config, clock=clock, hasher=None if production_hasher else cheap_hasher()
         )

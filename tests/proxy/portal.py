@@ -260,10 +260,13 @@ async def portal(
     *,
     access: dict[str, Any] | None = None,
     booking: dict[str, Any] | None = None,
+    messages: dict[str, Any] | None = None,
     now: datetime = NOW,
     **proxy: Any,
 ) -> AsyncIterator[Portal]:
-    async with access_practice(settings, keys, access=access, booking=booking, now=now) as office:
+    async with access_practice(
+        settings, keys, access=access, booking=booking, messages=messages, now=now
+    ) as office:
         config = proxy_config(ProxySetup(keys, directory), office.agent.server.port, **proxy)
         agents = AgentConnections(config, requester_id="pages-test")
         try:

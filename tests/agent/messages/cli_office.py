@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,20 +41,32 @@ class CliOffice:
         return query(self.settings, sql, args)
 
     def patient_replies(self, patient: int, thread_id: int, body: str) -> int:
-        """The patient answers, through the service the link method calls."""
+        """The patient answers, through the service the link method calls; the message id."""
+        answer = self._as_patient(lambda s: s.reply(Caller(patient), thread_id, body, None))
+        return int(answer["message_id"])
 
-        async def reply() -> int:
+    def patient_starts(self, patient: int, topic: str, subject: str, body: str) -> int:
+        """The patient starts a conversation, through the service the link method calls;
+        the thread id."""
+        answer = self._as_patient(
+            lambda s: s.start(Caller(patient), topic=topic, subject=subject, body=body)
+        )
+        return int(answer["thread_id"])
+
+    def _as_patient(
+        self, act: Callable[[MessageService], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        async def run() -> dict[str, Any]:
             db = Database(self.settings)
             service = MessageService(
                 db, FixedClock(NOW), ZoneInfo(TIMEZONE), practice_name="x", notice=None
             )
             try:
-                answer = await service.reply(Caller(patient), thread_id, body, None)
+                return await act(service)
             finally:
                 await db.close()
-            return int(answer["message_id"])
 
-        return asyncio.run(reply())
+        return asyncio.run(run())
 
 
 def cli_office(settings: DatabaseSettings, keys: Path, tmp_path: Path) -> CliOffice:

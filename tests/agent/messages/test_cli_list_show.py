@@ -13,7 +13,7 @@ from tests.agent.messages.seeding import send_office_message
 from tests.agent.practice import NOW
 
 A, B = 1, 2
-HEADER = "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\tsubject"
+HEADER = "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\ttopic\tsubject"
 
 
 def two_threads(cli: CliOffice) -> tuple[int, int]:
@@ -36,8 +36,8 @@ def test_list_prints_every_thread_newest_first(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         HEADER,
-        f"{a_thread}\t{A}\tPat1 Example\t2026-11-23 07:00 -05:00\tpatient\t2\t1\tLab results",
-        f"{b_thread}\t{B}\tPat2 Example\t2026-11-23 05:00 -05:00\toffice\t1\t0\tFlu shots",
+        f"{a_thread}\t{A}\tPat1 Example\t2026-11-23 07:00 -05:00\tpatient\t2\t1\t-\tLab results",
+        f"{b_thread}\t{B}\tPat2 Example\t2026-11-23 05:00 -05:00\toffice\t1\t0\t-\tFlu shots",
     ]
     assert captured.err == "2 thread(s)\n"
 

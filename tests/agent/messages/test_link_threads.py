@@ -17,7 +17,11 @@ async def test_a_patient_without_messages_sees_an_empty_list_and_no_unread(
     office: AccessPractice,
 ) -> None:
     session = await office.signed_in_patient(A)
-    assert await office.call("messages.list", session) == {"threads": [], "unread": 0}
+    assert await office.call("messages.list", session) == {
+        "threads": [],
+        "unread": 0,
+        "can_start": True,
+    }
     assert await office.call("messages.unread_count", session) == {"unread": 0}
 
 
@@ -49,6 +53,7 @@ async def test_list_is_newest_first_with_counts_and_the_practice_s_local_time(
             {
                 "id": older,
                 "subject": "Lab results",
+                "topic": None,
                 "last_at": "2026-11-23T11:00:00Z",
                 "local_last": "2026-11-23T06:00:00-05:00",
                 "unread": 2,
@@ -58,6 +63,7 @@ async def test_list_is_newest_first_with_counts_and_the_practice_s_local_time(
             {
                 "id": newer,
                 "subject": "Flu shots",
+                "topic": None,
                 "last_at": "2026-11-23T10:00:00Z",
                 "local_last": "2026-11-23T05:00:00-05:00",
                 "unread": 1,
@@ -66,6 +72,7 @@ async def test_list_is_newest_first_with_counts_and_the_practice_s_local_time(
             },
         ],
         "unread": 3,
+        "can_start": True,
     }
 
 

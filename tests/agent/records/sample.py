@@ -6,11 +6,17 @@ import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
-from agent.records.fhir import health_record_bundle, practice_namespace
+from agent.records.fhir import (
+    health_record_bundle,
+    patient_identifier_system,
+    practice_namespace,
+)
+from agent.records.fhir_json import bundle_json
 from agent.records.queries import (
     AllergyRow,
     ClinicalRecord,
@@ -98,17 +104,30 @@ def sample_record(**changes: Any) -> ClinicalRecord:
 
 
 def bundle_of(record: ClinicalRecord, namespace: uuid.UUID = NAMESPACE) -> dict[str, Any]:
-    return health_record_bundle(record, namespace=namespace, timestamp=ASSEMBLED)
+    return health_record_bundle(
+        record,
+        namespace=namespace,
+        patient_system=patient_identifier_system("example-clinic"),
+        timestamp=ASSEMBLED,
+    )
 
 
 def validated(bundle: dict[str, Any]) -> Bundle:
-    """The bundle parsed by the reference R4-series models (after a JSON round trip, as a
-    download would be); raises if it is not valid. The models check structure and types but
-    not the codes of required bindings, so those are checked here against R4's value sets."""
-    parsed = Bundle.model_validate(json.loads(json.dumps(bundle)))
+    """The bundle parsed by the reference R4-series models (after a JSON round trip through
+    the download's writer, decimals kept exact); raises if it is not valid. The models check
+    structure and types but not the codes of required bindings, so those are checked here
+    against R4's value sets."""
+    parsed = Bundle.model_validate(json.loads(bundle_json(bundle), parse_float=Decimal))
     assert_r4_codes(bundle)
     assert_no_empty_values(bundle)
     return parsed
+
+
+def downloaded(answer: dict[str, Any]) -> dict[str, Any]:
+    """The bundle of a `records.bundle` answer, read as a receiving system reads the file:
+    numbers as exact decimals."""
+    bundle: dict[str, Any] = json.loads(answer["bundle_json"], parse_float=Decimal)
+    return bundle
 
 
 def assert_no_empty_values(value: Any, path: str = "Bundle") -> None:

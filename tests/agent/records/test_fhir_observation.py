@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from agent.records.fhir import observation_value, reference_range
 from tests.agent.records.sample import bundle_of, only, sample_record, validated
 
+UCUM = "http://unitsofmeasure.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
@@ -22,16 +24,26 @@ def observation(**changes: Any) -> dict[str, Any]:
     return only(bundle, "Observation")
 
 
-def test_a_decimal_value_is_a_quantity_with_its_unit() -> None:
-    assert observation_value("5.4", "%") == {"valueQuantity": {"value": 5.4, "unit": "%"}}
+def test_a_decimal_value_is_a_quantity_with_its_ucum_unit() -> None:
+    assert observation_value("5.4", "%") == {
+        "valueQuantity": {"value": Decimal("5.4"), "unit": "%", "system": UCUM, "code": "%"}
+    }
 
 
-def test_a_whole_number_stays_an_integer() -> None:
-    assert observation_value(" 105 ", "mg/dL") == {"valueQuantity": {"value": 105, "unit": "mg/dL"}}
+def test_a_whole_number_stays_whole() -> None:
+    assert observation_value(" 105 ", "mg/dL") == {
+        "valueQuantity": {"value": Decimal("105"), "unit": "mg/dL", "system": UCUM, "code": "mg/dL"}
+    }
 
 
 def test_a_number_without_a_unit_is_a_quantity_without_one() -> None:
-    assert observation_value("1.02", None) == {"valueQuantity": {"value": 1.02}}
+    assert observation_value("1.02", None) == {"valueQuantity": {"value": Decimal("1.02")}}
+
+
+def test_a_unit_not_in_the_table_is_kept_as_written_without_a_code() -> None:
+    assert observation_value("12", "mm/hr") == {
+        "valueQuantity": {"value": Decimal("12"), "unit": "mm/hr"}
+    }
 
 
 @pytest.mark.parametrize("text", ["Negative", "<0.5", "1:80", "5.4.1", "1e3", "trace"])
@@ -46,10 +58,11 @@ def test_a_text_result_makes_a_valid_observation() -> None:
 
 
 def test_a_low_high_range_has_bounds_in_the_unit_and_its_text() -> None:
+    mg = {"unit": "mg/dL", "system": UCUM, "code": "mg/dL"}
     assert reference_range("70-99", "mg/dL") == [
         {
-            "low": {"value": 70, "unit": "mg/dL"},
-            "high": {"value": 99, "unit": "mg/dL"},
+            "low": {"value": Decimal("70"), **mg},
+            "high": {"value": Decimal("99"), **mg},
             "text": "70-99",
         }
     ]
@@ -57,7 +70,7 @@ def test_a_low_high_range_has_bounds_in_the_unit_and_its_text() -> None:
 
 def test_a_decimal_range_with_spaces_is_read_too() -> None:
     (item,) = reference_range("4.0 - 5.6", "%")
-    assert (item["low"]["value"], item["high"]["value"]) == (4.0, 5.6)
+    assert (item["low"]["value"], item["high"]["value"]) == (Decimal("4.0"), Decimal("5.6"))
 
 
 @pytest.mark.parametrize("text", ["<200", ">=40", "Negative", "see report"])

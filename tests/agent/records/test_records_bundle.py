@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from agent.db.pool import DatabaseSettings
 from agent.records.fhir import practice_namespace, resource_id
 from tests.agent.practice import running_practice
-from tests.agent.records.sample import resources, validated
+from tests.agent.records.sample import downloaded, resources, validated
 from tests.agent.records.seeding import seed_records
 
 A, B = 3, 4
@@ -28,7 +29,7 @@ async def test_the_download_validates_as_an_r4_bundle(
 ) -> None:
     seed_records(practice_db, A, marker="CANARY-A")
     answer = await download(practice_db, link_keys, A)
-    assert validated(answer["bundle"]).type == "collection"
+    assert validated(downloaded(answer)).type == "collection"
 
 
 async def test_the_download_has_one_resource_per_seeded_row(
@@ -36,7 +37,7 @@ async def test_the_download_has_one_resource_per_seeded_row(
 ) -> None:
     seed_records(practice_db, A, marker="CANARY-A")
     seed_records(practice_db, B, marker="CANARY-B")
-    bundle = (await download(practice_db, link_keys, A))["bundle"]
+    bundle = downloaded(await download(practice_db, link_keys, A))
     kinds = Counter(e["resource"]["resourceType"] for e in bundle["entry"])
     assert kinds == {
         "Patient": 1,
@@ -53,7 +54,7 @@ async def test_each_entry_is_one_of_the_patients_rows_by_id(
 ) -> None:
     planted = seed_records(practice_db, A, marker="CANARY-A")
     seed_records(practice_db, B, marker="CANARY-B")
-    bundle = (await download(practice_db, link_keys, A))["bundle"]
+    bundle = downloaded(await download(practice_db, link_keys, A))
     expected = {f"urn:uuid:{resource_id(NAMESPACE, 'Patient', A)}"}
     for kind, resource_type in (
         ("allergies", "AllergyIntolerance"),
@@ -72,7 +73,7 @@ async def test_the_download_carries_the_seeded_values(
     practice_db: DatabaseSettings, link_keys: Path
 ) -> None:
     planted = seed_records(practice_db, A, marker="CANARY-A")
-    bundle = (await download(practice_db, link_keys, A))["bundle"]
+    bundle = downloaded(await download(practice_db, link_keys, A))
 
     def texts(resource_type: str, element: str) -> set[str]:
         return {r[element]["text"] for r in resources(bundle, resource_type)}
@@ -90,8 +91,8 @@ async def test_the_download_carries_the_seeded_values(
         for r in resources(bundle, "Observation")
     }
     assert values == {
-        "Glucose, fasting CANARY-A": 105,
-        "Hemoglobin A1c": 5.4,
+        "Glucose, fasting CANARY-A": Decimal("105"),
+        "Hemoglobin A1c": Decimal("5.4"),
         "Strep A rapid test": "Negative CANARY-A",
     }
     (patient,) = resources(bundle, "Patient")
@@ -127,7 +128,7 @@ async def test_the_file_is_named_for_the_practices_local_date(
 ) -> None:
     answer = await download(practice_db, link_keys, A)
     assert answer["filename"] == "health-record-2026-11-23.json"
-    assert answer["bundle"]["timestamp"] == "2026-11-23T12:00:00Z"
+    assert downloaded(answer)["timestamp"] == "2026-11-23T12:00:00Z"
 
 
 async def test_downloading_twice_gives_the_same_entries(

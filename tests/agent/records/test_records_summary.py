@@ -107,6 +107,7 @@ async def test_visit_and_lab_items_carry_utc_and_practice_local_times(
         "test": "Glucose, fasting CANARY-A",
         "value": "105",
         "unit": "mg/dL",
+        "unit_display": "mg/dL",
         "reference_range": "70-99",
         "flag": "high",
         "status": "final",
