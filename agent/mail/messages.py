@@ -139,6 +139,16 @@ class MailTemplates:
             first_name=first_name,
         )
 
+    def portal_ready(self, *, to: str, first_name: str) -> Mail:
+        """Staff turned on access for an account that was waiting for them (seed 004)."""
+        return self._render(
+            "portal_ready",
+            to=to,
+            subject=f"Your {self._practice_name} patient portal account is ready",
+            first_name=first_name,
+            link=self._link("/sign-in"),
+        )
+
     def new_message_notice(self, *, to: str, first_name: str) -> Mail:
         # The message itself stays in the portal: an email is not a safe place for it.
         return self._render(
