@@ -81,6 +81,7 @@ def access_rules(config: AgentConfig) -> AccessRules:
         session_absolute_hours=a.session_absolute_hours,
         lockout_failures=a.lockout_failures,
         lockout_minutes=a.lockout_minutes,
+        reset_emails_per_hour=a.reset_emails_per_hour,
     )
 
 
@@ -167,7 +168,9 @@ class Agent:
             allowed_networks=[str(n) for n in config.listen.proxy_networks()],
         )
         metrics.watch_connections(server)
-        outbox = OutboxWorker(db, sender_from_config(config.email), clock)
+        outbox = OutboxWorker(
+            db, sender_from_config(config.email), clock, prepare=[access.answer_reset_requests]
+        )
         return cls(config, db, server, methods, outbox, metrics)
 
     async def start(self, port: int | None = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pymysql
 
 from agent import audit
-from agent.access import store
+from agent.access import recovery, store
 from agent.access.identifiers import (
     IdentifierRefused,
     mask_email,
@@ -33,7 +33,6 @@ from protocol.errors import ErrorCode
 
 INVITE_VALID = timedelta(hours=72)
 VERIFY_VALID = timedelta(hours=48)
-RESET_VALID = timedelta(hours=1)
 EMAIL_CHANGE_VALID = timedelta(hours=24)
 TOKEN_CHECKS = 5  # wrong birth date / zip answers before an invite link is burnt
 SESSION_TOUCH = timedelta(seconds=60)  # last_seen_at is written at most this often
@@ -58,6 +57,7 @@ class AccessRules:
     session_absolute_hours: int = 12
     lockout_failures: int = 5
     lockout_minutes: int = 15
+    reset_emails_per_hour: int = 3
 
 
 def zip_matches(on_file: str | None, given: str) -> bool:
@@ -467,38 +467,26 @@ class AccessService:
     # -- recovery ----------------------------------------------------------------------------
 
     async def forgot_password(self, login: str, client_ip: str | None) -> dict[str, Any]:
-        now = self.clock.now()
+        """Queue the request and answer; agent/access/recovery.py explains why nothing else
+        happens here."""
         where = self._login_column(login)
-
-        def maybe_send(cursor: Any) -> None:
-            account = None if where is None else store.account_by(cursor, *where)
-            if account is None or not account["access_enabled"] or not account["email"]:
-                self._audit(
-                    cursor,
-                    "access.forgot_password",
-                    "no_account",
-                    patient_id=account["patient_id"] if account else None,
-                    client_ip=client_ip,
-                )
-                return
-            token = store.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
-            self._send(
-                cursor,
-                self.mail.reset_password(
-                    to=account["email"], first_name=account["first_name"], token=token
-                ),
-                now,
-            )
-            self._audit(
-                cursor,
-                "access.forgot_password",
-                "sent",
-                patient_id=account["patient_id"],
-                client_ip=client_ip,
-            )
-
-        await self.db.transaction(maybe_send)
+        await self.db.transaction(
+            recovery.queue_request,
+            None if where is None else where[1],
+            client_ip,
+            self.clock.now(),
+        )
         return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def answer_reset_requests(self) -> int:
+        """Send the emails of queued "forgot password" requests (the outbox worker calls this
+        before each delivery round); returns how many requests were answered."""
+        answered = 0
+        while True:
+            count = await self.db.transaction(recovery.answer_requests, self, self.clock.now())
+            answered += count
+            if count < recovery.BATCH:
+                return answered
 
     async def reset_password(
         self, token: str, password: str, client_ip: str | None
