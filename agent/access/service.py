@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pymysql
-
 from agent import audit
 from agent.access import recovery, store
+from agent.access.charts import zip_matches
 from agent.access.identifiers import (
     IdentifierRefused,
     mask_email,
@@ -23,16 +22,16 @@ from agent.access.identifiers import (
     normalise_username,
 )
 from agent.access.passwords import PasswordHasher, PasswordRefused, check_password_policy
+from agent.access.registration import CHECK_EMAIL, LINK_INVALID, Registrations
 from agent.booking.service import Caller
 from agent.clock import Clock
-from agent.db import Database, is_duplicate_key
+from agent.db import Database
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import enqueue
 from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 INVITE_VALID = timedelta(hours=72)
-VERIFY_VALID = timedelta(hours=48)
 EMAIL_CHANGE_VALID = timedelta(hours=24)
 TOKEN_CHECKS = 5  # wrong birth date / zip answers before an invite link is burnt
 SESSION_TOUCH = timedelta(seconds=60)  # last_seen_at is written at most this often
@@ -41,11 +40,6 @@ SIGN_IN_FAILED = (
     "The sign-in details are not right, or this account cannot sign in just now. Check them "
     "and try again in a few minutes, or use \u201cForgot password\u201d."
 )
-CHECK_EMAIL = (
-    "If an account with portal access matches, we have sent an email with a link. "
-    "It may take a few minutes to arrive."
-)
-LINK_INVALID = "This link is not valid any more. Ask the office to send a new one."
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +52,6 @@ class AccessRules:
     lockout_failures: int = 5
     lockout_minutes: int = 15
     reset_emails_per_hour: int = 3
-
-
-def zip_matches(on_file: str | None, given: str) -> bool:
-    """Compare zip codes the way people write them: case, spaces and a ZIP+4 tail ignored."""
-    if not on_file:
-        return False
-    a = "".join(on_file.split()).upper().replace("-", "")
-    b = "".join(given.split()).upper().replace("-", "")
-    if a[:5].isdigit() and b[:5].isdigit():
-        return a[:5] == b[:5]
-    return a == b and bool(a)
 
 
 class AccessService:
@@ -85,6 +68,8 @@ class AccessService:
         self.hasher = hasher
         self.mail = mail
         self.clock = clock
+        # Sign-ups and their verification (agent/access/registration.py).
+        self.registrations = Registrations(self)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -366,80 +351,9 @@ class AccessService:
             raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
         return result
 
-    async def register(
-        self,
-        *,
-        first_name: str,
-        last_name: str,
-        date_of_birth: date,
-        zip_code: str,
-        email: str,
-        password: str,
-        username: str | None,
-        client_ip: str | None,
-    ) -> dict[str, Any]:
-        if not self.rules.self_registration:
-            raise LinkError(
-                ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
-            )
-        address = self._email(email, "email")
-        chosen = self._username(username)
-        self._policy(password, "password", [address, chosen, first_name])
-        hashed = await self.hasher.hash(password)
-        now = self.clock.now()
-        login_email = address if self.rules.identity == "email" else None
-
-        def create(cursor: Any) -> None:
-            if login_email is not None and store.account_by(cursor, "a.login_email", login_email):
-                # Same answer as a new sign-up: whether an address has an account stays secret.
-                self._audit(
-                    cursor,
-                    "access.register",
-                    "duplicate_email",
-                    patient_id=None,
-                    client_ip=client_ip,
-                )
-                return
-            if chosen is not None and store.account_by(cursor, "a.username", chosen):
-                raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
-            cursor.execute(
-                "INSERT INTO patients (first_name, last_name, date_of_birth, email, home_zip)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (first_name, last_name, date_of_birth, address, zip_code.strip()),
-            )
-            patient_id = int(cursor.lastrowid)
-            account_id = store.create_account(
-                cursor,
-                patient_id=patient_id,
-                email=address,
-                login_email=login_email,
-                username=chosen,
-                status="pending",
-                access_enabled=False,
-                now=now,
-            )
-            store.update_account(cursor, account_id, password_hash=hashed, password_changed_at=now)
-            token = store.issue_token(cursor, account_id, "verify_email", now, VERIFY_VALID)
-            self._send(
-                cursor, self.mail.verify_email(to=address, first_name=first_name, token=token), now
-            )
-            self._audit(
-                cursor, "access.register", "pending", patient_id=patient_id, client_ip=client_ip
-            )
-
-        try:
-            await self.db.transaction(create)
-        except pymysql.err.IntegrityError as exc:
-            # Two sign-ups with one new address at once: the unique key let one through.
-            # The other gets the same answer as everyone, as above.
-            if not is_duplicate_key(exc):
-                raise
-            await self._audit_alone(
-                "access.register", "duplicate_email", patient_id=None, client_ip=client_ip
-            )
-        return {"status": "check_email", "message": CHECK_EMAIL}
-
-    async def verify_email(self, token: str, client_ip: str | None) -> dict[str, Any]:
+    async def _verify_legacy_account(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        """A link mailed before portal_registrations existed: its account (and chart) were
+        made at sign-up, status "pending"; opening the link gives it access, as it did."""
         now = self.clock.now()
 
         def verify(cursor: Any) -> bool:
@@ -447,7 +361,6 @@ class AccessService:
             if redeemed is None:
                 return False
             _row, account = redeemed
-            # Seed 004: a self-registered patient gets access when the email is verified.
             store.update_account(
                 cursor, account["id"], status="active", access_enabled=1, activated_at=now
             )
