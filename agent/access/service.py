@@ -19,6 +19,7 @@ from agent.access.identifiers import (
     IdentifierRefused,
     mask_email,
     normalise_email,
+    normalise_login,
     normalise_username,
 )
 from agent.access.passwords import PasswordHasher, PasswordRefused, check_password_policy
@@ -73,14 +74,21 @@ class AccessService:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _login_column(self, login: str) -> tuple[str, str] | None:
+    @staticmethod
+    def _login_column(login: str) -> tuple[str, str] | None:
         """Which column a typed login is looked up in, normalised; None if it cannot exist."""
         try:
-            if self.rules.identity == "email":
-                return "a.login_email", normalise_email(login)
-            return "a.username", normalise_username(login)
+            return store.login_column(normalise_login(login))
         except IdentifierRefused:
             return None
+
+    def _email_is_login(self, account: dict[str, Any]) -> bool:
+        """Whether this account signs in with its email address. Set when the account was
+        made and kept when access.identity changes later; an account with no login yet (an
+        invitation not taken up) follows the setting."""
+        if account["login_email"] is not None:
+            return True
+        return account["username"] is None and self.rules.identity == "email"
 
     def _email(self, raw: str, field: str) -> str:
         try:
@@ -275,7 +283,7 @@ class AccessService:
             "first_name": account["first_name"],
             "email": mask_email(account["email"]) if account["email"] else None,
             "username": account["username"],
-            "identity": self.rules.identity,
+            "identity": "email" if self._email_is_login(account) else "username",
         }
 
     # -- activation and registration ---------------------------------------------------------
@@ -513,7 +521,7 @@ class AccessService:
         now = self.clock.now()
 
         def request(cursor: Any) -> None:
-            if self.rules.identity == "email":
+            if self._email_is_login(account):
                 other = store.account_by(cursor, "a.login_email", address)
                 if other is not None and other["id"] != account["id"]:
                     self._audit(
@@ -557,7 +565,7 @@ class AccessService:
             if redeemed is None:
                 return False
             row, account = redeemed
-            if self.rules.identity == "email":
+            if self._email_is_login(account):
                 other = store.account_by(cursor, "a.login_email", row["new_email"])
                 if other is not None and other["id"] != account["id"]:
                     # Taken by a sign-up since the link was sent: the link is spent, nothing
@@ -597,7 +605,7 @@ class AccessService:
         """Switch the address, end every session, and tell the old address (seed 004: an
         email change may be someone taking the account over)."""
         old = account["email"]
-        login_email = address if self.rules.identity == "email" else None
+        login_email = address if self._email_is_login(account) else None
         store.update_account(cursor, account["id"], email=address, login_email=login_email)
         cursor.execute(
             "UPDATE patients SET email = %s WHERE id = %s", (address, account["patient_id"])
