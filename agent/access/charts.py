@@ -65,11 +65,11 @@ def birth_date_problem(born: date, now: datetime) -> str | None:
     # practice's time zone is never "in the future".
     today = (now + timedelta(hours=14)).date()
     if born > today:
-        return "that date is in the future; please check the year"
+        return "that date is in the future. Please check the year"
     try:
         oldest = today.replace(year=today.year - OLDEST_YEARS)
     except ValueError:  # 29 February
         oldest = today.replace(year=today.year - OLDEST_YEARS, day=28)
     if born < oldest:
-        return f"that date is more than {OLDEST_YEARS} years ago; please check the year"
+        return f"that date is more than {OLDEST_YEARS} years ago. Please check the year"
     return None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 
 from agent.access import store
-from agent.access.charts import birth_date_problem, same_person
+from agent.access.charts import same_person
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
@@ -99,9 +99,7 @@ class Registrations:
                 ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
             )
         now = access.clock.now()
-        problem = birth_date_problem(date_of_birth, now)
-        if problem is not None:
-            raise LinkError(ErrorCode.INVALID_PARAMS, f"date_of_birth: {problem}")
+        access._possible_birth_date(date_of_birth, now)
         address = access._email(email, "email")
         chosen = access._username(username)
         access._policy(password, "password", [address, chosen, first_name])

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent import audit
 from agent.access import recovery, store
-from agent.access.charts import zip_matches
+from agent.access.charts import birth_date_problem, zip_matches
 from agent.access.identifiers import (
     IdentifierRefused,
     mask_email,
@@ -105,6 +105,14 @@ class AccessService:
             return normalise_username(raw)
         except IdentifierRefused as exc:
             raise LinkError(ErrorCode.INVALID_PARAMS, f"username: {exc.message}") from None
+
+    @staticmethod
+    def _possible_birth_date(born: date, now: datetime) -> None:
+        """A typing slip (a future year, 1890 for 1980) is answered as such, before any
+        comparison with the records could count it as a wrong answer."""
+        problem = birth_date_problem(born, now)
+        if problem is not None:
+            raise LinkError(ErrorCode.INVALID_PARAMS, f"date_of_birth: {problem}")
 
     @staticmethod
     def _policy(password: str, field: str, personal: list[str | None]) -> None:
@@ -299,6 +307,7 @@ class AccessService:
     ) -> dict[str, Any]:
         chosen = self._username(username)
         now = self.clock.now()
+        self._possible_birth_date(date_of_birth, now)
 
         def peek(cursor: Any) -> dict[str, Any] | None:
             row = store.live_token(cursor, token, "invite", now)

@@ -69,3 +69,18 @@ async def test_a_link_that_cannot_be_completed_says_to_call_the_office(
         assert done.status == 403
         assert "Please call +1 555 0100" in done.visible_text
         assert site.query("SELECT COUNT(*) AS n FROM portal_accounts") == [{"n": 0}]
+
+
+async def test_an_impossible_birth_date_is_refused_on_its_field(
+    practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path
+) -> None:
+    async with portal(practice_db, link_keys, tmp_path, access=SELF_REGISTRATION) as site:
+        browser = site.browser()
+        page = await browser.get("/register")
+        page = await browser.submit(
+            page, "/register", first_name="Nora", last_name="Quill", **dob_fields("2031-05-06"),
+            zip=ZIP, email="nora@example.net", password=PASSWORD, password_again=PASSWORD,
+        )  # fmt: skip
+        assert page.status == 422
+        assert "That date is in the future. Please check the year" in page.visible_text
+        assert await site.office.deliver() == []

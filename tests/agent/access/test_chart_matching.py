@@ -53,9 +53,9 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     ("born", "problem"),
     [
         (date(2026, 11, 24), None),  # already 24 November in Kiribati (UTC+14)
-        (date(2026, 11, 25), "that date is in the future; please check the year"),
+        (date(2026, 11, 25), "that date is in the future. Please check the year"),
         (date(1901, 11, 24), None),
-        (date(1901, 11, 23), "that date is more than 125 years ago; please check the year"),
+        (date(1901, 11, 23), "that date is more than 125 years ago. Please check the year"),
     ],
 )
 def test_birth_dates_that_cannot_be_right(born: date, problem: str | None) -> None:
