@@ -171,7 +171,10 @@ class Agent:
         )
         metrics.watch_connections(server)
         outbox = OutboxWorker(
-            db, sender_from_config(config.email), clock, prepare=[access.answer_reset_requests]
+            db,
+            sender_from_config(config.email),
+            clock,
+            prepare=[access.answer_reset_requests, access.registrations.forget_expired],
         )
         return cls(config, db, server, methods, outbox, metrics)
 

@@ -108,9 +108,6 @@ class Registrations:
         zip_code = zip_code.strip()
 
         def submit(cursor: Any) -> None:
-            cursor.execute(
-                "DELETE FROM portal_registrations WHERE expires_at <= %s", (store.utc(now),)
-            )
             if chosen is not None and store.account_by(cursor, "a.username", chosen):
                 raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
             charts = matching_charts(cursor, first_name, last_name, date_of_birth, zip_code)
@@ -161,6 +158,19 @@ class Registrations:
 
         await access.db.transaction(submit)
         return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def forget_expired(self) -> int:
+        """Delete sign-ups whose link has expired: names, birth dates and password hashes of
+        people who never confirmed are not kept. Run by the outbox worker every round."""
+
+        def delete(cursor: Any) -> int:
+            cursor.execute(
+                "DELETE FROM portal_registrations WHERE expires_at <= %s",
+                (store.utc(self.access.clock.now()),),
+            )
+            return int(cursor.rowcount)
+
+        return await self.access.db.transaction(delete)
 
     def _audit(
         self, cursor: Any, outcome: str, charts: list[dict[str, Any]], client_ip: str | None

@@ -172,3 +172,15 @@ async def test_impossible_birth_dates_are_refused_with_a_clear_message(
         assert refused.message.startswith("date_of_birth: ") and why in refused.message
         assert await practice.deliver() == []
         assert patient_count(practice) == before
+
+
+async def test_an_abandoned_sign_up_is_forgotten_when_its_link_expires(
+    practice_db: DatabaseSettings, link_keys: Path
+) -> None:
+    async with access_practice(practice_db, link_keys, access=SELF_REGISTRATION) as practice:
+        await practice.call("access.register", **sign_up())
+        token = link_token(await practice.one_mail(ZOE_EMAIL), "/verify")
+        practice.advance(hours=48, seconds=1)
+        await practice.deliver()  # the mail worker's round
+        assert practice.query("SELECT COUNT(*) AS n FROM portal_registrations") == [{"n": 0}]
+        assert (await practice.refused("access.verify_email", token=token)).code == "not_found"

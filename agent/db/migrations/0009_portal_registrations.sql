@@ -2,8 +2,8 @@
 -- Nothing is written to the practice's patients table before the emailed link is opened: the
 -- sign-up waits here, and only its redemption creates the chart (or links the account to the
 -- patient's existing chart). The link's token is stored as its SHA-256 only. A row is deleted
--- when its link is used, and expired rows are deleted by the next sign-up, so names, birth
--- dates and password hashes of abandoned sign-ups do not pile up.
+-- when its link is used, and expired rows are deleted by the mail worker's next round, so
+-- names, birth dates and password hashes of abandoned sign-ups are not kept.
 -- patient_id: the existing chart the sign-up matched when it was made (NULL: none); it is
 -- matched again when the link is opened.
 CREATE TABLE IF NOT EXISTS portal_registrations (
