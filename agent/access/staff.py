@@ -257,7 +257,7 @@ class StaffActions:
                 )
                 self._audit(cursor, "access.email_changed", "ok", patient_id, detail="no_account")
                 return "email changed (the patient has no portal account)"
-            if access._email_is_login(account):
+            if access.rules.identity == "email":
                 other = store.account_by(cursor, "a.login_email", address)
                 if other is not None and other["id"] != account["id"]:
                     raise StaffRefused("that address is already another account's login")
