@@ -174,6 +174,9 @@ def _cmd_config_validate(args: argparse.Namespace) -> int:
         return 1
     for warning in with_lines(config_warnings(config), raw.decode("utf-8-sig")):
         print(f"warning: {warning}")
+    from agent.access.logins import identity_note
+
+    print(f"note: {identity_note(config)}")
     print("config OK")
     return 0
 

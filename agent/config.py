@@ -265,6 +265,10 @@ class Access(_Section):
     lockout_failures: Whole = Field(5, ge=3, le=50, description="Failed sign-ins before lockout.")
     # Bounded: a lockout must never become a way to keep a patient out of their portal for long.
     lockout_minutes: Whole = Field(15, ge=1, le=60, description="How long a lockout lasts.")
+    # Per account: "forgot password" asked from many addresses must not flood one mailbox.
+    reset_emails_per_hour: Whole = Field(
+        3, ge=1, le=20, description="Password-reset emails one account gets per hour at most."
+    )
 
 
 def _topics(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ directly.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ def access_rules(config: AgentConfig) -> AccessRules:
         session_absolute_hours=a.session_absolute_hours,
         lockout_failures=a.lockout_failures,
         lockout_minutes=a.lockout_minutes,
+        reset_emails_per_hour=a.reset_emails_per_hour,
     )
 
 
@@ -112,6 +114,7 @@ class Agent:
     metrics: AgentMetrics
     _stop_mail: asyncio.Event = field(default_factory=asyncio.Event)
     _mail_task: asyncio.Task[None] | None = None
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def build(
@@ -167,7 +170,12 @@ class Agent:
             allowed_networks=[str(n) for n in config.listen.proxy_networks()],
         )
         metrics.watch_connections(server)
-        outbox = OutboxWorker(db, sender_from_config(config.email), clock)
+        outbox = OutboxWorker(
+            db,
+            sender_from_config(config.email),
+            clock,
+            prepare=[access.answer_reset_requests, access.registrations.forget_expired],
+        )
         return cls(config, db, server, methods, outbox, metrics)
 
     async def start(self, port: int | None = None) -> None:
@@ -180,12 +188,20 @@ class Agent:
 
     async def stop(self, grace: float = 20.0) -> None:
         await self.server.close(grace=grace)
+        if self._background:
+            await asyncio.wait(self._background, timeout=grace)
         self._stop_mail.set()
         if self._mail_task is not None:
             await self._mail_task
         await self.metrics.close()
         self.methods.access.hasher.close()
         await self.db.close()
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` without waiting for it (kept referenced until done; stop() waits)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def apply_live_settings(self, config: AgentConfig) -> None:
         """Put reload.LIVE_SETTINGS of `config` into effect without dropping a link (a proxy

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from agent.access.logins import count_other_logins, identity_meaning
 from agent.config import AgentConfig, config_warnings, load_config
+from agent.db.pool import DatabaseUnavailable
 from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
 
 if TYPE_CHECKING:
@@ -64,7 +66,10 @@ def reload_from_file(agent: Agent, path: Path) -> ConfigChanges | None:
     if new is None:
         return None
     changes = plan_reload(agent.config, new)
+    identity_before = agent.config.access.identity
     agent.apply_live_settings(effective_config(agent.config, new))
+    if new.access.identity != identity_before:
+        agent.in_background(_report_identity_change(agent, identity_before, new.access.identity))
     if changes.needs_restart:
         log.warning(
             "agent.reload_needs_restart",
@@ -79,3 +84,27 @@ def reload_from_file(agent: Agent, path: Path) -> ConfigChanges | None:
         warnings=[str(warning) for warning in config_warnings(new)],
     )
     return changes
+
+
+async def _report_identity_change(agent: Agent, before: str, after: str) -> None:
+    """Say whom a switch of access.identity concerns. Counted after the reload (the count
+    needs the database, a reload must not wait for it); existing accounts keep working."""
+    try:
+        others = await agent.db.transaction(count_other_logins, after)
+    except DatabaseUnavailable:
+        log.warning(
+            "agent.identity_changed",
+            before=before,
+            after=after,
+            accounts=None,
+            meaning="could not count the accounts concerned: the database did not answer; "
+            "existing accounts keep signing in as they did",
+        )
+        return
+    log.warning(
+        "agent.identity_changed",
+        before=before,
+        after=after,
+        accounts=others,
+        meaning=identity_meaning(after, others),
+    )

@@ -346,7 +346,7 @@ class AgentMethods:
         )
 
     async def _register(self, request: Request, params: RegisterParams) -> Any:
-        return await self.access.register(
+        return await self.access.registrations.register(
             first_name=params.first_name,
             last_name=params.last_name,
             date_of_birth=params.date_of_birth,
@@ -358,7 +358,7 @@ class AgentMethods:
         )
 
     async def _verify_email(self, request: Request, params: TokenParams) -> Any:
-        return await self.access.verify_email(params.token, _client_ip(request))
+        return await self.access.registrations.verify_email(params.token, _client_ip(request))
 
     async def _sign_in(self, request: Request, params: SignInParams) -> Any:
         return await self.access.sign_in(params.login, params.password, _client_ip(request))

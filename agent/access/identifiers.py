@@ -133,6 +133,15 @@ def normalise_username(raw: str) -> str:
     return username
 
 
+def normalise_login(raw: str) -> str:
+    """What a patient typed to sign in, as stored: an email address if it has an "@" (after
+    NFKC, so a fullwidth at sign counts), else a username. Which one does not depend on
+    access.identity: an account keeps signing in the way it was made (issue 11)."""
+    if "@" in unicodedata.normalize("NFKC", raw):
+        return normalise_email(raw)
+    return normalise_username(raw)
+
+
 def mask_email(normalised: str) -> str:
     """A normalised address for display and notices: "jane@example.org" -> "j***@example.org".
 

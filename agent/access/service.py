@@ -12,28 +12,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pymysql
-
 from agent import audit
-from agent.access import store
+from agent.access import recovery, store
+from agent.access.charts import birth_date_problem, zip_matches
 from agent.access.identifiers import (
     IdentifierRefused,
     mask_email,
     normalise_email,
+    normalise_login,
     normalise_username,
 )
 from agent.access.passwords import PasswordHasher, PasswordRefused, check_password_policy
+from agent.access.registration import CHECK_EMAIL, LINK_INVALID, Registrations
 from agent.booking.service import Caller
 from agent.clock import Clock
-from agent.db import Database, is_duplicate_key
+from agent.db import Database
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import enqueue
 from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 INVITE_VALID = timedelta(hours=72)
-VERIFY_VALID = timedelta(hours=48)
-RESET_VALID = timedelta(hours=1)
 EMAIL_CHANGE_VALID = timedelta(hours=24)
 TOKEN_CHECKS = 5  # wrong birth date / zip answers before an invite link is burnt
 SESSION_TOUCH = timedelta(seconds=60)  # last_seen_at is written at most this often
@@ -42,11 +41,6 @@ SIGN_IN_FAILED = (
     "The sign-in details are not right, or this account cannot sign in just now. Check them "
     "and try again in a few minutes, or use \u201cForgot password\u201d."
 )
-CHECK_EMAIL = (
-    "If an account with portal access matches, we have sent an email with a link. "
-    "It may take a few minutes to arrive."
-)
-LINK_INVALID = "This link is not valid any more. Ask the office to send a new one."
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +52,7 @@ class AccessRules:
     session_absolute_hours: int = 12
     lockout_failures: int = 5
     lockout_minutes: int = 15
-
-
-def zip_matches(on_file: str | None, given: str) -> bool:
-    """Compare zip codes the way people write them: case, spaces and a ZIP+4 tail ignored."""
-    if not on_file:
-        return False
-    a = "".join(on_file.split()).upper().replace("-", "")
-    b = "".join(given.split()).upper().replace("-", "")
-    if a[:5].isdigit() and b[:5].isdigit():
-        return a[:5] == b[:5]
-    return a == b and bool(a)
+    reset_emails_per_hour: int = 3
 
 
 class AccessService:
@@ -85,17 +69,26 @@ class AccessService:
         self.hasher = hasher
         self.mail = mail
         self.clock = clock
+        # Sign-ups and their verification (agent/access/registration.py).
+        self.registrations = Registrations(self)
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _login_column(self, login: str) -> tuple[str, str] | None:
+    @staticmethod
+    def _login_column(login: str) -> tuple[str, str] | None:
         """Which column a typed login is looked up in, normalised; None if it cannot exist."""
         try:
-            if self.rules.identity == "email":
-                return "a.login_email", normalise_email(login)
-            return "a.username", normalise_username(login)
+            return store.login_column(normalise_login(login))
         except IdentifierRefused:
             return None
+
+    def _email_is_login(self, account: dict[str, Any]) -> bool:
+        """Whether this account signs in with its email address. Set when the account was
+        made and kept when access.identity changes later; an account with no login yet (an
+        invitation not taken up) follows the setting."""
+        if account["login_email"] is not None:
+            return True
+        return account["username"] is None and self.rules.identity == "email"
 
     def _email(self, raw: str, field: str) -> str:
         try:
@@ -112,6 +105,14 @@ class AccessService:
             return normalise_username(raw)
         except IdentifierRefused as exc:
             raise LinkError(ErrorCode.INVALID_PARAMS, f"username: {exc.message}") from None
+
+    @staticmethod
+    def _possible_birth_date(born: date, now: datetime) -> None:
+        """A typing slip (a future year, 1890 for 1980) is answered as such, before any
+        comparison with the records could count it as a wrong answer."""
+        problem = birth_date_problem(born, now)
+        if problem is not None:
+            raise LinkError(ErrorCode.INVALID_PARAMS, f"date_of_birth: {problem}")
 
     @staticmethod
     def _policy(password: str, field: str, personal: list[str | None]) -> None:
@@ -290,7 +291,7 @@ class AccessService:
             "first_name": account["first_name"],
             "email": mask_email(account["email"]) if account["email"] else None,
             "username": account["username"],
-            "identity": self.rules.identity,
+            "identity": "email" if self._email_is_login(account) else "username",
         }
 
     # -- activation and registration ---------------------------------------------------------
@@ -306,6 +307,7 @@ class AccessService:
     ) -> dict[str, Any]:
         chosen = self._username(username)
         now = self.clock.now()
+        self._possible_birth_date(date_of_birth, now)
 
         def peek(cursor: Any) -> dict[str, Any] | None:
             row = store.live_token(cursor, token, "invite", now)
@@ -366,80 +368,9 @@ class AccessService:
             raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
         return result
 
-    async def register(
-        self,
-        *,
-        first_name: str,
-        last_name: str,
-        date_of_birth: date,
-        zip_code: str,
-        email: str,
-        password: str,
-        username: str | None,
-        client_ip: str | None,
-    ) -> dict[str, Any]:
-        if not self.rules.self_registration:
-            raise LinkError(
-                ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
-            )
-        address = self._email(email, "email")
-        chosen = self._username(username)
-        self._policy(password, "password", [address, chosen, first_name])
-        hashed = await self.hasher.hash(password)
-        now = self.clock.now()
-        login_email = address if self.rules.identity == "email" else None
-
-        def create(cursor: Any) -> None:
-            if login_email is not None and store.account_by(cursor, "a.login_email", login_email):
-                # Same answer as a new sign-up: whether an address has an account stays secret.
-                self._audit(
-                    cursor,
-                    "access.register",
-                    "duplicate_email",
-                    patient_id=None,
-                    client_ip=client_ip,
-                )
-                return
-            if chosen is not None and store.account_by(cursor, "a.username", chosen):
-                raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
-            cursor.execute(
-                "INSERT INTO patients (first_name, last_name, date_of_birth, email, home_zip)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (first_name, last_name, date_of_birth, address, zip_code.strip()),
-            )
-            patient_id = int(cursor.lastrowid)
-            account_id = store.create_account(
-                cursor,
-                patient_id=patient_id,
-                email=address,
-                login_email=login_email,
-                username=chosen,
-                status="pending",
-                access_enabled=False,
-                now=now,
-            )
-            store.update_account(cursor, account_id, password_hash=hashed, password_changed_at=now)
-            token = store.issue_token(cursor, account_id, "verify_email", now, VERIFY_VALID)
-            self._send(
-                cursor, self.mail.verify_email(to=address, first_name=first_name, token=token), now
-            )
-            self._audit(
-                cursor, "access.register", "pending", patient_id=patient_id, client_ip=client_ip
-            )
-
-        try:
-            await self.db.transaction(create)
-        except pymysql.err.IntegrityError as exc:
-            # Two sign-ups with one new address at once: the unique key let one through.
-            # The other gets the same answer as everyone, as above.
-            if not is_duplicate_key(exc):
-                raise
-            await self._audit_alone(
-                "access.register", "duplicate_email", patient_id=None, client_ip=client_ip
-            )
-        return {"status": "check_email", "message": CHECK_EMAIL}
-
-    async def verify_email(self, token: str, client_ip: str | None) -> dict[str, Any]:
+    async def _verify_legacy_account(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        """A link mailed before portal_registrations existed: its account (and chart) were
+        made at sign-up, status "pending"; opening the link gives it access, as it did."""
         now = self.clock.now()
 
         def verify(cursor: Any) -> bool:
@@ -447,7 +378,6 @@ class AccessService:
             if redeemed is None:
                 return False
             _row, account = redeemed
-            # Seed 004: a self-registered patient gets access when the email is verified.
             store.update_account(
                 cursor, account["id"], status="active", access_enabled=1, activated_at=now
             )
@@ -467,38 +397,26 @@ class AccessService:
     # -- recovery ----------------------------------------------------------------------------
 
     async def forgot_password(self, login: str, client_ip: str | None) -> dict[str, Any]:
-        now = self.clock.now()
+        """Queue the request and answer; agent/access/recovery.py explains why nothing else
+        happens here."""
         where = self._login_column(login)
-
-        def maybe_send(cursor: Any) -> None:
-            account = None if where is None else store.account_by(cursor, *where)
-            if account is None or not account["access_enabled"] or not account["email"]:
-                self._audit(
-                    cursor,
-                    "access.forgot_password",
-                    "no_account",
-                    patient_id=account["patient_id"] if account else None,
-                    client_ip=client_ip,
-                )
-                return
-            token = store.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
-            self._send(
-                cursor,
-                self.mail.reset_password(
-                    to=account["email"], first_name=account["first_name"], token=token
-                ),
-                now,
-            )
-            self._audit(
-                cursor,
-                "access.forgot_password",
-                "sent",
-                patient_id=account["patient_id"],
-                client_ip=client_ip,
-            )
-
-        await self.db.transaction(maybe_send)
+        await self.db.transaction(
+            recovery.queue_request,
+            None if where is None else where[1],
+            client_ip,
+            self.clock.now(),
+        )
         return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def answer_reset_requests(self) -> int:
+        """Send the emails of queued "forgot password" requests (the outbox worker calls this
+        before each delivery round); returns how many requests were answered."""
+        answered = 0
+        while True:
+            count = await self.db.transaction(recovery.answer_requests, self, self.clock.now())
+            answered += count
+            if count < recovery.BATCH:
+                return answered
 
     async def reset_password(
         self, token: str, password: str, client_ip: str | None
@@ -620,7 +538,7 @@ class AccessService:
         now = self.clock.now()
 
         def request(cursor: Any) -> None:
-            if self.rules.identity == "email":
+            if self._email_is_login(account):
                 other = store.account_by(cursor, "a.login_email", address)
                 if other is not None and other["id"] != account["id"]:
                     self._audit(
@@ -680,7 +598,7 @@ class AccessService:
             if redeemed is None:
                 return False
             row, account = redeemed
-            if self.rules.identity == "email":
+            if self._email_is_login(account):
                 other = store.account_by(cursor, "a.login_email", row["new_email"])
                 if other is not None and other["id"] != account["id"]:
                     # Taken by a sign-up since the link was sent: the link is spent, nothing
@@ -720,7 +638,7 @@ class AccessService:
         """Switch the address, end every session, and tell the old address (seed 004: an
         email change may be someone taking the account over)."""
         old = account["email"]
-        login_email = address if self.rules.identity == "email" else None
+        login_email = address if self._email_is_login(account) else None
         store.update_account(cursor, account["id"], email=address, login_email=login_email)
         cursor.execute(
             "UPDATE patients SET email = %s WHERE id = %s", (address, account["patient_id"])

@@ -221,7 +221,18 @@ class StaffActions:
                     "access enabled; the patient has no password yet: send an invite, or "
                     "they can use \u201cForgot password\u201d"
                 )
+            if account["access_enabled"]:
+                return "access was already enabled"
             store.update_account(cursor, account["id"], access_enabled=1)
+            if account["status"] == "active" and account["email"]:
+                # The activation page promised this email (activate_without_confirmation off).
+                # Without a password yet there is nothing to sign in with: the invitation's
+                # link, or "forgot password", is their way in instead.
+                access._send(
+                    cursor,
+                    access.mail.portal_ready(to=account["email"], first_name=patient["first_name"]),
+                    now,
+                )
             self._audit(cursor, "access.enable", "ok", patient_id)
             return "access enabled"
 

@@ -39,6 +39,12 @@ def account_by(
     return row
 
 
+def login_column(login: str) -> tuple[str, str]:
+    """Where a normalised login is looked up. An email address always has an "@" and a
+    username never does (agent/access/identifiers.py), so the login itself says which."""
+    return ("a.login_email" if "@" in login else "a.username"), login
+
+
 def create_account(
     cursor: Any,
     *,
@@ -99,6 +105,16 @@ def issue_token(
         (hashed, purpose, account_id, new_email, utc(now), utc(now + valid)),
     )
     return token
+
+
+def tokens_issued_since(cursor: Any, account_id: int, purpose: str, since: datetime) -> int:
+    """How many tokens of a purpose the account was sent since then, used or not."""
+    cursor.execute(
+        "SELECT COUNT(*) AS n FROM portal_tokens"
+        " WHERE account_id = %s AND purpose = %s AND created_at > %s",
+        (account_id, purpose, utc(since)),
+    )
+    return int(cursor.fetchone()["n"])
 
 
 def live_token(cursor: Any, token: str, purpose: str, now: datetime) -> dict[str, Any] | None:

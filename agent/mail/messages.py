@@ -109,6 +109,16 @@ class MailTemplates:
             valid_for=_plain_duration(valid_hours),
         )
 
+    def registration_call_office(self, *, to: str, first_name: str) -> Mail:
+        """A sign-up that matched a patient the office has another address for: no link, and
+        nothing about what is on file (the sender of the form may not be that patient)."""
+        return self._render(
+            "registration_call_office",
+            to=to,
+            subject=f"Your sign-up for the {self._practice_name} patient portal",
+            first_name=first_name,
+        )
+
     def confirm_new_email(
         self, *, to: str, first_name: str, token: str, valid_hours: int = 24
     ) -> Mail:
@@ -137,6 +147,16 @@ class MailTemplates:
             to=to,
             subject=f"Your password for the {self._practice_name} patient portal was changed",
             first_name=first_name,
+        )
+
+    def portal_ready(self, *, to: str, first_name: str) -> Mail:
+        """Staff turned on access for an account that was waiting for them (seed 004)."""
+        return self._render(
+            "portal_ready",
+            to=to,
+            subject=f"Your {self._practice_name} patient portal account is ready",
+            first_name=first_name,
+            link=self._link("/sign-in"),
         )
 
     def new_message_notice(self, *, to: str, first_name: str) -> Mail:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,9 +154,13 @@ class OutboxWorker:
         max_delay: float = 3600.0,
         claim_seconds: float = 900.0,
         rng: random.Random | None = None,
+        prepare: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         """``claim_seconds`` is how long a claimed batch stays invisible to other workers; it
-        must outlast sending a whole batch. ``rng`` draws the jitter (tests pass their own)."""
+        must outlast sending a whole batch. ``rng`` draws the jitter (tests pass their own).
+        ``prepare`` runs first in every round: work deferred off a request path that may queue
+        mail (agent/access/recovery.py), so that mail goes out in the same round."""
+        self._prepare = tuple(prepare)
         self._db = db
         self._sender = sender
         self._clock = clock
@@ -176,6 +181,13 @@ class OutboxWorker:
         """Send what is due now; returns how many were sent. Raises DatabaseUnavailable if the
         database cannot be reached (nothing is sent then)."""
         await self._write_unrecorded()
+        for prepare in self._prepare:
+            try:
+                await prepare()
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:  # a bug there must not stop the mail already queued
+                log.error("mail.prepare_failed", error=type(exc).__name__)
         now = self._clock.now()
         self._last_claimed = 0
         if self._relay_down_until is not None and now < self._relay_down_until:

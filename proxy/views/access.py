@@ -325,7 +325,15 @@ async def _redeem_link(request: web.Request, method: str) -> web.Response | None
 
 
 async def verify(request: web.Request) -> web.Response:
-    refused = await _redeem_link(request, "access.verify_email")
+    try:
+        refused = await _redeem_link(request, "access.verify_email")
+    except RemoteError as exc:
+        if exc.code != "forbidden":
+            raise
+        # The agent could not match the sign-up to the office's records safely.
+        phone = office(request).phone
+        message = f"We could not finish setting up your account online. Please call {phone}."
+        return _message(request, "Please call the office", message, status=403)
     if refused is not None:
         return refused
     return see_other("/sign-in?notice=verified")

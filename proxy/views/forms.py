@@ -123,9 +123,8 @@ def birth_date(form: MultiDictProxy[Any], errors: Errors) -> str:
     except ValueError:
         errors["dob"] = "Enter a real date of birth, for example 3 27 1950."
         return ""
-    if born.year < 1900 or born > date.today():
-        errors["dob"] = "Enter a real date of birth, for example 3 27 1950."
-        return ""
+    # Whether the date is a possible birth date (not in the future, not too long ago) is the
+    # agent's rule (agent/access/charts.py); its message comes back on the `dob` field.
     return born.isoformat()
 
 

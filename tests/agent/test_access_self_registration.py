@@ -38,17 +38,11 @@ async def test_no_access_until_the_verification_link_is_opened(
         for part in (text_of(mail), mail.part("text/html")):  # a link and the first name only
             assert "Quill" not in part and "1985" not in part and "02139" not in part
         token = link_token(mail, "/verify")
-        [account] = practice.query(
-            "SELECT a.status, a.access_enabled, p.last_name, p.home_zip FROM portal_accounts a"
-            " JOIN patients p ON p.id = a.patient_id WHERE a.login_email = %s",
-            (NEW_EMAIL,),
-        )
-        assert account == {
-            "status": "pending",
-            "access_enabled": 0,
-            "last_name": "Quill",
-            "home_zip": "02139",
-        }
+        # Nothing on file yet (issue 11, item 2): the sign-up waits for its link.
+        assert practice.query("SELECT COUNT(*) AS n FROM portal_accounts") == [{"n": 0}]
+        assert practice.query("SELECT COUNT(*) AS n FROM patients WHERE last_name = 'Quill'") == [
+            {"n": 0}
+        ]
 
         # Not verified: sign-in gets exactly the answer an unknown address gets.
         pending = await practice.refused("access.sign_in", login=NEW_EMAIL, password=PASSWORD)
@@ -100,24 +94,28 @@ async def test_registration_is_forbidden_when_self_registration_is_off(
         assert await practice.deliver() == []
 
 
-async def test_unverified_patient_gets_in_once_staff_enable_access_and_they_reset(
+async def test_an_unverified_sign_up_leaves_nothing_and_can_be_made_again(
     practice_db: DatabaseSettings, link_keys: Path
 ) -> None:
-    """Seed 004: without the verification step, staff enable the account and the patient
-    follows "forgot password"."""
+    """Seed 004 lets staff enable a sign-up that was never verified. Such a sign-up is no chart
+    any more (issue 11, item 2): the office adds the patient and invites them, or the patient
+    signs up again; either link then works, once."""
     async with access_practice(
         practice_db, link_keys, access={"self_registration": True}
     ) as practice:
         await practice.call("access.register", **sign_up())
-        await practice.one_mail(NEW_EMAIL)  # the verification link, never opened
-        [row] = practice.query("SELECT patient_id FROM portal_accounts")
-        assert await practice.staff.set_access(row["patient_id"], True) == "access enabled"
+        first = link_token(await practice.one_mail(NEW_EMAIL), "/verify")
+        practice.advance(hours=47)
+        await practice.call("access.register", **sign_up())
+        second = link_token(await practice.one_mail(NEW_EMAIL), "/verify")
+        assert practice.query("SELECT COUNT(*) AS n FROM portal_accounts") == [{"n": 0}]
 
-        await practice.call("access.forgot_password", login=NEW_EMAIL)
-        token = link_token(await practice.one_mail(NEW_EMAIL), "/reset")
-        new_password = "a-fresh-start-for-nora"
-        assert await practice.call("access.reset_password", token=token, password=new_password) == {
-            "reset": True
-        }
-        session = await practice.sign_in(NEW_EMAIL, new_password)
+        assert await practice.call("access.verify_email", token=second) == {"verified": True}
+        # The earlier link finds the chart made meanwhile, which now has its account.
+        late = await practice.refused("access.verify_email", token=first)
+        assert late.code == "not_found"
+        assert practice.query("SELECT COUNT(*) AS n FROM patients WHERE last_name = 'Quill'") == [
+            {"n": 1}
+        ]
+        session = await practice.sign_in(NEW_EMAIL)
         assert (await practice.call("access.account", session))["first_name"] == "Nora"

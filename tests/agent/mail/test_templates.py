@@ -65,6 +65,18 @@ EMAILS: dict[str, tuple[Callable[[str], Mail], str | None, bool, str | None]] = 
         False,
         None,
     ),
+    "registration_call_office": (
+        lambda first: templates.registration_call_office(to=TO, first_name=first),
+        None,
+        False,
+        None,
+    ),
+    "portal_ready": (
+        lambda first: templates.portal_ready(to=TO, first_name=first),
+        "/sign-in",
+        False,
+        None,
+    ),
 }
 NOTICES = ("email_changed_notice", "password_changed_notice")
 

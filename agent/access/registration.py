@@ -1,0 +1,320 @@
+"""Self-registration (seed 004): a sign-up waits in portal_registrations until its emailed link
+is opened; only then is a chart created, or the patient's existing chart given an account.
+
+Issue 11: writing the patients row at sign-up gave existing patients a second, empty chart and
+took their email as a login, so the office could no longer invite them. Now:
+
+- at sign-up nothing is written to the practice's tables. If the person matches a chart
+  (agent/access/charts.py) whose email on file is the address given, the link activates that
+  chart; if they match but the office has another address (or several charts match), the
+  address given is told to call the office, and no link is sent;
+- whatever happened, the answer is the same "check your email";
+- at verification the match is made again (the office may have added the patient meanwhile).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pymysql
+
+from agent.access import store
+from agent.access.charts import same_person
+from agent.access.identifiers import IdentifierRefused, normalise_email
+from agent.access.tokens import new_token, token_hash
+from agent.db import is_duplicate_key
+from protocol.aio import LinkError
+from protocol.errors import ErrorCode
+
+if TYPE_CHECKING:
+    from agent.access.service import AccessService
+
+VERIFY_VALID = timedelta(hours=48)
+CHECK_EMAIL = (
+    "If an account with portal access matches, we have sent an email with a link. "
+    "It may take a few minutes to arrive."
+)
+LINK_INVALID = "This link is not valid any more. Ask the office to send a new one."
+CALL_OFFICE = "We could not finish setting up your portal account online. Please call the office."
+
+
+def _on_file(raw: str | None) -> str | None:
+    try:
+        return normalise_email(raw) if raw else None
+    except IdentifierRefused:
+        return None
+
+
+def matching_charts(
+    cursor: Any, first_name: str, last_name: str, born: date, zip_code: str, *, lock: bool = False
+) -> list[dict[str, Any]]:
+    """The patients this person already is (usually none or one)."""
+    cursor.execute(
+        "SELECT id, first_name, last_name, date_of_birth, email, home_zip FROM patients"
+        " WHERE date_of_birth = %s ORDER BY id" + (" FOR UPDATE" if lock else ""),
+        (born,),
+    )
+    return [
+        row for row in cursor.fetchall() if same_person(row, first_name, last_name, born, zip_code)
+    ]
+
+
+def _chart_to_activate(
+    cursor: Any, charts: list[dict[str, Any]], address: str
+) -> tuple[int | None, str]:
+    """(the one matching chart whose email on file is `address`, "ok"), or (None, why not):
+    "needs_office" when there is no such single chart, "already_active" when it already has
+    an active account."""
+    mine = [chart for chart in charts if _on_file(chart["email"]) == address]
+    if len(mine) != 1:
+        return None, "needs_office"
+    account = store.account_by(cursor, "a.patient_id", mine[0]["id"], lock=True)
+    if account is not None and account["status"] == "active":
+        return None, "already_active"
+    return int(mine[0]["id"]), "ok"
+
+
+class Registrations:
+    """register / verify_email of AccessService, with its rules, mail and audit."""
+
+    def __init__(self, access: AccessService) -> None:
+        self.access = access
+
+    async def register(
+        self,
+        *,
+        first_name: str,
+        last_name: str,
+        date_of_birth: date,
+        zip_code: str,
+        email: str,
+        password: str,
+        username: str | None,
+        client_ip: str | None,
+    ) -> dict[str, Any]:
+        access = self.access
+        if not access.rules.self_registration:
+            raise LinkError(
+                ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
+            )
+        now = access.clock.now()
+        access._possible_birth_date(date_of_birth, now)
+        address = access._email(email, "email")
+        chosen = access._username(username)
+        access._policy(password, "password", [address, chosen, first_name])
+        hashed = await access.hasher.hash(password)
+        email_login = access.rules.identity == "email"
+        zip_code = zip_code.strip()
+
+        def submit(cursor: Any) -> None:
+            if chosen is not None and store.account_by(cursor, "a.username", chosen):
+                raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
+            charts = matching_charts(cursor, first_name, last_name, date_of_birth, zip_code)
+            patient_id, _why = _chart_to_activate(cursor, charts, address)
+            if charts and patient_id is None:
+                # Already a patient, but this address is not theirs on file (or the chart is
+                # ambiguous, or already has an account): no link, and nothing about the chart.
+                access._send(
+                    cursor,
+                    access.mail.registration_call_office(to=address, first_name=first_name),
+                    now,
+                )
+                self._audit(cursor, "match_needs_office", charts, client_ip)
+                return
+            if patient_id is None and email_login:
+                other = store.account_by(cursor, "a.login_email", address)
+                if other is not None:
+                    # Same answer as a new sign-up: whether an address has an account stays
+                    # secret.
+                    self._audit(cursor, "duplicate_email", [], client_ip)
+                    return
+            token, hashed_token = new_token()
+            cursor.execute(
+                "INSERT INTO portal_registrations (token_hash, patient_id, first_name,"
+                " last_name, date_of_birth, home_zip, email, username, password_hash,"
+                " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    hashed_token,
+                    patient_id,
+                    first_name,
+                    last_name,
+                    date_of_birth,
+                    zip_code,
+                    address,
+                    chosen,
+                    hashed,
+                    store.utc(now),
+                    store.utc(now + VERIFY_VALID),
+                ),
+            )
+            access._send(
+                cursor,
+                access.mail.verify_email(to=address, first_name=first_name, token=token),
+                now,
+            )
+            outcome = "pending" if patient_id is None else "pending_existing_chart"
+            self._audit(cursor, outcome, charts, client_ip)
+
+        await access.db.transaction(submit)
+        return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def forget_expired(self) -> int:
+        """Delete sign-ups whose link has expired: names, birth dates and password hashes of
+        people who never confirmed are not kept. Run by the outbox worker every round."""
+
+        def delete(cursor: Any) -> int:
+            cursor.execute(
+                "DELETE FROM portal_registrations WHERE expires_at <= %s",
+                (store.utc(self.access.clock.now()),),
+            )
+            return int(cursor.rowcount)
+
+        return await self.access.db.transaction(delete)
+
+    def _audit(
+        self, cursor: Any, outcome: str, charts: list[dict[str, Any]], client_ip: str | None
+    ) -> None:
+        # Anonymous actor: nobody has proved who they are yet. The chart is named only when
+        # exactly one matched, so the trail shows which patient someone tried to sign up as.
+        self.access._audit(
+            cursor,
+            "access.register",
+            outcome,
+            patient_id=charts[0]["id"] if len(charts) == 1 else None,
+            actor="anonymous",
+            client_ip=client_ip,
+        )
+
+    async def verify_email(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        access = self.access
+        now = access.clock.now()
+
+        def verify(cursor: Any) -> str:
+            cursor.execute(
+                "SELECT * FROM portal_registrations"
+                " WHERE token_hash = %s AND expires_at > %s FOR UPDATE",
+                (token_hash(token), store.utc(now)),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return "unknown"
+            # Used up whatever happens next: the link works once.
+            cursor.execute("DELETE FROM portal_registrations WHERE id = %s", (row["id"],))
+            return self._complete(cursor, row, now, client_ip)
+
+        try:
+            outcome = await access.db.transaction(verify)
+        except pymysql.err.IntegrityError as exc:
+            # A concurrent sign-in name or address claim won the unique key; nothing changed.
+            if not is_duplicate_key(exc):
+                raise
+            await access._audit_alone(
+                "access.verify_email", "conflict", patient_id=None, client_ip=client_ip
+            )
+            outcome = "call_office"
+        if outcome == "unknown":
+            return await access._verify_legacy_account(token, client_ip)
+        if outcome == "invalid":
+            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+        if outcome == "call_office":
+            raise LinkError(ErrorCode.FORBIDDEN, CALL_OFFICE)
+        return {"verified": True}
+
+    def _complete(
+        self, cursor: Any, row: dict[str, Any], now: datetime, client_ip: str | None
+    ) -> str:
+        """Create the account (and the chart if the person has none); "ok" or "call_office"."""
+        access = self.access
+        address = row["email"]
+        charts = matching_charts(
+            cursor,
+            row["first_name"],
+            row["last_name"],
+            row["date_of_birth"],
+            row["home_zip"],
+            lock=True,
+        )
+        patient_id, why = _chart_to_activate(cursor, charts, address)
+
+        def refuse(outcome: str) -> str:
+            access._audit(
+                cursor,
+                "access.verify_email",
+                outcome,
+                patient_id=patient_id,
+                actor="anonymous",
+                client_ip=client_ip,
+            )
+            # A second link of a sign-up that is done already is just a spent link.
+            return "invalid" if outcome == "already_active" else "call_office"
+
+        if charts and patient_id is None:
+            return refuse("already_active" if why == "already_active" else "match_needs_office")
+        login_email = address if access.rules.identity == "email" else None
+        if login_email is not None:
+            other = store.account_by(cursor, "a.login_email", login_email)
+            if other is not None and other["patient_id"] != patient_id:
+                return refuse("address_in_use")
+        if row["username"] is not None:
+            other = store.account_by(cursor, "a.username", row["username"])
+            if other is not None and other["patient_id"] != patient_id:
+                return refuse("username_taken")
+        if patient_id is None:
+            # Seed 004: a self-registered patient exists once their email is verified.
+            cursor.execute(
+                "INSERT INTO patients (first_name, last_name, date_of_birth, email, home_zip)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (
+                    row["first_name"],
+                    row["last_name"],
+                    row["date_of_birth"],
+                    address,
+                    row["home_zip"],
+                ),
+            )
+            patient_id = int(cursor.lastrowid)
+            detail = "new_chart"
+        else:
+            detail = "existing_chart"
+        account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+        if account is None:
+            account_id = store.create_account(
+                cursor,
+                patient_id=patient_id,
+                email=address,
+                login_email=login_email,
+                username=row["username"],
+                status="active",
+                access_enabled=True,
+                now=now,
+            )
+        else:
+            # Invited meanwhile: the sign-up's password wins, and the invitation link ends.
+            account_id = account["id"]
+            store.end_unused_tokens(cursor, account_id, now)
+            store.update_account(
+                cursor,
+                account_id,
+                email=address,
+                login_email=login_email,
+                username=row["username"],
+                status="active",
+            )
+        store.update_account(
+            cursor,
+            account_id,
+            password_hash=row["password_hash"],
+            password_changed_at=now,
+            activated_at=now,
+            access_enabled=1,
+        )
+        access._audit(
+            cursor,
+            "access.verify_email",
+            "ok",
+            patient_id=patient_id,
+            client_ip=client_ip,
+            detail=detail,
+        )
+        return "ok"
