@@ -35,6 +35,7 @@ from protocol.logconfig import set_log_level
 from protocol.sdnotify import ServiceNotifier, ServiceSignals
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
+from proxy.http_server import PortalRunner
 from proxy.metrics import answer_health_check, count_requests, setup_metrics
 from proxy.ratelimit import RateLimiter
 from proxy.reload import ProxyReloader, RunningConfig
@@ -354,7 +355,7 @@ async def run_proxy(
         raise StartupError(str(exc)) from None
     app = create_app(config)
     # aiohttp's own access log would write the raw path and query (one-time tokens): off.
-    runner = web.AppRunner(
+    runner = PortalRunner(
         app,
         access_log=None,
         handle_signals=False,
