@@ -29,6 +29,8 @@ import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from protocol.aio import RemoteError
 from protocol.logconfig import set_log_level
@@ -90,6 +92,11 @@ MAX_BODY = 64 * 1024
 # answers, more than any form asks for at once.
 FORM_SAVE_MAX_BODY = 1024 * 1024
 LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY}
+# The whole body must arrive within this long, as the request head must within
+# KEEPALIVE_SECONDS: a client dribbling a byte now and then would otherwise hold a connection
+# and a handler for as long as it likes. A form of 1 MiB takes under 4 s at 2 Mbit/s.
+REQUEST_BODY_SECONDS = 15.0
+BODY_SECONDS = web.AppKey("portico_body_seconds", float)
 
 log = structlog.get_logger("portico.proxy")
 access_log = structlog.get_logger("portico.proxy.access")
@@ -186,6 +193,10 @@ async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamRe
 # closed. aiohttp's default (3,630 s) lets 500 slowloris clients hold 500 sockets for an hour
 # (tests/proxy/faults/test_slow_connections.py); 15 s is ample for a browser's keep-alive.
 KEEPALIVE_SECONDS = 15.0
+# After answering a request whose body was not read (too slow, or an unknown office), what
+# still arrives is read and dropped for this long, so the client gets the answer rather than a
+# reset; then the connection closes. aiohttp's default is 10 s.
+LINGERING_SECONDS = 2.0
 
 
 def _route(request: web.Request) -> str:
@@ -214,10 +225,7 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
         return response
     if not same_origin(request, origin_of(request, request.app[SCHEME])):
         raise CsrfRefused()
-    try:
-        form = await request.post()
-    except (ValueError, HttpProcessingError):  # a body that does not parse as a form
-        raise web.HTTPBadRequest() from None
+    form = await _read_form(request)
     sent = form.get(CSRF_FIELD)
     bound = session_token(request) or pre_session_token(request)
     if not csrf_valid(
@@ -225,6 +233,24 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     ):
         raise CsrfRefused()
     return await handler(request)
+
+
+async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | FileField]:
+    """The posted form, read within BODY_SECONDS. Every later `request.post()` gets it from
+    aiohttp's cache, so this is the one place a body is waited for."""
+    try:
+        async with asyncio.timeout(request.app[BODY_SECONDS]):
+            return await request.post()
+    except TimeoutError:
+        # A slow or stalled client, not a fault here: answered 408 and closed.
+        log.info("http.body_timeout", tenant=request[TENANT], route=_route(request))
+        raise web.HTTPRequestTimeout(headers={"Connection": "close"}) from None
+    except ConnectionError:
+        # The client went away mid-body; nobody is left to answer.
+        log.info("http.body_abandoned", tenant=request[TENANT], route=_route(request))
+        raise web.HTTPBadRequest() from None
+    except (ValueError, HttpProcessingError):  # a body that does not parse as a form
+        raise web.HTTPBadRequest() from None
 
 
 @web.middleware
@@ -282,6 +308,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
     app[SCHEME] = "http" if config.plain_http and not config.behind_tls_proxy else "https"
     app[TRUSTED_PROXIES] = parse_networks(config.trusted_proxies)
     app[RATE_LIMITS] = _limiters(config)
+    app[BODY_SECONDS] = REQUEST_BODY_SECONDS
     if agents is not None:
         app[AGENTS] = agents
     else:
@@ -339,6 +366,19 @@ def config_reloader(app: web.Application, path: Path) -> ProxyReloader:
     return ProxyReloader(app[CONFIG], path, lambda new: _apply_live_settings(app, new))
 
 
+def portal_runner(app: web.Application) -> PortalRunner:
+    """The HTTP server run_proxy puts in front of `app`."""
+    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
+    return PortalRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=10,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        lingering_time=LINGERING_SECONDS,
+    )
+
+
 async def run_proxy(
     config: ProxyConfig, *, stop: asyncio.Event | None = None, config_path: Path | None = None
 ) -> None:
@@ -353,15 +393,7 @@ async def run_proxy(
         tls = web_tls_context(config)
     except (OSError, ValueError, ssl.SSLError) as exc:
         raise StartupError(str(exc)) from None
-    app = create_app(config)
-    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
-    runner = PortalRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=10,
-        keepalive_timeout=KEEPALIVE_SECONDS,
-    )
+    runner = portal_runner(create_app(config))
     notifier = ServiceNotifier.from_environment()
     signals = ServiceSignals(stop)
     watchdog = asyncio.create_task(notifier.keep_watchdog_fed())
@@ -380,7 +412,7 @@ async def run_proxy(
             tenants=len(config.tenants),
         )
         notifier.ready(status="serving")
-        await _serve_reloads(signals, notifier, config_path, app)
+        await _serve_reloads(signals, notifier, config_path, runner.app)
         notifier.stopping(status="stopping: finishing requests in flight")
         log.info("proxy.stopping")
     finally:
