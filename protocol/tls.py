@@ -34,6 +34,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 
+from protocol.client_hello import (
+    MAX_CLIENT_HELLO,
+    NO_APPLICATION_PROTOCOL_ALERT,
+    Alpn,
+    alpn_offered,
+    bytes_before_verdict,
+)
+
 ALPN_PROTOCOL: bytes = b"portico/1"
 
 _PIN_PREFIX = "sha256/"
@@ -294,7 +302,10 @@ class TLSEngine:
             self._conn.set_accept_state()
         else:
             self._conn.set_connect_state()
-        self._sniffed = b""
+        self._first_bytes = bytearray()  # the client's, until its ClientHello is judged
+        self._hello_judged = not config.server_side
+        self._look_again_at = 0
+        self._alert = b""  # an alert this engine writes itself (see protocol/client_hello.py)
         self._refused: str | None = None
         self._complete = False
         self._peer_pin: str | None = None
@@ -324,12 +335,8 @@ class TLSEngine:
         """Feed bytes from the socket; return the application bytes they completed."""
         if self._refused is not None:
             raise TLSRefused(self._refused)
-        if self._config.server_side and len(self._sniffed) < len(_TLS_RECORD_START):
-            # Refuse plaintext (an HTTP probe, a port scanner) on its first bytes rather than
-            # waiting out the handshake timeout for a record that will never be complete.
-            self._sniffed += data[: len(_TLS_RECORD_START) - len(self._sniffed)]
-            if not _TLS_RECORD_START.startswith(self._sniffed):
-                self._refuse(_NOT_TLS)
+        if not self._hello_judged:
+            self._judge_client_hello(data)
         if data:
             self._conn.bio_write(data)  # a memory BIO grows as needed: never a partial write
         if not self._complete and not self._handshake():
@@ -346,6 +353,27 @@ class TLSEngine:
                 self._refuse(_reason_from(e))
         return bytes(received)
 
+    def _judge_client_hello(self, data: bytes) -> None:
+        """Server side, before OpenSSL sees the ClientHello: refuse plaintext and a missing
+        ALPN offer with an alert, as OpenSSL refuses a wrong ALPN offer."""
+        first = self._first_bytes
+        first += data
+        # Refuse plaintext (an HTTP probe, a port scanner) on its first bytes rather than
+        # waiting out the handshake timeout for a record that will never be complete.
+        if not _TLS_RECORD_START.startswith(bytes(first[: len(_TLS_RECORD_START)])):
+            self._refuse(_NOT_TLS)
+        if len(first) < self._look_again_at:
+            return
+        verdict = alpn_offered(bytes(first))
+        if verdict is Alpn.INCOMPLETE and len(first) <= MAX_CLIENT_HELLO:
+            self._look_again_at = bytes_before_verdict(bytes(first))
+            return
+        self._hello_judged = True
+        self._first_bytes = bytearray()
+        if verdict is Alpn.MISSING:
+            self._alert = NO_APPLICATION_PROTOCOL_ALERT
+            self._refuse("ALPN mismatch")
+
     def send_plaintext(self, data: bytes) -> None:
         """Encrypt application bytes; collect them with :meth:`ciphertext_to_send`."""
         if not self._complete or self._refused is not None or self._closing:
@@ -360,7 +388,8 @@ class TLSEngine:
 
     def ciphertext_to_send(self) -> bytes:
         """Everything queued for the socket: handshake messages, alerts, records."""
-        out = bytearray()
+        out = bytearray(self._alert)
+        self._alert = b""
         while True:
             try:
                 chunk = self._conn.bio_read(_READ_SIZE)
