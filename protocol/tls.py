@@ -220,6 +220,16 @@ def _note(conn: SSL.Connection, reason: str) -> None:
         notes.append(reason)
 
 
+def _no_session_tickets(conn: SSL.Connection) -> None:
+    """Called by OpenSSL for every ClientHello (with or without SNI), after it has decided to
+    issue TLS 1.3 session tickets. OP_NO_TICKET set on the connection at this point is the
+    one switch pyOpenSSL reaches that sends none: set on the context from the start, it only
+    makes OpenSSL issue "stateful" tickets naming a session the disabled cache never holds
+    (SSL_CTX_set_num_tickets, the documented switch, is not exposed). The link keeps no
+    sessions, so a ticket would only mislead a second implementation."""
+    conn.set_options(SSL.OP_NO_TICKET)
+
+
 def _build_config(
     key_file: Path, cert_file: Path, allowed_pins: Iterable[str], server_side: bool
 ) -> TLSConfig:
@@ -258,8 +268,12 @@ def _config_for(identity: _Identity, allowed_pins: Iterable[str], server_side: b
     ctx = SSL.Context(SSL.TLS_SERVER_METHOD if server_side else SSL.TLS_CLIENT_METHOD)
     ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
     ctx.set_max_proto_version(SSL.TLS1_3_VERSION)
-    ctx.set_options(SSL.OP_NO_TICKET | SSL.OP_NO_COMPRESSION)
+    ctx.set_options(SSL.OP_NO_COMPRESSION)
     ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    if server_side:
+        ctx.set_tlsext_servername_callback(_no_session_tickets)
+    else:
+        ctx.set_options(SSL.OP_NO_TICKET)
     ctx.use_certificate(cert)
     ctx.use_privatekey(key)
     ctx.check_privatekey()
