@@ -175,6 +175,9 @@ class _ServerConnection(LinkTransport):
         timeout = None
         try:
             try:
+                if event.deadline_ms == 0:
+                    # The budget is spent before the method starts: it is not run at all.
+                    raise TimeoutError
                 if deadline is None:
                     result = await self.server.handler(request)
                 else:
@@ -187,7 +190,7 @@ class _ServerConnection(LinkTransport):
                 return
             self._respond(stream_id, result)
         except TimeoutError as exc:
-            if timeout is not None and timeout.expired():
+            if event.deadline_ms == 0 or (timeout is not None and timeout.expired()):
                 self.conn.send_error(
                     stream_id, ErrorCode.DEADLINE_EXCEEDED, "the request took too long"
                 )

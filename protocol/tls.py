@@ -30,7 +30,8 @@ from typing import Literal, NoReturn
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 
@@ -54,6 +55,7 @@ _TLS_RECORD_START = b"\x16\x03"
 _ACCEPTED_ERRNOS = frozenset(
     {SSL.X509VerificationCodes.OK, SSL.X509VerificationCodes.ERR_DEPTH_ZERO_SELF_SIGNED_CERT}
 )
+_TLS13_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 _NOT_TLS = "peer did not speak TLS (first bytes are not a TLS handshake record)"
 # OpenSSL reason strings -> what a log reader needs; the first match wins.
 _REASONS = (
@@ -82,11 +84,21 @@ def generate_identity(
     serial, is valid from a day ago for 20 years, and is marked critical CA:FALSE."""
     key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
     if algorithm == "ed25519":
-        key, digest = ed25519.Ed25519PrivateKey.generate(), None
+        key = ed25519.Ed25519PrivateKey.generate()
     elif algorithm == "ec":
-        key, digest = ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()
+        key = ec.generate_private_key(ec.SECP256R1())
     else:
         raise ValueError(f"unknown key algorithm {algorithm!r}: use 'ed25519' or 'ec'")
+    return identity_pem(key, common_name)
+
+
+def identity_pem(key: CertificateIssuerPrivateKeyTypes, common_name: str) -> tuple[bytes, bytes]:
+    """``(key_pem, cert_pem)`` for `key`, with generate_identity's certificate."""
+    digest = (
+        None
+        if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+        else (hashes.SHA256())
+    )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -237,6 +249,9 @@ def _build_config(
     key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
         raise ValueError(f"{key_file}: unsupported key type (use an Ed25519 or EC key)")
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in _TLS13_CURVES:
+        # TLS 1.3 signs with ECDSA on these curves only: any other would fail every handshake.
+        raise ValueError(f"{key_file}: EC key on {key.curve.name}; use P-256, P-384 or P-521")
     if _spki(key) != _spki(cert):
         raise ValueError(f"{key_file} does not match the certificate in {cert_file}")
     return _config_for(_Identity(key, cert), allowed_pins, server_side)
