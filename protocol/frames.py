@@ -180,8 +180,9 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 # Objects and arrays nest at most this deep (docs/protocol.md §4). Without a limit the depth
-# Python's parser gives up at depends on how deep its caller's stack already is.
-MAX_JSON_DEPTH = 64
+# Python's parser gives up at depends on how deep its caller's stack already is; this one is
+# well inside its default recursion limit (1000) and far above any real payload's nesting.
+MAX_JSON_DEPTH = 512
 # Strings (whose brackets do not count) and brackets, in one C-speed pass.
 _JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _OPENERS = frozenset(b"[{")

@@ -156,19 +156,19 @@ def nested(depth: int) -> dict[str, Any]:
     return request_body(params={"deep": value})
 
 
-def test_json_nests_at_most_64_deep() -> None:
-    assert MAX_JSON_DEPTH == 64
+def test_json_nests_at_most_512_deep() -> None:
+    assert MAX_JSON_DEPTH == 512
     pair = opened_pair()
-    [request] = pair.responder.receive_data(frame(FrameType.REQUEST, 1, nested(64)))
+    [request] = pair.responder.receive_data(frame(FrameType.REQUEST, 1, nested(512)))
     assert request.stream_id == 1  # type: ignore[attr-defined]
 
-    error = refused(pair.responder, frame(FrameType.REQUEST, 3, nested(65)))
-    assert "deeper than 64" in error.message
+    error = refused(pair.responder, frame(FrameType.REQUEST, 3, nested(513)))
+    assert "deeper than 512" in error.message
 
 
 def test_brackets_inside_strings_do_not_count() -> None:
     pair = opened_pair()
-    text = '[{"\\"' * 100
+    text = '[{"\\"' * 600
     [request] = pair.responder.receive_data(
         frame(FrameType.REQUEST, 1, request_body(params={"text": text}))
     )
