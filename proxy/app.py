@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp_jinja2
 import jinja2
@@ -29,8 +30,6 @@ import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
-from aiohttp.web_request import FileField
-from multidict import MultiDictProxy
 
 from protocol.aio import RemoteError
 from protocol.logconfig import set_log_level
@@ -92,11 +91,15 @@ MAX_BODY = 64 * 1024
 # answers, more than any form asks for at once.
 FORM_SAVE_MAX_BODY = 1024 * 1024
 LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY}
-# The whole body must arrive within this long, as the request head must within
-# KEEPALIVE_SECONDS: a client dribbling a byte now and then would otherwise hold a connection
-# and a handler for as long as it likes. A form of 1 MiB takes under 4 s at 2 Mbit/s.
+# The whole body must arrive within this long, plus its declared length at a slow phone's
+# upload rate, as the request head must within KEEPALIVE_SECONDS: a client dribbling a byte now
+# and then would otherwise hold a connection and a handler for as long as it likes. A 60 KiB
+# form gets 17 s, a 1 MiB one 47 s (256 kbit/s is a poor mobile uplink).
 REQUEST_BODY_SECONDS = 15.0
+SLOWEST_UPLOAD_BYTES_PER_SECOND = 32 * 1024
 BODY_SECONDS = web.AppKey("portico_body_seconds", float)
+
+T = TypeVar("T")
 
 log = structlog.get_logger("portico.proxy")
 access_log = structlog.get_logger("portico.proxy.access")
@@ -225,7 +228,10 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
         return response
     if not same_origin(request, origin_of(request, request.app[SCHEME])):
         raise CsrfRefused()
-    form = await _read_form(request)
+    try:
+        form = await body_in_time(request, request.post())
+    except (ValueError, HttpProcessingError):  # a body that does not parse as a form
+        raise web.HTTPBadRequest() from None
     sent = form.get(CSRF_FIELD)
     bound = session_token(request) or pre_session_token(request)
     if not csrf_valid(
@@ -235,12 +241,15 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | FileField]:
-    """The posted form, read within BODY_SECONDS. Every later `request.post()` gets it from
-    aiohttp's cache, so this is the one place a body is waited for."""
+async def body_in_time(request: web.Request, reading: Awaitable[T]) -> T:
+    """`reading` (the body being read) within BODY_SECONDS plus its length's share. The CSRF
+    check reads every posted body first and aiohttp caches it, so this is the one place a body
+    is waited for."""
+    length = min(request.content_length or 0, request.client_max_size)
+    seconds = request.app[BODY_SECONDS] + length / SLOWEST_UPLOAD_BYTES_PER_SECOND
     try:
-        async with asyncio.timeout(request.app[BODY_SECONDS]):
-            return await request.post()
+        async with asyncio.timeout(seconds):
+            return await reading
     except TimeoutError:
         # A slow or stalled client, not a fault here: answered 408 and closed.
         log.info("http.body_timeout", tenant=request[TENANT], route=_route(request))
@@ -248,8 +257,6 @@ async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | FileF
     except ConnectionError:
         # The client went away mid-body; nobody is left to answer.
         log.info("http.body_abandoned", tenant=request[TENANT], route=_route(request))
-        raise web.HTTPBadRequest() from None
-    except (ValueError, HttpProcessingError):  # a body that does not parse as a form
         raise web.HTTPBadRequest() from None
 
 
