@@ -91,15 +91,6 @@ MAX_BODY = 64 * 1024
 # answers, more than any form asks for at once.
 FORM_SAVE_MAX_BODY = 1024 * 1024
 LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY}
-# The whole body must arrive within this long, plus its declared length at a slow phone's
-# upload rate, as the request head must within KEEPALIVE_SECONDS: a client dribbling a byte now
-# and then would otherwise hold a connection and a handler for as long as it likes. A 60 KiB
-# form gets 17 s, a 1 MiB one 47 s (256 kbit/s is a poor mobile uplink).
-REQUEST_BODY_SECONDS = 15.0
-SLOWEST_UPLOAD_BYTES_PER_SECOND = 32 * 1024
-BODY_SECONDS = web.AppKey("portico_body_seconds", float)
-
-T = TypeVar("T")
 
 log = structlog.get_logger("portico.proxy")
 access_log = structlog.get_logger("portico.proxy.access")
@@ -200,6 +191,15 @@ KEEPALIVE_SECONDS = 15.0
 # still arrives is read and dropped for this long, so the client gets the answer rather than a
 # reset; then the connection closes. aiohttp's default is 10 s.
 LINGERING_SECONDS = 2.0
+# The whole body must arrive within this long, plus its declared length at a slow phone's
+# upload rate, as the request head must within KEEPALIVE_SECONDS: a client dribbling a byte now
+# and then would otherwise hold a connection and a handler for as long as it likes. A 60 KiB
+# form gets 17 s, a 1 MiB one 47 s (256 kbit/s is a poor mobile uplink).
+REQUEST_BODY_SECONDS = 15.0
+SLOWEST_UPLOAD_BYTES_PER_SECOND = 32 * 1024
+BODY_SECONDS = web.AppKey("portico_body_seconds", float)
+
+T = TypeVar("T")
 
 
 def _route(request: web.Request) -> str:
