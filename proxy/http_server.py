@@ -37,8 +37,9 @@ class PortalRequestHandler(web.RequestHandler):
         message: str | None = None,
     ) -> web.StreamResponse:
         # `message` is the parser's text, which quotes the bad input: neither logged nor sent.
-        if status >= 500 and exc is not None:
-            log.error("http.server_error", status=status, **where_it_failed(exc))
+        if status >= 500:  # a handler failed (500) or timed out (504) outside the error pages
+            fields = where_it_failed(exc) if exc is not None else {}
+            log.error("http.server_error", status=status, **fields)
         else:
             error = type(exc).__name__ if exc is not None else None
             log.info("http.unparsable_request", status=status, error=error)
