@@ -175,6 +175,9 @@ class _ServerConnection(LinkTransport):
         timeout = None
         try:
             try:
+                if event.deadline_ms == 0:
+                    # The budget is spent before the method starts: it is not run at all.
+                    raise TimeoutError
                 if deadline is None:
                     result = await self.server.handler(request)
                 else:
@@ -187,7 +190,7 @@ class _ServerConnection(LinkTransport):
                 return
             self._respond(stream_id, result)
         except TimeoutError as exc:
-            if timeout is not None and timeout.expired():
+            if event.deadline_ms == 0 or (timeout is not None and timeout.expired()):
                 self.conn.send_error(
                     stream_id, ErrorCode.DEADLINE_EXCEEDED, "the request took too long"
                 )
@@ -219,8 +222,14 @@ class _ServerConnection(LinkTransport):
         )
         self.conn.send_error(stream_id, ErrorCode.INTERNAL, "something went wrong")
 
+    def events_handled(self) -> None:
+        if self.conn.state is ConnectionState.CLOSING:
+            self._close_when_drained()  # e.g. the last unfinished request was cancelled
+
     def _close_when_drained(self) -> None:
-        if not self.tasks and self.transport is not None:
+        # GOAWAY's last_stream_id promises an answer to every stream up to it, including a
+        # split request whose last frames are still on their way: only then close.
+        if not self.tasks and not self.conn.incomplete_messages and self.transport is not None:
             self.loop.call_soon(self.close, "drained")
 
 
@@ -302,12 +311,13 @@ class LinkServer:
         for connection in connections:
             connection.send_goaway(ErrorCode.SHUTDOWN, "the agent is shutting down")
             connection._close_when_drained()
-        tasks = [task for connection in connections for task in connection.tasks.values()]
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=grace)
-            for task in late:
-                task.cancel()
+        if connections:
+            # Each connection closes itself once it has answered every stream its GOAWAY
+            # promised to; after `grace`, whatever is still running is given up.
+            await asyncio.wait([c.closed for c in connections], timeout=grace)
         for connection in connections:
+            for task in list(connection.tasks.values()):
+                task.cancel()
             connection.close("server closing")
         if connections:
             await asyncio.wait([c.closed for c in connections], timeout=grace or None)

@@ -76,10 +76,12 @@ TRANSITIONS: dict[tuple[Role, ConnectionState, Direction, FrameType], Connection
     (RESPONDER, HANDSHAKING, SEND, F.WELCOME): OPEN,
     (RESPONDER, HANDSHAKING, SEND, F.GOAWAY): CLOSED,
     (RESPONDER, HANDSHAKING, RECV, F.GOAWAY): CLOSED,
-    # New requests only while open.
+    # New requests only while open. While closing, REQUEST frames are the rest of a split
+    # request whose stream opened before the GOAWAY: it is still answered, so the requester
+    # finishes sending it (send_request refuses a new stream). A new stream reaching the
+    # responder after its GOAWAY is answered `shutdown` by the connection itself.
     (REQUESTER, OPEN, SEND, F.REQUEST): OPEN,
-    # After the responder's GOAWAY, requests already in flight toward it are answered with
-    # `shutdown` by the connection itself; continuation frames of in-flight ones are accepted.
+    (REQUESTER, CLOSING, SEND, F.REQUEST): CLOSING,
     (RESPONDER, OPEN, RECV, F.REQUEST): OPEN,
     (RESPONDER, CLOSING, RECV, F.REQUEST): CLOSING,
     # Going away: either side, once open; in-flight streams finish.
@@ -455,6 +457,10 @@ class Connection:
     ) -> int:
         """Queue a REQUEST on a new stream and return the stream id."""
         next_state = self._transition(F.REQUEST)
+        if self.state is CLOSING:
+            raise LocalProtocolError(
+                ErrorCode.PROTOCOL_ERROR, "no new streams after a GOAWAY; open a new connection"
+            )
         stream_id = self._next_stream_id
         if stream_id > MAX_STREAM_ID:
             raise LocalProtocolError(ErrorCode.PROTOCOL_ERROR, "stream ids exhausted; reconnect")
@@ -566,6 +572,12 @@ class Connection:
     def open_streams(self) -> int:
         """Requests sent and not yet answered (requester) or received and unanswered (responder)."""
         return len(self._streams.open)
+
+    @property
+    def incomplete_messages(self) -> int:
+        """Messages whose first frame has arrived and whose last has not. A responder that
+        said GOAWAY still owes an answer to each such request (docs/protocol.md §9)."""
+        return len(self._streams.partial)
 
     @property
     def last_peer_stream(self) -> int:

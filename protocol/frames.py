@@ -179,10 +179,39 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
+# Objects and arrays nest at most this deep (docs/protocol.md §4). Without a limit the depth
+# Python's parser gives up at depends on how deep its caller's stack already is; this one is
+# well inside its default recursion limit (1000) and far above any real payload's nesting.
+MAX_JSON_DEPTH = 512
+# Strings (whose brackets do not count) and brackets, in one C-speed pass.
+_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_OPENERS = frozenset(b"[{")
+
+
+def _nested_too_deep(payload: bytes) -> bool:
+    if payload.count(b"[") + payload.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # the usual case: too few brackets to be too deep
+    depth = 0
+    for match in _JSON_NESTING.finditer(payload):
+        first = payload[match.start()]
+        if first in _OPENERS:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif first != 0x22:  # a closing bracket (0x22 is the quote of a string)
+            depth -= 1
+    return False
+
+
 def decode_json_object(payload: bytes, *, unique_keys: bool = True) -> dict[str, Any]:
     """Parse a payload that must be one JSON object (UTF-8, no NaN or infinity, no lone
-    surrogates; no duplicate keys unless unique_keys is False)."""
+    surrogates; no duplicate keys and no nesting beyond MAX_JSON_DEPTH unless unique_keys is
+    False: answers from the pinned agent skip both checks)."""
     decoder = _DECODER if unique_keys else _TRUSTING_DECODER
+    if unique_keys and _nested_too_deep(payload):
+        raise RemoteProtocolError(
+            ErrorCode.PROTOCOL_ERROR, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        )
     try:
         value = decoder.decode(payload.decode("utf-8"))
         if _SURROGATE_ESCAPE.search(payload):

@@ -30,9 +30,18 @@ from typing import Literal, NoReturn
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
+
+from protocol.client_hello import (
+    MAX_CLIENT_HELLO,
+    NO_APPLICATION_PROTOCOL_ALERT,
+    Alpn,
+    alpn_offered,
+    bytes_before_verdict,
+)
 
 ALPN_PROTOCOL: bytes = b"portico/1"
 
@@ -46,6 +55,7 @@ _TLS_RECORD_START = b"\x16\x03"
 _ACCEPTED_ERRNOS = frozenset(
     {SSL.X509VerificationCodes.OK, SSL.X509VerificationCodes.ERR_DEPTH_ZERO_SELF_SIGNED_CERT}
 )
+_TLS13_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 _NOT_TLS = "peer did not speak TLS (first bytes are not a TLS handshake record)"
 # OpenSSL reason strings -> what a log reader needs; the first match wins.
 _REASONS = (
@@ -74,11 +84,21 @@ def generate_identity(
     serial, is valid from a day ago for 20 years, and is marked critical CA:FALSE."""
     key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
     if algorithm == "ed25519":
-        key, digest = ed25519.Ed25519PrivateKey.generate(), None
+        key = ed25519.Ed25519PrivateKey.generate()
     elif algorithm == "ec":
-        key, digest = ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()
+        key = ec.generate_private_key(ec.SECP256R1())
     else:
         raise ValueError(f"unknown key algorithm {algorithm!r}: use 'ed25519' or 'ec'")
+    return identity_pem(key, common_name)
+
+
+def identity_pem(key: CertificateIssuerPrivateKeyTypes, common_name: str) -> tuple[bytes, bytes]:
+    """``(key_pem, cert_pem)`` for `key`, with generate_identity's certificate."""
+    digest = (
+        None
+        if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+        else (hashes.SHA256())
+    )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -226,6 +246,16 @@ def _note(conn: SSL.Connection, reason: str) -> None:
         notes.append(reason)
 
 
+def _no_session_tickets(conn: SSL.Connection) -> None:
+    """Called by OpenSSL for every ClientHello (with or without SNI), after it has decided to
+    issue TLS 1.3 session tickets. OP_NO_TICKET set on the connection at this point is the
+    one switch pyOpenSSL reaches that sends none: set on the context from the start, it only
+    makes OpenSSL issue "stateful" tickets naming a session the disabled cache never holds
+    (SSL_CTX_set_num_tickets, the documented switch, is not exposed). The link keeps no
+    sessions, so a ticket would only mislead a second implementation."""
+    conn.set_options(SSL.OP_NO_TICKET)
+
+
 def _build_config(
     key_file: Path, cert_file: Path, allowed_pins: Iterable[str], server_side: bool
 ) -> TLSConfig:
@@ -233,6 +263,9 @@ def _build_config(
     key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
         raise ValueError(f"{key_file}: unsupported key type (use an Ed25519 or EC key)")
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in _TLS13_CURVES:
+        # TLS 1.3 signs with ECDSA on these curves only: any other would fail every handshake.
+        raise ValueError(f"{key_file}: EC key on {key.curve.name}; use P-256, P-384 or P-521")
     if _spki(key) != _spki(cert):
         raise ValueError(f"{key_file} does not match the certificate in {cert_file}")
     return _config_for(_Identity(key, cert), allowed_pins, server_side)
@@ -264,8 +297,12 @@ def _config_for(identity: _Identity, allowed_pins: Iterable[str], server_side: b
     ctx = SSL.Context(SSL.TLS_SERVER_METHOD if server_side else SSL.TLS_CLIENT_METHOD)
     ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
     ctx.set_max_proto_version(SSL.TLS1_3_VERSION)
-    ctx.set_options(SSL.OP_NO_TICKET | SSL.OP_NO_COMPRESSION)
+    ctx.set_options(SSL.OP_NO_COMPRESSION)
     ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    if server_side:
+        ctx.set_tlsext_servername_callback(_no_session_tickets)
+    else:
+        ctx.set_options(SSL.OP_NO_TICKET)
     ctx.use_certificate(cert)
     ctx.use_privatekey(key)
     ctx.check_privatekey()
@@ -308,7 +345,10 @@ class TLSEngine:
             self._conn.set_accept_state()
         else:
             self._conn.set_connect_state()
-        self._sniffed = b""
+        self._first_bytes = bytearray()  # the client's, until its ClientHello is judged
+        self._hello_judged = not config.server_side
+        self._look_again_at = 0
+        self._alert = b""  # an alert this engine writes itself (see protocol/client_hello.py)
         self._refused: str | None = None
         self._complete = False
         self._peer_pin: str | None = None
@@ -338,12 +378,8 @@ class TLSEngine:
         """Feed bytes from the socket; return the application bytes they completed."""
         if self._refused is not None:
             raise TLSRefused(self._refused)
-        if self._config.server_side and len(self._sniffed) < len(_TLS_RECORD_START):
-            # Refuse plaintext (an HTTP probe, a port scanner) on its first bytes rather than
-            # waiting out the handshake timeout for a record that will never be complete.
-            self._sniffed += data[: len(_TLS_RECORD_START) - len(self._sniffed)]
-            if not _TLS_RECORD_START.startswith(self._sniffed):
-                self._refuse(_NOT_TLS)
+        if not self._hello_judged:
+            self._judge_client_hello(data)
         if data:
             self._conn.bio_write(data)  # a memory BIO grows as needed: never a partial write
         if not self._complete and not self._handshake():
@@ -360,6 +396,27 @@ class TLSEngine:
                 self._refuse(_reason_from(e))
         return bytes(received)
 
+    def _judge_client_hello(self, data: bytes) -> None:
+        """Server side, before OpenSSL sees the ClientHello: refuse plaintext and a missing
+        ALPN offer with an alert, as OpenSSL refuses a wrong ALPN offer."""
+        first = self._first_bytes
+        first += data
+        # Refuse plaintext (an HTTP probe, a port scanner) on its first bytes rather than
+        # waiting out the handshake timeout for a record that will never be complete.
+        if not _TLS_RECORD_START.startswith(bytes(first[: len(_TLS_RECORD_START)])):
+            self._refuse(_NOT_TLS)
+        if len(first) < self._look_again_at:
+            return
+        verdict = alpn_offered(bytes(first))
+        if verdict is Alpn.INCOMPLETE and len(first) <= MAX_CLIENT_HELLO:
+            self._look_again_at = bytes_before_verdict(bytes(first))
+            return
+        self._hello_judged = True
+        self._first_bytes = bytearray()
+        if verdict is Alpn.MISSING:
+            self._alert = NO_APPLICATION_PROTOCOL_ALERT
+            self._refuse("ALPN mismatch")
+
     def send_plaintext(self, data: bytes) -> None:
         """Encrypt application bytes; collect them with :meth:`ciphertext_to_send`."""
         if not self._complete or self._refused is not None or self._closing:
@@ -374,7 +431,8 @@ class TLSEngine:
 
     def ciphertext_to_send(self) -> bytes:
         """Everything queued for the socket: handshake messages, alerts, records."""
-        out = bytearray()
+        out = bytearray(self._alert)
+        self._alert = b""
         while True:
             try:
                 chunk = self._conn.bio_read(_READ_SIZE)

@@ -69,6 +69,9 @@ class LinkTransport(asyncio.Protocol):
     def link_lost(self, reason: str) -> None:
         """The connection is gone (called once)."""
 
+    def events_handled(self) -> None:
+        """The events of one read have all been handled."""
+
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -108,6 +111,7 @@ class LinkTransport(asyncio.Protocol):
                 return
             for event in events:
                 self.handle_event(event)
+            self.events_handled()
         if self.engine.closed_by_peer:
             self.close("peer closed TLS")
             return

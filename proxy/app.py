@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp_jinja2
 import jinja2
@@ -36,6 +37,7 @@ from protocol.logconfig import set_log_level
 from protocol.sdnotify import ServiceNotifier, ServiceSignals
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
+from proxy.http_server import PortalRunner
 from proxy.metrics import answer_health_check, count_requests, setup_metrics
 from proxy.ratelimit import RateLimiter
 from proxy.reload import ProxyReloader, RunningConfig
@@ -192,6 +194,19 @@ async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamRe
 # closed. aiohttp's default (3,630 s) lets 500 slowloris clients hold 500 sockets for an hour
 # (tests/proxy/faults/test_slow_connections.py); 15 s is ample for a browser's keep-alive.
 KEEPALIVE_SECONDS = 15.0
+# After answering a request whose body was not read (too slow, or an unknown office), what
+# still arrives is read and dropped for this long, so the client gets the answer rather than a
+# reset; then the connection closes. aiohttp's default is 10 s.
+LINGERING_SECONDS = 2.0
+# The whole body must arrive within this long, plus its declared length at a slow phone's
+# upload rate, as the request head must within KEEPALIVE_SECONDS: a client dribbling a byte now
+# and then would otherwise hold a connection and a handler for as long as it likes. A 60 KiB
+# form gets 17 s, a 1 MiB one 47 s (256 kbit/s is a poor mobile uplink).
+REQUEST_BODY_SECONDS = 15.0
+SLOWEST_UPLOAD_BYTES_PER_SECOND = 32 * 1024
+BODY_SECONDS = web.AppKey("portico_body_seconds", float)
+
+T = TypeVar("T")
 
 
 def _route(request: web.Request) -> str:
@@ -221,7 +236,7 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     if not same_origin(request, origin_of(request, request.app[SCHEME])):
         raise CsrfRefused()
     try:
-        form = await read_form(request)
+        form = await body_in_time(request, read_form(request))
     except (ValueError, HttpProcessingError):  # a body that does not parse as a form
         # (UnicodeDecodeError, from a field that is not text in its charset, is a ValueError)
         raise web.HTTPBadRequest() from None
@@ -232,6 +247,25 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     ):
         raise CsrfRefused()
     return await handler(request)
+
+
+async def body_in_time(request: web.Request, reading: Awaitable[T]) -> T:
+    """`reading` (the body being read) within BODY_SECONDS plus its length's share. The CSRF
+    check reads every posted body first and aiohttp caches it, so this is the one place a body
+    is waited for."""
+    length = min(request.content_length or 0, request.client_max_size)
+    seconds = request.app[BODY_SECONDS] + length / SLOWEST_UPLOAD_BYTES_PER_SECOND
+    try:
+        async with asyncio.timeout(seconds):
+            return await reading
+    except TimeoutError:
+        # A slow or stalled client, not a fault here: answered 408 and closed.
+        log.info("http.body_timeout", tenant=request[TENANT], route=_route(request))
+        raise web.HTTPRequestTimeout(headers={"Connection": "close"}) from None
+    except ConnectionError:
+        # The client went away mid-body; nobody is left to answer.
+        log.info("http.body_abandoned", tenant=request[TENANT], route=_route(request))
+        raise web.HTTPBadRequest() from None
 
 
 @web.middleware
@@ -289,6 +323,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
     app[SCHEME] = "http" if config.plain_http and not config.behind_tls_proxy else "https"
     app[TRUSTED_PROXIES] = parse_networks(config.trusted_proxies)
     app[RATE_LIMITS] = _limiters(config)
+    app[BODY_SECONDS] = REQUEST_BODY_SECONDS
     if agents is not None:
         app[AGENTS] = agents
     else:
@@ -346,6 +381,19 @@ def config_reloader(app: web.Application, path: Path) -> ProxyReloader:
     return ProxyReloader(app[CONFIG], path, lambda new: _apply_live_settings(app, new))
 
 
+def portal_runner(app: web.Application) -> PortalRunner:
+    """The HTTP server run_proxy puts in front of `app`."""
+    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
+    return PortalRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=10,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        lingering_time=LINGERING_SECONDS,
+    )
+
+
 async def run_proxy(
     config: ProxyConfig, *, stop: asyncio.Event | None = None, config_path: Path | None = None
 ) -> None:
@@ -360,15 +408,7 @@ async def run_proxy(
         tls = web_tls_context(config)
     except (OSError, ValueError, ssl.SSLError) as exc:
         raise StartupError(str(exc)) from None
-    app = create_app(config)
-    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
-    runner = web.AppRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=10,
-        keepalive_timeout=KEEPALIVE_SECONDS,
-    )
+    runner = portal_runner(create_app(config))
     notifier = ServiceNotifier.from_environment()
     signals = ServiceSignals(stop)
     watchdog = asyncio.create_task(notifier.keep_watchdog_fed())
@@ -387,7 +427,7 @@ async def run_proxy(
             tenants=len(config.tenants),
         )
         notifier.ready(status="serving")
-        await _serve_reloads(signals, notifier, config_path, app)
+        await _serve_reloads(signals, notifier, config_path, runner.app)
         notifier.stopping(status="stopping: finishing requests in flight")
         log.info("proxy.stopping")
     finally:

@@ -30,6 +30,7 @@ _PAGES = {
     ),
     404: ("Page not found", "There is no page at this address."),
     405: ("Page not found", "There is no page at this address."),
+    408: ("That took too long", "The form did not arrive in time. Please go back and try again."),
     413: ("That was too much", "The form was too large. Please go back and try again."),
     429: ("Too many attempts", "Too many attempts; wait a minute and try again."),
 }

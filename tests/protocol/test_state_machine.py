@@ -128,8 +128,12 @@ class TwoPeersConversation(RuleBasedStateMachine):
     @rule(size=st.sampled_from(["small", "split"]), n=st.integers(0, 9))
     def send_request(self, size: str, n: int) -> None:
         params = {"n": n, "pad": "p" * SIZES[size]}
+        # While closing, REQUEST frames may only finish a stream opened before: no new one.
         stream_id = self.local(
-            "requester", FrameType.REQUEST, lambda: self.requester.send_request("m", params)
+            "requester",
+            FrameType.REQUEST,
+            lambda: self.requester.send_request("m", params),
+            allowed=self.requester.state is not ConnectionState.CLOSING,
         )
         if stream_id is not LocalProtocolError:
             assert stream_id not in self.requested and stream_id % 2 == 1
@@ -195,7 +199,15 @@ class TwoPeersConversation(RuleBasedStateMachine):
 
     @rule(side=sides, max_bytes=st.sampled_from([None, 1, 1500, 70_000]))
     def flush(self, side: str, max_bytes: int | None) -> None:
-        self.wire[side] += self.conn[side].data_to_send(max_bytes)
+        conn = self.conn[side]
+        data = conn.data_to_send(max_bytes)
+        # Stream frames still written after a GOAWAY (the rest of a split request or answer)
+        # must be ones TRANSITIONS allows while closing.
+        if conn.state is ConnectionState.CLOSING:
+            for f in FrameDecoder(MAX_STREAM_ID).feed(data):
+                allowed = (conn.role, conn.state, Direction.SEND, f.type) in TRANSITIONS
+                assert allowed or f.stream_id == 0, f"{side} wrote {f.type.name} while closing"
+        self.wire[side] += data
 
     @rule(side=sides, size=st.integers(1, 200_000))
     def deliver(self, side: str, size: int) -> None:
