@@ -174,7 +174,11 @@ class Agent:
             db,
             sender_from_config(config.email),
             clock,
-            prepare=[access.answer_reset_requests, access.registrations.forget_expired],
+            prepare=[
+                access.answer_reset_requests,
+                access.registrations.answer_sign_ups,
+                access.registrations.forget_expired,
+            ],
         )
         return cls(config, db, server, methods, outbox, metrics)
 
