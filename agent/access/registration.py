@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 VERIFY_VALID = timedelta(hours=48)
 ANSWER_BATCH = 50
+# Live verification links one address may have: enough for a typo, a lost email and a second
+# try; a script signing a stranger up again and again mails them no more than this.
+SIGN_UPS_PER_ADDRESS = 3
 CHECK_EMAIL = (
     "If an account with portal access matches, we have sent an email with a link. "
     "It may take a few minutes to arrive."
@@ -77,6 +80,15 @@ def _chart_to_activate(
     if account is not None and account["status"] == "active":
         return None, "already_active"
     return int(mine[0]["id"]), "ok"
+
+
+def _live_links(cursor: Any, address: str) -> int:
+    cursor.execute(
+        "SELECT COUNT(*) AS n FROM portal_registrations"
+        " WHERE email = %s AND token_hash IS NOT NULL",
+        (address,),
+    )
+    return int(cursor.fetchone()["n"])
 
 
 class Registrations:
@@ -183,6 +195,8 @@ class Registrations:
             # Same email as a new sign-up would get, none: whether an address has an account
             # stays secret.
             outcome = "duplicate_email"
+        elif _live_links(cursor, address) >= SIGN_UPS_PER_ADDRESS:
+            outcome = "capped"
         else:
             token, hashed_token = new_token()
             cursor.execute(
