@@ -176,8 +176,9 @@ class Agent:
             clock,
             prepare=[
                 access.answer_reset_requests,
-                access.registrations.answer_sign_ups,
+                # Expired links first: they no longer count towards an address's cap.
                 access.registrations.forget_expired,
+                access.registrations.answer_sign_ups,
             ],
         )
         return cls(config, db, server, methods, outbox, metrics)
