@@ -174,7 +174,12 @@ class Agent:
             db,
             sender_from_config(config.email),
             clock,
-            prepare=[access.answer_reset_requests, access.registrations.forget_expired],
+            prepare=[
+                access.answer_reset_requests,
+                # Expired links first: they no longer count towards an address's cap.
+                access.registrations.forget_expired,
+                access.registrations.answer_sign_ups,
+            ],
         )
         return cls(config, db, server, methods, outbox, metrics)
 

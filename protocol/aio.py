@@ -91,6 +91,7 @@ class _ServerConnection(LinkTransport):
         self.tenant = ""
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.peer_address: str | None = None
+        self._drain_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peername = transport.get_extra_info("peername")
@@ -229,8 +230,18 @@ class _ServerConnection(LinkTransport):
     def _close_when_drained(self) -> None:
         # GOAWAY's last_stream_id promises an answer to every stream up to it, including a
         # split request whose last frames are still on their way: only then close.
-        if not self.tasks and not self.conn.incomplete_messages and self.transport is not None:
+        if self.transport is None:
+            return
+        if not self.tasks and not self.conn.incomplete_messages:
             self.loop.call_soon(self.close, "drained")
+        elif self._drain_timer is None and self.conn.incomplete_messages:
+            # ...but only for as long as Timeouts.drain: the rest is the peer's to send.
+            self._drain_timer = self.loop.call_later(self.timeouts.drain, self._drain_expired)
+
+    def _drain_expired(self) -> None:
+        if self.conn.incomplete_messages and not self.closed.done():
+            self.log.info("link.drain_expired", unfinished=self.conn.incomplete_messages)
+            self.close("unfinished requests after GOAWAY")
 
 
 class LinkServer:

@@ -18,6 +18,10 @@ _ALPN_EXTENSION = 16
 # A ClientHello bigger than this is not waited for here (OpenSSL still judges it); real ones,
 # post-quantum key shares included, are a few KiB.
 MAX_CLIENT_HELLO = 64 * 1024
+# Records a ClientHello may come in and still be judged here: 64 KiB takes four full 16 KiB
+# records. A hello cut finer is left to OpenSSL, so each look at the buffer reads a few records
+# however a client slices it (one-byte records made every read re-parse thousands).
+MAX_HELLO_RECORDS = 8
 # A plaintext record (no keys exist yet): fatal (2) no_application_protocol (120), with the
 # record version OpenSSL itself uses for this alert.
 NO_APPLICATION_PROTOCOL_ALERT = bytes.fromhex("15030300020278")
@@ -33,11 +37,15 @@ def alpn_offered(first_bytes: bytes) -> Alpn:
     """Look at the bytes a client has sent so far (its first records)."""
     message = bytearray()
     position = 0
+    records = 0
     while True:
         header = first_bytes[position : position + 5]
         if len(header) < 5:
             break
         if header[0] != _HANDSHAKE_RECORD:
+            return Alpn.OFFERED
+        records += 1
+        if records > MAX_HELLO_RECORDS:
             return Alpn.OFFERED
         length = int.from_bytes(header[3:5], "big")
         fragment = first_bytes[position + 5 : position + 5 + length]
@@ -58,11 +66,16 @@ def alpn_offered(first_bytes: bytes) -> Alpn:
 
 
 def bytes_before_verdict(first_bytes: bytes) -> int:
-    """How many bytes alpn_offered needs before its answer can change: the end of the first
-    record (most ClientHellos are one record). Saves re-reading a trickled ClientHello."""
-    if len(first_bytes) < 5:
-        return 5
-    return max(len(first_bytes) + 1, 5 + int.from_bytes(first_bytes[3:5], "big"))
+    """How many bytes alpn_offered needs before its answer can change: the end of the record
+    still arriving, or the next record's header. Saves re-reading a trickled ClientHello."""
+    position = 0
+    for _ in range(MAX_HELLO_RECORDS + 1):
+        if len(first_bytes) < position + 5:
+            return position + 5
+        position += 5 + int.from_bytes(first_bytes[position + 3 : position + 5], "big")
+        if len(first_bytes) < position:
+            return position
+    return len(first_bytes) + 1  # alpn_offered has its verdict by now
 
 
 def _scan(hello: bytes) -> Alpn:

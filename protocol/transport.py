@@ -31,6 +31,10 @@ class Timeouts:
     handshake: float = 10.0  # TCP accept to WELCOME, TLS included (slowloris)
     ping_interval: float = 15.0  # PING when nothing was received for this long
     idle: float = 45.0  # no frame at all for this long: the connection is dead
+    # After the responder's GOAWAY: how long the rest of a split request is waited for. Its
+    # last_stream_id promised an answer, but a peer that never finishes (a proxy whose pin a
+    # reload withdrew, say) must not hold the link open, or complete the request much later.
+    drain: float = 20.0
 
 
 DEFAULT_TIMEOUTS = Timeouts()

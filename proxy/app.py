@@ -311,10 +311,12 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
             log_request,
             find_tenant,
             error_pages,
+            # Before any body is read: a signed-in page's POST from someone without a live
+            # session is refused without taking its body (up to 4 MiB) into memory.
+            signed_in_pages,
             allow_large_bodies,
             check_csrf,
             rate_limit,
-            signed_in_pages,
         ],
         client_max_size=MAX_BODY,
     )

@@ -8,7 +8,9 @@ took their email as a login, so the office could no longer invite them. Now:
   (agent/access/charts.py) whose email on file is the address given, the link activates that
   chart; if they match but the office has another address (or several charts match), the
   address given is told to call the office, and no link is sent;
-- whatever happened, the answer is the same "check your email";
+- whatever happened, the answer is the same "check your email", and so is the work before
+  it: the request only queues its row; the matching, the link and the email come from the mail
+  worker (answer_sign_ups), as for "forgot password" (being a patient here is itself PHI);
 - at verification the match is made again (the office may have added the patient meanwhile).
 """
 
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pymysql
 
+from agent import audit
 from agent.access import store
 from agent.access.charts import same_person
 from agent.access.identifiers import IdentifierRefused, normalise_email
@@ -31,6 +34,10 @@ if TYPE_CHECKING:
     from agent.access.service import AccessService
 
 VERIFY_VALID = timedelta(hours=48)
+ANSWER_BATCH = 50
+# Live verification links one address may have: enough for a typo, a lost email and a second
+# try; a script signing a stranger up again and again mails them no more than this.
+SIGN_UPS_PER_ADDRESS = 3
 CHECK_EMAIL = (
     "If an account with portal access matches, we have sent an email with a link. "
     "It may take a few minutes to arrive."
@@ -75,6 +82,15 @@ def _chart_to_activate(
     return int(mine[0]["id"]), "ok"
 
 
+def _live_links(cursor: Any, address: str) -> int:
+    cursor.execute(
+        "SELECT COUNT(*) AS n FROM portal_registrations"
+        " WHERE email = %s AND token_hash IS NOT NULL",
+        (address,),
+    )
+    return int(cursor.fetchone()["n"])
+
+
 class Registrations:
     """register / verify_email of AccessService, with its rules, mail and audit."""
 
@@ -104,60 +120,109 @@ class Registrations:
         chosen = access._username(username)
         access._policy(password, "password", [address, chosen, first_name])
         hashed = await access.hasher.hash(password)
-        email_login = access.rules.identity == "email"
         zip_code = zip_code.strip()
 
         def submit(cursor: Any) -> None:
+            # The username is the browser's to choose, so whether it is taken is said; whether
+            # the person is a patient here is not: that is left to answer_sign_ups, and this
+            # row is the only trace every sign-up leaves before the answer.
             if chosen is not None and store.account_by(cursor, "a.username", chosen):
                 raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
-            charts = matching_charts(cursor, first_name, last_name, date_of_birth, zip_code)
-            patient_id, _why = _chart_to_activate(cursor, charts, address)
-            if charts and patient_id is None:
-                # Already a patient, but this address is not theirs on file (or the chart is
-                # ambiguous, or already has an account): no link, and nothing about the chart.
-                access._send(
-                    cursor,
-                    access.mail.registration_call_office(to=address, first_name=first_name),
-                    now,
-                )
-                self._audit(cursor, "match_needs_office", charts, client_ip)
-                return
-            if patient_id is None and email_login:
-                other = store.account_by(cursor, "a.login_email", address)
-                if other is not None:
-                    # Same answer as a new sign-up: whether an address has an account stays
-                    # secret.
-                    self._audit(cursor, "duplicate_email", [], client_ip)
-                    return
-            token, hashed_token = new_token()
             cursor.execute(
-                "INSERT INTO portal_registrations (token_hash, patient_id, first_name,"
-                " last_name, date_of_birth, home_zip, email, username, password_hash,"
-                " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "INSERT INTO portal_registrations (first_name, last_name, date_of_birth,"
+                " home_zip, email, username, client_ip, password_hash, created_at, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
-                    hashed_token,
-                    patient_id,
                     first_name,
                     last_name,
                     date_of_birth,
                     zip_code,
                     address,
                     chosen,
+                    client_ip,
                     hashed,
                     store.utc(now),
                     store.utc(now + VERIFY_VALID),
                 ),
             )
-            access._send(
-                cursor,
-                access.mail.verify_email(to=address, first_name=first_name, token=token),
-                now,
-            )
-            outcome = "pending" if patient_id is None else "pending_existing_chart"
-            self._audit(cursor, outcome, charts, client_ip)
 
         await access.db.transaction(submit)
         return {"status": "check_email", "message": CHECK_EMAIL}
+
+    async def answer_sign_ups(self) -> int:
+        """Match queued sign-ups and send their emails (the outbox worker calls this before
+        each delivery round); returns how many were answered."""
+        answered = 0
+        while True:
+            count = await self.access.db.transaction(self._answer_batch, self.access.clock.now())
+            answered += count
+            if count < ANSWER_BATCH:
+                return answered
+
+    def _answer_batch(self, cursor: Any, now: datetime) -> int:
+        # SKIP LOCKED: several workers share the queue without waiting on each other.
+        cursor.execute(
+            "SELECT * FROM portal_registrations WHERE token_hash IS NULL"
+            " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            (ANSWER_BATCH,),
+        )
+        rows = list(cursor.fetchall())
+        for row in rows:
+            self._answer(cursor, row, now)
+        return len(rows)
+
+    def _answer(self, cursor: Any, row: dict[str, Any], now: datetime) -> None:
+        access = self.access
+        address = row["email"]
+        charts = matching_charts(
+            cursor, row["first_name"], row["last_name"], row["date_of_birth"], row["home_zip"]
+        )
+        patient_id, _why = _chart_to_activate(cursor, charts, address)
+        if charts and patient_id is None:
+            # Already a patient, but this address is not theirs on file (or the chart is
+            # ambiguous, or already has an account): no link, and nothing about the chart.
+            access._send(
+                cursor,
+                access.mail.registration_call_office(to=address, first_name=row["first_name"]),
+                now,
+            )
+            outcome = "match_needs_office"
+        elif (
+            patient_id is None
+            and access.rules.identity == "email"
+            and store.account_by(cursor, "a.login_email", address) is not None
+        ):
+            # Same email as a new sign-up would get, none: whether an address has an account
+            # stays secret.
+            outcome = "duplicate_email"
+        elif _live_links(cursor, address) >= SIGN_UPS_PER_ADDRESS:
+            outcome = "capped"
+        else:
+            token, hashed_token = new_token()
+            cursor.execute(
+                "UPDATE portal_registrations SET token_hash = %s, patient_id = %s WHERE id = %s",
+                (hashed_token, patient_id, row["id"]),
+            )
+            access._send(
+                cursor,
+                access.mail.verify_email(to=address, first_name=row["first_name"], token=token),
+                now,
+            )
+            outcome = "pending" if patient_id is None else "pending_existing_chart"
+        if outcome not in ("pending", "pending_existing_chart"):
+            cursor.execute("DELETE FROM portal_registrations WHERE id = %s", (row["id"],))
+        # Anonymous actor: nobody has proved who they are yet. The chart is named only when
+        # exactly one matched, so the trail shows which patient someone tried to sign up as.
+        # The time is the sign-up's, not the answer's.
+        audit.record(
+            cursor,
+            now=row["created_at"],
+            actor="anonymous",
+            patient_id=charts[0]["id"] if len(charts) == 1 else None,
+            action="access.register",
+            outcome=outcome,
+            client_ip=row["client_ip"],
+        )
 
     async def forget_expired(self) -> int:
         """Delete sign-ups whose link has expired: names, birth dates and password hashes of
@@ -171,20 +236,6 @@ class Registrations:
             return int(cursor.rowcount)
 
         return await self.access.db.transaction(delete)
-
-    def _audit(
-        self, cursor: Any, outcome: str, charts: list[dict[str, Any]], client_ip: str | None
-    ) -> None:
-        # Anonymous actor: nobody has proved who they are yet. The chart is named only when
-        # exactly one matched, so the trail shows which patient someone tried to sign up as.
-        self.access._audit(
-            cursor,
-            "access.register",
-            outcome,
-            patient_id=charts[0]["id"] if len(charts) == 1 else None,
-            actor="anonymous",
-            client_ip=client_ip,
-        )
 
     async def verify_email(self, token: str, client_ip: str | None) -> dict[str, Any]:
         access = self.access

@@ -40,8 +40,9 @@ COUNTED_BY_HANDLER = frozenset({"message_thread"})
 @web.middleware
 async def signed_in_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = request.match_info.route.name
-    # No name: no route matched (404, 405), and the error page needs no session.
-    if route is None or route in SIGNED_OUT_ROUTES:
+    # No route matched (404, 405): the error page needs no session. A route that matched is
+    # signed-in unless listed, named or not.
+    if request.match_info.http_exception is not None or route in SIGNED_OUT_ROUTES:
         return await handler(request)
     if session_token(request) is None:
         raise SignInAgain("required")

@@ -24,9 +24,14 @@ from tests.protocol.link_fixtures import LogCapture
 
 SUBJECT = "Refill Canarysubj Qv3 Hx7"
 BODY = "Canarystart Zp4 Lw9: I am almost out of my blood pressure tablets."
-FILE_NAME = "pharmacy-note.txt"
+FILE_NAME = "pharmacy-note-Canaryname-Jt5.txt"  # a file's name can be PHI too
 FILE = b"Canaryfile Mb2 Kc6: pharmacy phone 555 0199\n"
-CANARIES = {"subject": "Canarysubj Qv3 Hx7", "body": "Canarystart Zp4 Lw9", "file": "Canaryfile"}
+CANARIES = {
+    "subject": "Canarysubj Qv3 Hx7",
+    "body": "Canarystart Zp4 Lw9",
+    "file": "Canaryfile",
+    "file name": "Canaryname-Jt5",
+}
 
 
 async def test_a_patient_starts_a_conversation_with_a_file(
