@@ -32,7 +32,7 @@ from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
 from agent.config_report import ConfigInvalid as ConfigInvalid
 from agent.messages.rules import DEFAULT_TOPICS
 from protocol.config_report import parse_yaml_model
-from protocol.tls import normalise_pin
+from protocol.keys import normalise_pin
 
 
 def _conflict(field: str, message: str) -> PydanticCustomError:
