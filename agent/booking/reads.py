@@ -75,6 +75,8 @@ class BookingReads:
     async def limit_reached(self, caller: Caller) -> bool:
         """The patient already has the most upcoming appointments the office allows online:
         said at the first booking step, not only by the refusal at the last one."""
+        if self.rules.max_upcoming_per_patient is None:
+            return False  # no cap: step 1 need not count anything in the database
         now = to_minute(self.clock.now())
         return bool(await self.db.transaction(self._at_cap, caller.patient_id, now))
 
