@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 
 class PatientCaller(Protocol):
-    """A signed-in patient's request (agent.booking.service.Caller): who and from where."""
+    """A signed-in patient's request (agent.booking.reads.Caller): who and from where."""
 
     @property
     def actor(self) -> str: ...

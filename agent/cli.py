@@ -20,7 +20,7 @@ DEFAULT_CONFIG = "/etc/portico/agent.yaml"
 
 def _cmd_init_keys(args: argparse.Namespace) -> int:
     # Imported here so that `--help` works without the TLS stack loaded.
-    from protocol.tls import init_keys_command
+    from protocol.keys import init_keys_command
 
     return init_keys_command(Path(args.dir), COMMON_NAME)
 

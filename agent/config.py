@@ -8,18 +8,12 @@ its dotted path and line, and never echoes a secret.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import re
-import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -30,108 +24,27 @@ from pydantic_core import PydanticCustomError
 # ConfigInvalid is re-exported: callers catch it as agent.config.ConfigInvalid.
 from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
 from agent.config_report import ConfigInvalid as ConfigInvalid
+from agent.config_values import (
+    Hours,
+    MailAddress,
+    MysqlName,
+    Phone,
+    Port,
+    PortalUrl,
+    ProxyNetwork,
+    ProxyPin,
+    Subdomain,
+    TimeZoneName,
+    Topics,
+    Whole,
+)
 from agent.messages.rules import DEFAULT_TOPICS
 from protocol.config_report import parse_yaml_model
-from protocol.tls import normalise_pin
 
 
 def _conflict(field: str, message: str) -> PydanticCustomError:
     """A cross-field error blamed on ``field`` (config_report adds it to the path)."""
     return PydanticCustomError("conflict", message, {"field": field})
-
-
-# --- single-value checks; messages are shown to an office admin as they are ---------------------
-
-_PHONE = re.compile(r"[0-9 +().\-]+")
-_DNS_LABEL = re.compile(r"[a-z0-9-]+")
-_MYSQL_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
-
-
-def _phone(value: str) -> str:
-    if not _PHONE.fullmatch(value):
-        raise ValueError(f'may contain only digits, spaces and + ( ) - . (got "{value}")')
-    if not any(c.isdigit() for c in value):
-        raise ValueError(f'must contain the number\'s digits (got "{value}")')
-    return value
-
-
-def _timezone(name: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        close = difflib.get_close_matches(name, zoneinfo.available_timezones(), n=1)
-        hint = f"did you mean {close[0]}?" if close else "for example America/New_York"
-        raise ValueError(f'unknown time zone "{name}": use an IANA name; {hint}') from None
-    return name
-
-
-def _subdomain(value: str) -> str:
-    label = value.strip().lower()
-    if not label.isascii() or not _DNS_LABEL.fullmatch(label):
-        raise ValueError(
-            "may contain only letters a-z, digits and hyphens: just the office's own part of the "
-            f'address, like "example-clinic" (got "{value}")'
-        )
-    if label.startswith("-") or label.endswith("-"):
-        raise ValueError(f'must not start or end with a hyphen (got "{value}")')
-    return label
-
-
-def _network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError:
-        raise ValueError(
-            f'"{value}" is not an IP network; write it like 203.0.113.0/24 '
-            "(a single address such as 203.0.113.7 is fine too)"
-        ) from None
-
-
-def _mysql_name(value: str) -> str:
-    if not _MYSQL_NAME.fullmatch(value):
-        raise ValueError(
-            f'must be 1 to 64 letters, digits, "_" or "$" (got "{value}"); '
-            "use the database name exactly as the practice system created it"
-        )
-    return value
-
-
-def _mail_address(value: str) -> str:
-    local, at, domain = value.rpartition("@")
-    if not (local and at and domain) or any(c.isspace() or not c.isprintable() for c in value):
-        raise ValueError(f'must be an email address like portal@example-clinic.com (got "{value}")')
-    return value
-
-
-def _portal_url(value: str) -> str:
-    text, example = value.strip(), "https://example-clinic.portal.example.com"
-    try:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").lower()
-        _ = parts.port  # raises ValueError on a malformed port
-    except ValueError:
-        raise ValueError(f"is not a web address; write it like {example}") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise ValueError(f"must be the full address of the patient portal, like {example}")
-    if parts.scheme == "http" and host != "localhost" and not host.endswith(".localhost"):
-        raise ValueError("must start with https:// (http:// only for localhost, for testing)")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("must not contain a user name, password, '?' or '#' part")
-    return text.rstrip("/")
-
-
-def _not_bool(value: object) -> object:
-    # pydantic reads true as 1: "max_upcoming_per_patient: true" would quietly mean a cap of one.
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "must be a whole number")
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_not_bool)]
-Port = Annotated[Whole, Field(ge=1, le=65535)]
-ProxyNetwork = Annotated[str, AfterValidator(_network)]
-ProxyPin = Annotated[str, AfterValidator(normalise_pin)]
-Hours = Annotated[Whole, Field(ge=0, le=8760)]
 
 
 def _read_secret(path: Path) -> str:
@@ -147,13 +60,13 @@ class Practice(_Section):
     """Who the practice is, as patients see it."""
 
     name: str = Field(min_length=1, max_length=120, description="Practice name shown to patients.")
-    phone: Annotated[str, AfterValidator(_phone)] = Field(
+    phone: Phone = Field(
         min_length=7, max_length=32, description="Phone number patients are told to call."
     )
-    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+    timezone: TimeZoneName = Field(
         description="IANA time zone of the practice (working hours, times shown to patients)."
     )
-    subdomain: Annotated[str, AfterValidator(_subdomain)] = Field(
+    subdomain: Subdomain = Field(
         min_length=1,
         max_length=63,
         description="The office's label in the portal address (<subdomain>.<portal domain>).",
@@ -190,7 +103,7 @@ class Database(_Section):
 
     host: str = Field("127.0.0.1", min_length=1, description="Database server host.")
     port: Port = Field(3306, description="Database server port.")
-    name: Annotated[str, AfterValidator(_mysql_name)] = Field(
+    name: MysqlName = Field(
         "practice", description="Database (schema) name; offices often rename it."
     )
     user: str = Field("portico", min_length=1, max_length=80, description="Database user.")
@@ -271,37 +184,13 @@ class Access(_Section):
     )
 
 
-def _topics(values: tuple[str, ...]) -> tuple[str, ...]:
-    seen: dict[str, str] = {}
-    for topic in values:
-        key = topic.casefold()
-        if key in seen:
-            raise ValueError(f'"{topic}" is listed twice (as "{seen[key]}" too); list each once')
-        seen[key] = topic
-    return values
-
-
-def _topic(value: str) -> str:
-    text = value.strip()
-    if not text:
-        raise ValueError("a topic must not be blank")
-    if not text.isprintable():
-        raise ValueError("a topic must be one line of plain text")
-    return text
-
-
-# Short enough for a drop-down on a phone and for a column in `messages list`.
-TOPIC_MAX = 60
-Topic = Annotated[str, Field(max_length=TOPIC_MAX), AfterValidator(_topic)]
-
-
 class Messages(_Section):
     """Secure messages: what patients may write to the office."""
 
     patients_can_start: bool = Field(
         True, description="Patients may start a conversation, not only reply to the office."
     )
-    topics: Annotated[tuple[Topic, ...], AfterValidator(_topics)] = Field(
+    topics: Topics = Field(
         DEFAULT_TOPICS,
         min_length=1,
         max_length=20,
@@ -330,7 +219,7 @@ class Email(_Section):
     mode: Literal["smtp", "folder"] = Field(
         "folder", description="'smtp' sends through the relay; 'folder' writes files (demo)."
     )
-    from_address: Annotated[str, AfterValidator(_mail_address)] = Field(
+    from_address: MailAddress = Field(
         "portal@localhost", description="Sender address of the portal's emails."
     )
     outbox_dir: Path = Field(Path("/var/lib/portico/outbox"), description="Folder mode's outbox.")
@@ -346,7 +235,7 @@ class Email(_Section):
 class Portal(_Section):
     """The public patient portal, as linked from emails."""
 
-    url: Annotated[str, AfterValidator(_portal_url)] = Field(description="The portal's address.")
+    url: PortalUrl = Field(description="The portal's address.")
 
 
 class Logging(_Section):

@@ -19,7 +19,8 @@ import structlog
 from agent import __version__
 from agent.access.passwords import PasswordHasher
 from agent.access.service import AccessRules, AccessService
-from agent.booking.service import BookingRules, BookingService
+from agent.booking.reads import BookingRules
+from agent.booking.service import BookingService
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.db import Database, DatabaseSettings

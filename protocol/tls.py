@@ -12,27 +12,18 @@ Why sans-IO over memory BIOs: like the frame layer, this engine never touches a 
 asyncio adapter reads bytes from a plain TCP socket into :meth:`TLSEngine.receive_ciphertext` and
 writes :meth:`TLSEngine.ciphertext_to_send` back, so pyOpenSSL's blocking socket API is never
 involved and every refusal is testable in memory.
+
+Keys, pins and identity files live in :mod:`protocol.keys`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import datetime
-import hashlib
-import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
-from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 
 from protocol.client_hello import (
@@ -42,10 +33,10 @@ from protocol.client_hello import (
     alpn_offered,
     bytes_before_verdict,
 )
+from protocol.keys import Identity, load_identity, normalise_pin, pin_of
 
 ALPN_PROTOCOL: bytes = b"portico/1"
 
-_PIN_PREFIX = "sha256/"
 _READ_SIZE = 65536
 _RECORD_SIZE = 16384 + 256  # SSL_read returns at most one record's plaintext per call
 # Every TLS connection opens with a handshake record: content type 22, legacy version 3.x.
@@ -55,7 +46,6 @@ _TLS_RECORD_START = b"\x16\x03"
 _ACCEPTED_ERRNOS = frozenset(
     {SSL.X509VerificationCodes.OK, SSL.X509VerificationCodes.ERR_DEPTH_ZERO_SELF_SIGNED_CERT}
 )
-_TLS13_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 _NOT_TLS = "peer did not speak TLS (first bytes are not a TLS handshake record)"
 # OpenSSL reason strings -> what a log reader needs; the first match wins.
 _REASONS = (
@@ -75,136 +65,6 @@ class TLSRefused(Exception):
         self.reason = reason
 
 
-def generate_identity(
-    common_name: str, *, algorithm: Literal["ed25519", "ec"] = "ed25519"
-) -> tuple[bytes, bytes]:
-    """A new key and self-signed certificate: ``(key_pem, cert_pem)``.
-
-    The key is unencrypted PKCS8 (file permissions protect it); the certificate has a random
-    serial, is valid from a day ago for 20 years, and is marked critical CA:FALSE."""
-    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
-    if algorithm == "ed25519":
-        key = ed25519.Ed25519PrivateKey.generate()
-    elif algorithm == "ec":
-        key = ec.generate_private_key(ec.SECP256R1())
-    else:
-        raise ValueError(f"unknown key algorithm {algorithm!r}: use 'ed25519' or 'ec'")
-    return identity_pem(key, common_name)
-
-
-def identity_pem(key: CertificateIssuerPrivateKeyTypes, common_name: str) -> tuple[bytes, bytes]:
-    """``(key_pem, cert_pem)`` for `key`, with generate_identity's certificate."""
-    digest = (
-        None
-        if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
-        else (hashes.SHA256())
-    )
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=20 * 365 + 5))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, digest)
-    )
-    pem, pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
-    return key.private_bytes(pem, pkcs8, serialization.NoEncryption()), cert.public_bytes(pem)
-
-
-def _spki(key: x509.Certificate | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
-    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(der, spki)
-
-
-def _pin_of(cert: x509.Certificate) -> str:
-    return _PIN_PREFIX + base64.b64encode(hashlib.sha256(_spki(cert)).digest()).decode("ascii")
-
-
-def _load_cert(data: bytes) -> x509.Certificate:
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
-
-
-def spki_pin(cert: bytes) -> str:
-    """The pin of a PEM or DER certificate: ``sha256/<base64 SHA-256 of its DER SPKI>``."""
-    return _pin_of(_load_cert(cert))
-
-
-def write_identity(directory: Path, common_name: str) -> str:
-    """Write a new identity as ``key.pem`` (0600) and ``cert.pem`` (0644); return its pin.
-
-    The directory is created 0700 if new. The key file is created with O_EXCL and mode 0600 in
-    one call, so it is never readable by others even briefly, and an existing key is never
-    overwritten: losing it would silently unpin this side everywhere."""
-    key_pem, cert_pem = generate_identity(common_name)
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True)
-        directory.chmod(0o700)  # mkdir's mode is filtered by the umask; be exact
-    key_path = directory / "key.pem"
-    try:
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise FileExistsError(
-            f"{key_path} already exists; refusing to overwrite a private key "
-            "(move it away first if you really want a new identity)"
-        ) from None
-    _write(fd, key_pem, 0o600)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-    _write(os.open(directory / "cert.pem", flags, 0o644), cert_pem, 0o644)
-    return spki_pin(cert_pem)
-
-
-def _write(fd: int, data: bytes, mode: int) -> None:
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), mode)  # exactly this mode, whatever the umask
-        f.write(data)
-
-
-# What config/*.example.yaml hold where a real pin goes: well-formed, so the examples show the
-# shape, but plainly not one. Refused like a malformed pin: a config left with it would make
-# every peer's key look unknown, with nothing saying why.
-PLACEHOLDER_PIN = _PIN_PREFIX + "PASTE+THE+REAL+PIN+YOU+WERE+SENT+RIGHT+HERE="
-
-
-def normalise_pin(pin: str) -> str:
-    """Validate ``sha256/<standard base64 of 32 bytes>`` and return it in canonical form.
-
-    :data:`PLACEHOLDER_PIN` is refused."""
-    text = pin.strip()
-    if not text.startswith(_PIN_PREFIX):
-        raise ValueError(f"pin {pin!r} must start with {_PIN_PREFIX!r}")
-    try:
-        digest = base64.b64decode(text[len(_PIN_PREFIX) :], validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"pin {pin!r} is not standard base64 after {_PIN_PREFIX!r}") from None
-    if len(digest) != 32:
-        raise ValueError(f"pin {pin!r} decodes to {len(digest)} bytes; a SHA-256 pin has 32")
-    canonical = _PIN_PREFIX + base64.b64encode(digest).decode("ascii")
-    if canonical == PLACEHOLDER_PIN:
-        raise ValueError(
-            "this is the example's placeholder, not a pin: paste the real pin (sha256/...) "
-            "you were sent in its place"
-        )
-    return canonical
-
-
-_PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
-
-
-@dataclass(frozen=True)
-class _Identity:
-    """A loaded key pair, kept so that the trusted pins can change without reading it again."""
-
-    key: _PrivateKey
-    cert: x509.Certificate
-
-
 @dataclass(frozen=True)
 class TLSConfig:
     """One side's TLS settings, built once and shared by all its connections."""
@@ -213,7 +73,7 @@ class TLSConfig:
     local_pin: str
     allowed_pins: frozenset[str]
     context: SSL.Context = field(repr=False, compare=False)
-    identity: _Identity | None = field(default=None, repr=False, compare=False)
+    identity: Identity | None = field(default=None, repr=False, compare=False)
 
     def with_allowed_pins(self, allowed_pins: Iterable[str]) -> TLSConfig:
         """The same key pair trusting ``allowed_pins`` instead (a config reload).
@@ -227,12 +87,12 @@ class TLSConfig:
 
 def server_config(key_file: Path, cert_file: Path, allowed_pins: Iterable[str]) -> TLSConfig:
     """The accepting side: requires a client certificate whose key is pinned."""
-    return _build_config(key_file, cert_file, allowed_pins, server_side=True)
+    return _config_for(load_identity(key_file, cert_file), allowed_pins, server_side=True)
 
 
 def client_config(key_file: Path, cert_file: Path, allowed_pins: Iterable[str]) -> TLSConfig:
     """The dialling side: presents its certificate and accepts only a pinned server key."""
-    return _build_config(key_file, cert_file, allowed_pins, server_side=False)
+    return _config_for(load_identity(key_file, cert_file), allowed_pins, server_side=False)
 
 
 class _ALPNRefused(Exception):
@@ -256,22 +116,7 @@ def _no_session_tickets(conn: SSL.Connection) -> None:
     conn.set_options(SSL.OP_NO_TICKET)
 
 
-def _build_config(
-    key_file: Path, cert_file: Path, allowed_pins: Iterable[str], server_side: bool
-) -> TLSConfig:
-    cert = _load_cert(cert_file.read_bytes())
-    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-    if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
-        raise ValueError(f"{key_file}: unsupported key type (use an Ed25519 or EC key)")
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in _TLS13_CURVES:
-        # TLS 1.3 signs with ECDSA on these curves only: any other would fail every handshake.
-        raise ValueError(f"{key_file}: EC key on {key.curve.name}; use P-256, P-384 or P-521")
-    if _spki(key) != _spki(cert):
-        raise ValueError(f"{key_file} does not match the certificate in {cert_file}")
-    return _config_for(_Identity(key, cert), allowed_pins, server_side)
-
-
-def _config_for(identity: _Identity, allowed_pins: Iterable[str], server_side: bool) -> TLSConfig:
+def _config_for(identity: Identity, allowed_pins: Iterable[str], server_side: bool) -> TLSConfig:
     pins = frozenset(normalise_pin(p) for p in allowed_pins)
     if not pins:
         raise ValueError("no allowed peer pins: every peer would be refused")
@@ -281,7 +126,7 @@ def _config_for(identity: _Identity, allowed_pins: Iterable[str], server_side: b
         if depth > 0:
             _note(conn, "peer sent a certificate chain; only a pinned self-signed key is accepted")
             return False
-        pin = _pin_of(peer.to_cryptography())
+        pin = pin_of(peer.to_cryptography())
         if pin not in pins:
             _note(conn, f"peer certificate not pinned ({pin})")
         elif errno not in _ACCEPTED_ERRNOS:
@@ -313,7 +158,7 @@ def _config_for(identity: _Identity, allowed_pins: Iterable[str], server_side: b
         ctx.set_alpn_protos([ALPN_PROTOCOL])
         mode = SSL.VERIFY_PEER
     ctx.set_verify(mode, verify)
-    return TLSConfig(server_side, _pin_of(cert), pins, ctx, identity)
+    return TLSConfig(server_side, pin_of(cert), pins, ctx, identity)
 
 
 def _reason_from(error: SSL.Error) -> str:
@@ -466,7 +311,7 @@ class TLSEngine:
         peer = self._conn.get_peer_certificate(as_cryptography=True)
         if peer is None:
             self._refuse("peer sent no certificate")
-        pin = _pin_of(peer)
+        pin = pin_of(peer)
         if pin not in self._config.allowed_pins:
             self._refuse(f"peer certificate not pinned ({pin})")
         self._peer_pin, self._complete = pin, True
@@ -475,17 +320,3 @@ class TLSEngine:
     def _refuse(self, reason: str) -> NoReturn:
         self._refused = reason
         raise TLSRefused(reason)
-
-
-def init_keys_command(directory: Path, common_name: str) -> int:
-    """`portico-agent init-keys DIR` and `portico-proxy init-keys DIR`: write a new identity,
-    print its pin (what the other side puts in its config) and the files written."""
-    try:
-        pin = write_identity(directory, common_name)
-    except (FileExistsError, PermissionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(pin)
-    print(directory / "key.pem")
-    print(directory / "cert.pem")
-    return 0

@@ -15,7 +15,7 @@ COMMON_NAME = "portico-proxy"
 
 def _init_keys(args: argparse.Namespace) -> int:
     # Imported here so that `--help` works without the TLS stack loaded.
-    from protocol.tls import init_keys_command
+    from protocol.keys import init_keys_command
 
     return init_keys_command(Path(args.dir), COMMON_NAME)
 

@@ -33,7 +33,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticKnownEr
 from protocol.config_report import YAML_LINES, parse_yaml_model
 from protocol.config_report import ConfigInvalid as ConfigInvalid
 from protocol.config_report import ConfigProblem as ConfigProblem
-from protocol.tls import normalise_pin
+from protocol.keys import normalise_pin
 
 EXAMPLE = "config/proxy.example.yaml"
 SECTIONS = "portal_domain:, tls:, link:, secret_file:, tenants:, ..."

@@ -192,11 +192,17 @@ async def activate_page(request: web.Request) -> web.Response:
 
 
 async def _account_form(
-    request: web.Request, template: str, status: int = 200, **context: Any
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    *,
+    rules: dict[str, Any] | None = None,
+    **context: Any,
 ) -> web.Response:
     """The activation or sign-up form, asking for a username exactly when the agent's
-    `access.identity` makes one required."""
-    rules = await _access_rules(request)
+    `access.identity` makes one required (`rules`: already fetched by the caller)."""
+    if rules is None:
+        rules = await _access_rules(request)
     base = {"errors": {}, "values": {}, "username_required": rules.get("identity") == "username"}
     return render(request, template, {**base, **context}, status)
 
@@ -248,9 +254,10 @@ def _registration_closed(request: web.Request) -> web.Response:
 
 
 async def register_page(request: web.Request) -> web.Response:
-    if not (await _access_rules(request)).get("self_registration"):
+    rules = await _access_rules(request)
+    if not rules.get("self_registration"):
         return _registration_closed(request)  # at once, not after ten boxes filled in
-    return await _account_form(request, "register.html")
+    return await _account_form(request, "register.html", rules=rules)
 
 
 async def register(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from protocol.tls import PLACEHOLDER_PIN
+from protocol.keys import PLACEHOLDER_PIN
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "agent.example.yaml"
 PASTED_PIN = "sha256/" + base64.b64encode(bytes(range(100, 132))).decode()

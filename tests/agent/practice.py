@@ -24,7 +24,8 @@ from agent.daemon import Agent
 from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
-from protocol.tls import client_config, write_identity
+from protocol.keys import write_identity
+from protocol.tls import client_config
 from tests.db import MariaDB
 
 TIMEZONE = "America/New_York"

@@ -23,7 +23,8 @@ from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from agent.reload import plan_reload, reload_from_file
 from protocol.aio import LinkClient, LinkRefused, RemoteError
-from protocol.tls import client_config, write_identity
+from protocol.keys import write_identity
+from protocol.tls import client_config
 from tests.agent.access_fixtures import write_config_file
 from tests.agent.practice import (
     DR_ADAMS,

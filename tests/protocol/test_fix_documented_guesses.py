@@ -22,14 +22,8 @@ from OpenSSL import SSL
 from protocol.aio import Request
 from protocol.connection import Connection, Role
 from protocol.frames import MAX_JSON_DEPTH, FrameType, encode_frame
-from protocol.tls import (
-    ALPN_PROTOCOL,
-    TLSEngine,
-    client_config,
-    identity_pem,
-    server_config,
-    spki_pin,
-)
+from protocol.keys import identity_pem, spki_pin
+from protocol.tls import ALPN_PROTOCOL, TLSEngine, client_config, server_config
 from tests.protocol.link_fixtures import HOST, SHORT, LinkHarness, until
 from tests.protocol.pair import frame, opened_pair, refused, request_body
 from tests.protocol.raw_link import RawLink, body

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.tls import generate_identity, normalise_pin, spki_pin, write_identity
+from protocol.keys import generate_identity, normalise_pin, spki_pin, write_identity
 
 
 def manual_pin(cert: x509.Certificate) -> str:

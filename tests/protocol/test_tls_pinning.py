@@ -15,14 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from OpenSSL import SSL
 
-from protocol.tls import (
-    ALPN_PROTOCOL,
-    TLSEngine,
-    TLSRefused,
-    client_config,
-    server_config,
-    spki_pin,
-)
+from protocol.keys import spki_pin
+from protocol.tls import ALPN_PROTOCOL, TLSEngine, TLSRefused, client_config, server_config
 from tests.protocol.tls_pair import Identity, RawEndpoint, TLSPair, engine_pair, make_identity
 
 

@@ -9,8 +9,9 @@ from typing import Literal, Protocol
 
 from OpenSSL import SSL
 
-from protocol.tls import TLSEngine, spki_pin, write_identity
-from protocol.tls import generate_identity as _generate
+from protocol.keys import generate_identity as _generate
+from protocol.keys import spki_pin, write_identity
+from protocol.tls import TLSEngine
 
 
 class Endpoint(Protocol):

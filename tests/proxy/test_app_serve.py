@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import yaml
 
-from protocol.tls import write_identity
+from protocol.keys import write_identity
 from proxy.app import run_proxy
 from proxy.config import ProxyConfig
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.tls import write_identity
+from protocol.keys import write_identity
 from proxy.app import run_proxy
 from proxy.config import ProxyConfig
 from proxy.security import SECURITY_HEADERS

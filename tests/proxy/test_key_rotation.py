@@ -24,7 +24,7 @@ from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from agent.reload import reload_from_file
-from protocol.tls import write_identity
+from protocol.keys import write_identity
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
 from tests.agent.practice import agent_config_data, cheap_hasher

@@ -23,7 +23,7 @@ import yaml
 
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
-from protocol.tls import write_identity
+from protocol.keys import write_identity
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.app import run_proxy
 from proxy.config import load_proxy_config

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.booking.service import _SlotLabels
+from agent.booking.reads import _SlotLabels
 from agent.booking.slots import from_minute, to_minute
 
 ZONES = [

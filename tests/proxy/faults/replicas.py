@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from protocol.tls import generate_identity
+from protocol.keys import generate_identity
 from tests.agent.faults.daemons import Daemon
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
 

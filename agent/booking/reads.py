@@ -1,0 +1,277 @@
+"""The read side of booking: what a patient may book, and their appointments as shown.
+
+:class:`BookingReads` answers without changing anything (availability, the appointment list,
+the view of one appointment); :mod:`agent.booking.service` adds the change transactions on top.
+The rules themselves (which starts are offered) are the pure functions of slots.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent import audit
+from agent.booking import queries as q
+from agent.booking.slots import (
+    booking_window,
+    from_minute,
+    merge_intervals,
+    provider_slots,
+    to_minute,
+)
+from agent.clock import Clock
+from agent.db import Database
+from protocol.aio import LinkError
+from protocol.errors import ErrorCode
+
+DAY_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRules:
+    enabled: bool = True
+    horizon_days: int = 60
+    min_notice_hours: int = 24
+    cancel_cutoff_hours: int = 24
+    allow_cancel_reschedule: bool = True
+    round_to_minutes: int = 15
+    allow_no_preference: bool = True
+    late_cancel_fee_hours: int | None = None
+    max_upcoming_per_patient: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: the patient the session belongs to, and from where (for the audit)."""
+
+    patient_id: int
+    client_ip: str | None = None
+    account_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"patient:{self.patient_id}"
+
+
+class BookingReads:
+    """Everything booking answers without changing a row; BookingService adds the changes."""
+
+    def __init__(
+        self, db: Database, rules: BookingRules, tz: ZoneInfo, clock: Clock, phone: str = ""
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.tz = tz
+        self.clock = clock
+        self.phone = phone
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def appointment_types(self) -> list[dict[str, Any]]:
+        return await self.db.transaction(q.appointment_types)
+
+    async def limit_reached(self, caller: Caller) -> bool:
+        """The patient already has the most upcoming appointments the office allows online:
+        said at the first booking step, not only by the refusal at the last one."""
+        if self.rules.max_upcoming_per_patient is None:
+            return False  # no cap: step 1 need not count anything in the database
+        now = to_minute(self.clock.now())
+        return bool(await self.db.transaction(self._at_cap, caller.patient_id, now))
+
+    def _at_cap(self, cursor: Any, patient_id: int, now: int) -> bool:
+        cap = self.rules.max_upcoming_per_patient
+        return cap is not None and q.upcoming_count(cursor, patient_id, now) >= cap
+
+    async def providers(self, type_id: int | None) -> list[dict[str, Any]]:
+        rows = await self.db.transaction(q.providers, type_id)
+        return [{"id": r["id"], "name": r["display_name"]} for r in rows]
+
+    async def availability(
+        self,
+        caller: Caller,
+        type_id: int,
+        provider_id: int | None,
+        first_day: date | None,
+        days: int,
+        moving: int | None = None,
+    ) -> dict[str, Any]:
+        """Free starts for this patient: the providers' free times minus the times the patient
+        is already booked (`moving`: the appointment being rescheduled does not count)."""
+        self._require_booking()
+        if provider_id is None and not self.rules.allow_no_preference:
+            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+        window = booking_window(
+            self.clock.now(), self.rules.min_notice_hours, self.rules.horizon_days
+        )
+        today = from_minute(window.earliest).astimezone(self.tz).date()
+        horizon_day = from_minute(window.latest).astimezone(self.tz).date()
+        first_day = max(first_day or today, today)
+        last_day = first_day + timedelta(days=days - 1)
+        # The next page starts the day after this one, whatever this one held: a client
+        # paging by the first day that had free times (and its own clock) skipped days.
+        next_from = last_day + timedelta(days=1)
+        start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
+        end = start + (days + 2) * DAY_MINUTES
+        atype, providers, hours, busy = await self.db.transaction(
+            _availability_rows, caller.patient_id, moving, type_id, provider_id, start, end
+        )
+        if atype is None:
+            raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
+        if provider_id is not None and not providers:
+            raise LinkError(
+                ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
+            )
+        free: dict[int, list[int]] = {}
+        for provider in providers:
+            for minute in provider_slots(
+                hours=hours.get(provider["id"], []),
+                busy=busy.get(provider["id"], []),
+                tz=self.tz,
+                duration=atype["duration_minutes"],
+                step=self.rules.round_to_minutes,
+                window=window,
+                first_day=first_day,
+                last_day=last_day,
+            ):
+                free.setdefault(minute, []).append(provider["id"])
+        by_day: dict[str, list[dict[str, Any]]] = {}
+        label = _SlotLabels(self.tz)
+        for minute in sorted(free):
+            local_day, local_time = label.local(minute)
+            slot: dict[str, Any] = {"start": label.utc(minute), "local_time": local_time}
+            if provider_id is not None:
+                slot["provider_id"] = provider_id
+            by_day.setdefault(local_day, []).append(slot)
+        return {
+            "appointment_type_id": type_id,
+            "provider_id": provider_id,
+            "timezone": self.tz.key,
+            "first_day": first_day.isoformat(),
+            "last_day": last_day.isoformat(),
+            "next_from": next_from.isoformat() if next_from <= horizon_day else None,
+            "days": [{"date": d, "slots": s} for d, s in by_day.items()],
+        }
+
+    async def list_appointments(self, caller: Caller) -> dict[str, Any]:
+        now_moment = self.clock.now()
+
+        def read(cursor: Any) -> list[dict[str, Any]]:
+            # A PHI read: audited like every change.
+            audit.by_patient(
+                cursor, caller, now=now_moment, action="appointments.read", outcome="ok"
+            )
+            return q.patient_appointments(cursor, caller.patient_id)
+
+        rows = await self.db.transaction(read)
+        now = to_minute(self.clock.now())
+        upcoming = [
+            r for r in rows if r["status"] == "booked" and q.db_minute(r["starts_at"]) >= now
+        ]
+        past = [r for r in rows if q.db_minute(r["starts_at"]) < now]
+        return {
+            "upcoming": [self._view(r, now) for r in reversed(upcoming)],
+            "past": [self._view(r, now) for r in past],
+        }
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _require_booking(self) -> None:
+        if not self.rules.enabled:
+            raise LinkError(
+                ErrorCode.BOOKING_DISABLED,
+                f"This office does not take bookings online. Please call{self._phone_suffix()}.",
+            )
+
+    def _inside_fee_window(self, start: int, now: int) -> bool:
+        """A patient cancel now would be a late cancellation (seed 002's card-capture fee)."""
+        fee_hours = self.rules.late_cancel_fee_hours
+        return fee_hours is not None and start - now < fee_hours * 60
+
+    def _phone_suffix(self) -> str:
+        return f" {self.phone}" if self.phone else ""
+
+    def _view(self, row: dict[str, Any] | None, now: int) -> dict[str, Any]:
+        assert row is not None
+        start = q.db_minute(row["starts_at"])
+        can_change = (
+            self.rules.allow_cancel_reschedule
+            and row["status"] == "booked"
+            and start - now >= self.rules.cancel_cutoff_hours * 60
+        )
+        return {
+            "id": row["id"],
+            "start": _iso_utc(start),
+            "end": _iso_utc(q.db_minute(row["ends_at"])),
+            "local_start": from_minute(start).astimezone(self.tz).isoformat(),
+            "status": row["status"],
+            "late_cancel": bool(row["late_cancel"]),
+            "provider": {"id": row["provider_id"], "name": row["provider_name"]},
+            "appointment_type": {
+                "id": row["appointment_type_id"],
+                "name": row["type_name"],
+                "duration_minutes": row["duration_minutes"],
+            },
+            "can_change": can_change,
+            # Said before the patient confirms a cancel, not only after it.
+            "cancel_fee_applies": can_change and self._inside_fee_window(start, now),
+        }
+
+
+def _availability_rows(
+    cursor: Any,
+    patient_id: int,
+    moving: int | None,
+    type_id: int,
+    provider_id: int | None,
+    start: int,
+    end: int,
+) -> tuple[Any, list[dict[str, Any]], Any, dict[int, list[tuple[int, int]]]]:
+    atype = q.appointment_type(cursor, type_id)
+    providers = q.providers(cursor, type_id, provider_id)
+    ids = [p["id"] for p in providers]
+    busy = q.busy_intervals(cursor, ids, start, end)
+    own = q.patient_busy(cursor, patient_id, start, end, except_id=moving)
+    if own:
+        busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
+    return atype, providers, q.working_hours(cursor, ids), busy
+
+
+class _SlotLabels:
+    """Formats many slot times fast: the UTC offset is looked up once per quarter hour and date
+    strings once per day, the rest is integer arithmetic (a page of availability holds
+    hundreds of slots; datetime + strftime per slot was a large share of answering it)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._offsets: dict[int, int] = {}
+        self._days: dict[int, str] = {}
+
+    def _day(self, day_number: int) -> str:
+        text = self._days.get(day_number)
+        if text is None:
+            text = self._days[day_number] = (
+                date(1970, 1, 1) + timedelta(days=day_number)
+            ).isoformat()
+        return text
+
+    def local(self, minute: int) -> tuple[str, str]:
+        # Offsets change only at quarter hours of UTC (every zone's transitions do), so a
+        # quarter-hour bucket is exact.
+        quarter = minute // 15
+        offset = self._offsets.get(quarter)
+        if offset is None:
+            shift = from_minute(quarter * 15).astimezone(self.tz).utcoffset()
+            offset = self._offsets[quarter] = int(shift.total_seconds()) // 60 if shift else 0
+        local = minute + offset
+        within = local % DAY_MINUTES
+        return self._day(local // DAY_MINUTES), f"{within // 60:02d}:{within % 60:02d}"
+
+    def utc(self, minute: int) -> str:
+        within = minute % DAY_MINUTES
+        return f"{self._day(minute // DAY_MINUTES)}T{within // 60:02d}:{within % 60:02d}:00Z"
+
+
+def _iso_utc(minute: int) -> str:
+    return from_minute(minute).strftime("%Y-%m-%dT%H:%M:%SZ")
