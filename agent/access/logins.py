@@ -32,7 +32,11 @@ def count_other_logins(cursor: Any, identity: str) -> int:
 
 
 def identity_meaning(identity: str, others: int) -> str:
-    """Plain words for office IT: who signs in how under this setting."""
+    """Plain words for office IT: who signs in how under this setting. With no account the
+    other way there is nothing to warn about, and "0 existing accounts" read as a problem."""
+    if others == 0:
+        how = "their email address" if identity == "email" else "a username"
+        return f"access.identity is {identity}: accounts sign in with {how}"
     accounts = "account signs" if others == 1 else "accounts sign"
     if identity == "email":
         return (

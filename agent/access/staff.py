@@ -224,10 +224,13 @@ class StaffActions:
             if account["access_enabled"]:
                 return "access was already enabled"
             store.update_account(cursor, account["id"], access_enabled=1)
-            if account["status"] == "active" and account["email"]:
+            waiting = account["status"] == "active" and not store.has_signed_in(cursor, patient_id)
+            if waiting and account["email"]:
                 # The activation page promised this email (activate_without_confirmation off).
                 # Without a password yet there is nothing to sign in with: the invitation's
-                # link, or "forgot password", is their way in instead.
+                # link, or "forgot password", is their way in instead. An account that was in
+                # use and is enabled again was not waiting: "your account is ready" would
+                # read as if someone had set one up in the patient's name.
                 access._send(
                     cursor,
                     access.mail.portal_ready(to=account["email"], first_name=patient["first_name"]),

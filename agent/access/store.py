@@ -167,6 +167,17 @@ def count_failed_check(cursor: Any, token_id: int, now: datetime, burn_after: in
     )
 
 
+def has_signed_in(cursor: Any, patient_id: int) -> bool:
+    """Whether the patient's account has ever been signed in to (the audit trail keeps every
+    sign-in; sessions are cleared), i.e. was in use rather than waiting for the office."""
+    cursor.execute(
+        "SELECT 1 FROM portal_audit WHERE patient_id = %s AND action = 'access.sign_in'"
+        " AND outcome = 'ok' LIMIT 1",
+        (patient_id,),
+    )
+    return cursor.fetchone() is not None
+
+
 def create_session(
     cursor: Any, account_id: int, now: datetime, absolute: timedelta, client_ip: str | None
 ) -> tuple[str, datetime]:

@@ -172,7 +172,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     async def show_list(service: MessageService, actor: str) -> int:
         rows = await service.staff_threads(actor, args.patient, args.unread)
         print(
-            "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\ttopic"
+            "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread from patient\ttopic"
             "\tsubject"
         )
         for row in rows:
@@ -226,7 +226,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                     f"({item['content_type']}, {item['size']:,} bytes)"
                 )
         print(
-            f"{newly_read} patient repl{'y' if newly_read == 1 else 'ies'} marked read",
+            f"{newly_read} patient message{'' if newly_read == 1 else 's'} marked read",
             file=sys.stderr,
         )
         return 0
@@ -293,12 +293,14 @@ def add_commands(
     listing = with_config(group.add_parser("list", help="list message threads, newest first"))
     listing.add_argument("--patient", type=positive_id("patient"), metavar="ID")
     listing.add_argument(
-        "--unread", action="store_true", help="only threads with replies staff have not read"
+        "--unread",
+        action="store_true",
+        help="only threads with patient messages staff have not read",
     )
     listing.set_defaults(handler=_cmd_list)
 
     show = with_config(
-        group.add_parser("show", help="print a thread; marks the patient's replies read")
+        group.add_parser("show", help="print a thread; marks the patient's messages read")
     )
     show.add_argument("thread_id", type=positive_id("thread"), metavar="THREAD_ID")
     show.set_defaults(handler=_cmd_show)

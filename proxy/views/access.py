@@ -61,6 +61,12 @@ CHECK_EMAIL = (
     "If the details match an account, we have sent an email with a link. "
     "It may take a few minutes to arrive. Check your junk mail folder too."
 )
+# Every sign-up is answered by an email to the address given (a link, or "please call the
+# office"), whoever signed up, so this is true in every case and says nothing about a chart.
+SIGN_UP_SENT = (
+    "We have sent an email to the address you gave. It tells you how to finish creating "
+    "your account. It may take a few minutes to arrive. Check your junk mail folder too."
+)
 LINK_INVALID = "This link does not work any more. Please ask the office to send you a new one."
 RESET_LINK_SPENT = (
     "A link to choose a new password works once, and only for a short time. "
@@ -296,7 +302,7 @@ async def register(request: web.Request) -> web.Response:
             context = {"errors": errors, "values": values, "error": error}
             return await _account_form(request, "register.html", 422, **context)
         raise
-    return _message(request, "Check your email", CHECK_EMAIL)
+    return _message(request, "Check your email", SIGN_UP_SENT)
 
 
 # -- email verification, password reset, email change -----------------------------------------

@@ -7,7 +7,9 @@ example, make only calls that need no session, so without this a patient whose a
 just disabled would still be shown them. One call does both jobs on a page with the header:
 the unread count needs the session, so its answer is the check. When the count cannot be had
 for another reason (its table is unreadable, the count is slow), or the route has no header
-(a POST, a download), `access.session` is asked instead, with the full deadline.
+(a download), `access.session` is asked instead, with the full deadline. A POST is counted
+too: the form it sends back with errors has the header (a success redirects, and the count
+then replaced the session check one for one).
 
 The count reaches every template (error pages included) through aiohttp_jinja2's per-request
 context. It is a convenience, never a reason to fail: without it the link shows no number.
@@ -47,7 +49,7 @@ async def signed_in_pages(request: web.Request, handler: Handler) -> web.StreamR
     if session_token(request) is None:
         raise SignInAgain("required")
     counted = False
-    if request.method == "GET" and route not in _NO_HEADER and route not in COUNTED_BY_HANDLER:
+    if route not in _NO_HEADER and route not in COUNTED_BY_HANDLER:
         counted = await remember_unread(request)
     if not counted:
         await call(request, "access.session")  # a dead session raises SignInAgain

@@ -8,7 +8,6 @@ go to the agent as typed; only sending validates, and the agent's per-field comp
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +18,7 @@ from proxy.views.base import call, office, render, see_other
 from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
 from proxy.views.inbox import path_id
 from proxy.views.messages import field_errors, friendly
-from proxy.views.times import long_date, parse_instant
+from proxy.views.times import calendar_date, long_date, parse_instant
 
 LIST_NOTICES = {"sent": "Thank you - your form was sent."}
 FORM_NOTICES = {"saved": "Your answers are saved. You can come back and finish later."}
@@ -148,10 +147,7 @@ def _shown_answer(kind: str, choices: list[dict[str, Any]], value: str, chosen: 
     if choices:
         return str(labels.get(value, value))
     if kind == "date":
-        try:
-            return long_date(date.fromisoformat(value))
-        except ValueError:
-            return value
+        return calendar_date(value)
     return value
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any
 
 from aiohttp import web
 
 from proxy.views.base import call, render
-from proxy.views.times import local_when
+from proxy.views.times import calendar_date, local_when
 
 FHIR_JSON = "application/fhir+json"
 FALLBACK_FILENAME = "health-record.json"
@@ -43,17 +42,6 @@ FLAG_WORDS = {
     "abnormal": "Outside the usual range",
 }
 LAB_STATUS_NOTES = {"preliminary": "Preliminary", "amended": "Amended", "corrected": "Corrected"}
-
-
-def calendar_date(value: object) -> str:
-    """ "2026-11-23" -> "November 23, 2026"; empty when there is no date."""
-    if not isinstance(value, str) or not value:
-        return ""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return value
-    return f"{day:%B} {day.day}, {day.year}"
 
 
 def _words(table: dict[str, str], code: object) -> str:

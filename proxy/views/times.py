@@ -21,6 +21,18 @@ def long_date(day: date) -> str:
     return f"{day:%A}, {day:%B} {day.day}, {day.year}"
 
 
+def calendar_date(value: object) -> str:
+    """ "2026-11-23" -> "November 23, 2026" (a date on file or asked on a form: no weekday,
+    which belongs to a day someone comes in); empty when there is no date."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def when(moment: datetime) -> str:
     return f"{long_date(moment)} at {clock_time(moment)}"
 

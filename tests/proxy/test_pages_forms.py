@@ -121,7 +121,7 @@ async def test_send_errors_are_shown_next_to_their_fields_with_the_typing_kept(
 
         assert refused.status == 422
         html = refused.text
-        assert '<li><a href="#q3">Do you smoke?: This question needs an answer</a></li>' in html
+        assert '<li><a href="#q3">Do you smoke? This question needs an answer</a></li>' in html
         assert '<li><a href="#q6">Weight in pounds: Enter a number from 50 to 800</a></li>' in html
         assert 'id="q6-error"' in html and 'aria-describedby="q6-hint q6-error"' in html
         assert 'value="9000" aria-describedby' in html
@@ -160,7 +160,7 @@ async def test_a_sent_form_shows_the_answers_read_only(
 
         text = sent.visible_text
         assert not [f for f in sent.forms() if f.action == f"/forms/{assignment}"]
-        assert "Date of birth Thursday, January 1, 1970" in text
+        assert "Date of birth January 1, 1970" in text
         assert "Do you smoke? No" in text
         assert "Favourite colour Green as grass" in text
         assert "Any of these? cough, fever" in text

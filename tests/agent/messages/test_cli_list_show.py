@@ -13,7 +13,9 @@ from tests.agent.messages.seeding import send_office_message
 from tests.agent.practice import NOW
 
 A, B = 1, 2
-HEADER = "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread replies\ttopic\tsubject"
+HEADER = (
+    "thread\tpatient\tname\tlast message\tlast from\tmessages\tunread from patient\ttopic\tsubject"
+)
 
 
 def two_threads(cli: CliOffice) -> tuple[int, int]:
@@ -94,12 +96,12 @@ def test_show_prints_the_thread_and_marks_the_replies_read_once(
         "Thanks!",
         "See you soon.",
     ]
-    assert captured.err == "1 patient reply marked read\n"
+    assert captured.err == "1 patient message marked read\n"
 
     assert cli.run("messages", "show", str(thread_id)) == 0
     captured = capsys.readouterr()
     assert "[new]" not in captured.out
-    assert captured.err == "0 patient replies marked read\n"
+    assert captured.err == "0 patient messages marked read\n"
 
 
 def test_show_makes_terminal_control_sequences_in_a_reply_visible_and_harmless(
