@@ -224,6 +224,18 @@ async def allow_large_bodies(request: web.Request, handler: Handler) -> web.Stre
 
 
 @web.middleware
+async def check_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A state change from another site is refused on its headers alone, before the session
+    check: a cross-site POST carries no SameSite=Lax cookie, and must be told apart from a
+    signed-out patient (the CSRF token, in the body, is checked by check_csrf)."""
+    if request.method not in SAFE_METHODS and not same_origin(
+        request, origin_of(request, request.app[SCHEME])
+    ):
+        raise CsrfRefused()
+    return await handler(request)
+
+
+@web.middleware
 async def check_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in SAFE_METHODS:
         fresh = None
@@ -233,8 +245,6 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
         if fresh is not None:
             set_pre_session_cookie(response, fresh)
         return response
-    if not same_origin(request, origin_of(request, request.app[SCHEME])):
-        raise CsrfRefused()
     try:
         form = await body_in_time(request, read_form(request))
     except (ValueError, HttpProcessingError):  # a body that does not parse as a form
@@ -311,6 +321,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
             log_request,
             find_tenant,
             error_pages,
+            check_origin,
             # Before any body is read: a signed-in page's POST from someone without a live
             # session is refused without taking its body (up to 4 MiB) into memory.
             signed_in_pages,
