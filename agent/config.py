@@ -39,7 +39,7 @@ from agent.config_values import (
     Whole,
 )
 from agent.messages.rules import DEFAULT_TOPICS
-from protocol.config_report import parse_yaml_model
+from protocol.service.config_report import parse_yaml_model
 
 
 def _conflict(field: str, message: str) -> PydanticCustomError:

@@ -1,7 +1,7 @@
 """`portico-agent run`: serve the link on port 1234 until SIGTERM, then drain and stop.
 
 SIGHUP reloads the config file (agent/reload.py). The process never forks: systemd
-(``Type=notify``, told how it is doing through protocol/sdnotify.py) and launchd both watch it
+(``Type=notify``, told how it is doing through protocol/service/notify.py) and launchd both watch it
 directly.
 """
 
@@ -36,8 +36,8 @@ from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, Se
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
-from protocol.logconfig import set_log_level
-from protocol.sdnotify import ServiceNotifier, ServiceSignals
+from protocol.service.logs import set_log_level
+from protocol.service.notify import ServiceNotifier, ServiceSignals
 from protocol.tls import server_config
 
 log = structlog.get_logger("portico.agent")

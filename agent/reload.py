@@ -9,7 +9,7 @@ reload re-reads and validates the whole file and then either
   other changed setting is named in one ``agent.reload_needs_restart`` line, so nobody believes
   a new database password or listen port is in use when it is not.
 
-The pure part (:func:`plan_reload`, over protocol/config_changes.py, and
+The pure part (:func:`plan_reload`, over protocol/service/reload.py, and
 :func:`effective_config`) compares two validated configs; :func:`reload_from_file` is the shell
 that reads the file, logs, and has the agent apply the result (``Agent.apply_live_settings``
 in agent/daemon.py).
@@ -25,7 +25,7 @@ import structlog
 from agent.access.logins import count_other_logins, identity_meaning
 from agent.config import AgentConfig, config_warnings, load_config
 from agent.db.pool import DatabaseUnavailable
-from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
+from protocol.service.reload import ConfigChanges, plan_changes, read_for_reload
 
 if TYPE_CHECKING:
     from agent.daemon import Agent

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from protocol.connection import ConnectionState, Role
-from protocol.errors import RETRYABLE_CODES, ErrorCode, LocalProtocolError
+from protocol.errors import RETRYABLE_CODES, ErrorCode, LocalProtocolError, where_it_failed
 from protocol.events import (
     CancelReceived,
     ErrorReceived,
@@ -24,7 +24,6 @@ from protocol.events import (
     WelcomeReceived,
 )
 from protocol.frames import DEFAULT_LIMITS, Limits
-from protocol.logconfig import where_it_failed
 from protocol.tls import TLSConfig
 from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts
 

@@ -6,6 +6,7 @@ branch on them, so a code is never renamed, only added (docs/protocol.md lists t
 
 from __future__ import annotations
 
+import traceback
 from enum import StrEnum
 
 
@@ -64,3 +65,14 @@ class RemoteProtocolError(ProtocolError):
 
 class LocalProtocolError(ProtocolError):
     """This side asked the connection to do something the protocol does not allow."""
+
+
+def where_it_failed(exc: BaseException) -> dict[str, object]:
+    """An exception as log fields without its message: the type and the frames (file, line,
+    function). Messages can quote data — a database error repeats the duplicate email it
+    refused — so they never reach a log line."""
+    frames = [
+        f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(exc.__traceback__)
+    ]
+    return {"error_type": type(exc).__name__, "frames": frames[-12:]}

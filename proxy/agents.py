@@ -28,8 +28,7 @@ from typing import Any
 import structlog
 
 from protocol.aio import LinkClient, RemoteError
-from protocol.errors import ErrorCode
-from protocol.logconfig import where_it_failed
+from protocol.errors import ErrorCode, where_it_failed
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import ProxyConfig, TenantConfig

@@ -33,8 +33,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from protocol.aio import RemoteError
-from protocol.logconfig import set_log_level
-from protocol.sdnotify import ServiceNotifier, ServiceSignals
+from protocol.service.logs import set_log_level
+from protocol.service.notify import ServiceNotifier, ServiceSignals
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
 from proxy.http_server import PortalRunner
@@ -415,7 +415,7 @@ async def run_proxy(
 
     SIGHUP re-reads `config_path` (proxy/reload.py). The service manager is told READY once
     the site listens, RELOADING/READY around a reload and STOPPING on the way out, and its
-    watchdog is fed meanwhile (protocol/sdnotify.py)."""
+    watchdog is fed meanwhile (protocol/service/notify.py)."""
     try:
         config.secret()
         tls = web_tls_context(config)

@@ -3,7 +3,7 @@
 The file's shape is these models' shape; defaults and limits live on the fields, so the commented
 ``config/proxy.example.yaml`` and the validator cannot drift apart (a test loads the example).
 :func:`load_proxy_config` reports every problem in one go, each with its dotted path and line
-(the reporting is shared with the agent, in :mod:`protocol.config_report`).
+(the reporting is shared with the agent, in :mod:`protocol.service.config_report`).
 
 The ``tenants`` mapping is the tenant registry: subdomain -> the office's agent and how the
 proxy recognises it (its key pins), plus the office name and phone shown when the agent cannot
@@ -30,10 +30,10 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticKnownError
 
-from protocol.config_report import YAML_LINES, parse_yaml_model
-from protocol.config_report import ConfigInvalid as ConfigInvalid
-from protocol.config_report import ConfigProblem as ConfigProblem
 from protocol.keys import normalise_pin
+from protocol.service.config_report import YAML_LINES, parse_yaml_model
+from protocol.service.config_report import ConfigInvalid as ConfigInvalid
+from protocol.service.config_report import ConfigProblem as ConfigProblem
 
 EXAMPLE = "config/proxy.example.yaml"
 SECTIONS = "portal_domain:, tls:, link:, secret_file:, tenants:, ..."

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import structlog
 
-from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
+from protocol.service.reload import ConfigChanges, plan_changes, read_for_reload
 from proxy.config import ProxyConfig, load_proxy_config
 
 log = structlog.get_logger("portico.proxy.reload")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from protocol.config_report import ConfigInvalid
+from protocol.service.config_report import ConfigInvalid
 
 Config = TypeVar("Config", bound=BaseModel)
 
