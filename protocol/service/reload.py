@@ -1,16 +1,26 @@
-"""What a reload changes: the dotted names of the settings that differ between two validated
-configs, split into those the running program applies at once and those that wait for a restart.
+"""Reloading a config file into a running program (SIGHUP), the same way in the agent and the proxy.
 
-Shared by agent/reload.py and proxy/reload.py (the two packages may not import each other).
+Office IT edits the file and reloads; nobody using the portal may notice. So :class:`ConfigReloader`
+re-reads and validates the whole file and then either
+
+- rejects it: the file cannot be read or is not valid, or the program cannot put it into effect;
+  ``<program>.reload_rejected`` says why (problems with paths and lines, never a secret's value)
+  and the running config stays exactly as it was; or
+- accepts it: the live settings (each program lists its own, next to the code that applies
+  them) take effect at once, and every other changed setting is named in one
+  ``<program>.reload_needs_restart`` line, so nobody believes a new database password or listen
+  port is in use when it is not; then ``<program>.reloaded``.
+
+The pure part (:func:`plan_changes`, :func:`effective_config`) compares two validated configs.
 Only setting *names* leave this module, never values: some of them are secrets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -89,3 +99,90 @@ def read_for_reload(
             problems=[str(problem) for problem in invalid.problems],
         )
     return None
+
+
+def effective_config(running: Config, new: Config, live_settings: Iterable[str]) -> Config:
+    """`running` with the live settings taken from `new`: the config the program actually runs
+    after the reload. Keeping the rest as it was means the next reload names a setting that is
+    still waiting for a restart again, instead of forgetting it. A live setting is a section
+    (``booking``) or one setting inside one (``tls.proxy_pins``)."""
+    result = running
+    for setting in live_settings:
+        section, _, name = setting.partition(".")
+        if name:
+            part = getattr(result, section).model_copy(
+                update={name: getattr(getattr(new, section), name)}
+            )
+        else:
+            part = getattr(new, section)
+        result = result.model_copy(update={section: part})
+    return result
+
+
+class ConfigReloader(Generic[Config]):
+    """Re-reads one config file on request and hands what can change at once to ``apply``."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        program: str,
+        load: Callable[[Path], Config],
+        live_settings: Sequence[str],
+        current: Callable[[], Config],
+        apply: Callable[[Config], None],
+        log: Any,
+        applied: Callable[[Config, Config], None] | None = None,
+        notes: Callable[[Config], Mapping[str, Any]] | None = None,
+    ) -> None:
+        """``current()`` is the running config. ``apply(config)`` puts the live settings of
+        `config` into effect and makes it the running one; a ValueError or OSError from it must
+        mean that it changed nothing: the reload is then refused like a bad file.
+        ``applied(before, new)`` runs after a successful apply (the agent reports whom a new
+        sign-in identity concerns); ``notes(new)`` adds fields to the ``reloaded`` line."""
+        self.path = path
+        self.program = program
+        self.live_settings = tuple(live_settings)
+        self._load = load
+        self._current = current
+        self._apply = apply
+        self._log = log
+        self._applied = applied
+        self._notes = notes
+
+    def reload(self) -> ConfigChanges | None:
+        """Apply what can be applied; None (and nothing changed) when the file cannot be read,
+        is not valid, or cannot be put into effect. Never raises for a bad file: the program
+        keeps serving."""
+        log, rejected = self._log, f"{self.program}.reload_rejected"
+        new = read_for_reload(self.path, self._load, log, rejected)
+        if new is None:
+            return None
+        running = self._current()
+        changes = plan_changes(running, new, self.live_settings)
+        try:
+            self._apply(effective_config(running, new, self.live_settings))
+        except (OSError, ValueError) as exc:
+            log.error(
+                rejected,
+                config=str(self.path),
+                reason=f"cannot put it into effect ({type(exc).__name__}: {exc}); "
+                "the running configuration is unchanged",
+            )
+            return None
+        if self._applied is not None:
+            self._applied(running, new)
+        if changes.needs_restart:
+            log.warning(
+                f"{self.program}.reload_needs_restart",
+                settings=list(changes.needs_restart),
+                reason="these settings take effect only after a restart",
+            )
+        log.info(
+            f"{self.program}.reloaded",
+            config=str(self.path),
+            applied=list(changes.live),
+            needs_restart=len(changes.needs_restart),
+            **(self._notes(new) if self._notes is not None else {}),
+        )
+        return changes
