@@ -88,6 +88,11 @@ class LinkClient:
         self.welcome = welcome
         # Queue locally rather than exceed the agent's stream limit (which would answer busy).
         self._slots = asyncio.Semaphore(welcome.limits.max_streams)
+        # Calls of request() not yet returned, queued for a slot or awaiting their answer:
+        # what close(grace) waits for.
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     async def connect(
@@ -137,6 +142,24 @@ class LinkClient:
         request is cancelled and RemoteError('deadline_exceeded') raised. If the caller is
         cancelled, a CANCEL is sent. Raises RemoteError for every error answer.
         """
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._request(method, params, session, idempotency_key, deadline, client)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        session: str | None,
+        idempotency_key: str | None,
+        deadline: float | None,
+        client: dict[str, Any] | None,
+    ) -> Any:
         connection = self._connection
         try:
             async with asyncio.timeout(deadline):
@@ -170,12 +193,21 @@ class LinkClient:
                 ErrorCode.DEADLINE_EXCEEDED, "the office's server took too long to answer"
             ) from None
 
-    async def close(self) -> None:
-        """Say GOAWAY, stop, and close the connection."""
+    async def close(self, grace: float = 0.0) -> bool:
+        """Say GOAWAY and close the connection, once the requests in flight are answered or
+        `grace` seconds have passed, whichever comes first (requests made meanwhile are waited
+        for as well). Requests still unanswered then fail with RemoteError('unavailable').
+        True when none was cut off that way."""
+        if self._in_flight and grace > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
+        drained = not self._in_flight
         connection = self._connection
         connection.send_goaway(ErrorCode.SHUTDOWN, "the proxy is closing this link")
         connection.close("client closing")
         await connection.closed
+        return drained
 
     async def __aenter__(self) -> LinkClient:
         return self
