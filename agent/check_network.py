@@ -25,7 +25,7 @@ import aiosmtplib
 from agent.check_report import CheckResult, Status, fail, ok, warn
 from agent.config import SMTP, AgentConfig, Email
 from protocol.keys import spki_pin
-from protocol.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
+from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import ALPN_PROTOCOL
 
 _AS_AGENT_USER = "the files item shows what the agent's user may read"

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from protocol.entry_point import run_verb
-from protocol.logconfig import configure_logging
+from protocol.service.logs import configure_logging
+from protocol.service.verbs import run_verb
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig

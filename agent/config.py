@@ -28,18 +28,13 @@ from agent.config_values import (
     Hours,
     MailAddress,
     MysqlName,
-    Phone,
-    Port,
     PortalUrl,
-    ProxyNetwork,
-    ProxyPin,
-    Subdomain,
     TimeZoneName,
     Topics,
-    Whole,
 )
 from agent.messages.rules import DEFAULT_TOPICS
-from protocol.config_report import parse_yaml_model
+from protocol.service.config_report import parse_yaml_model
+from protocol.service.fields import Network, Phone, Pin, Port, Subdomain, Whole
 
 
 def _conflict(field: str, message: str) -> PydanticCustomError:
@@ -78,7 +73,7 @@ class Listen(_Section):
 
     host: str = Field("0.0.0.0", min_length=1, description="Address to listen on.")
     port: Port = Field(1234, description="TCP port for the link.")
-    allowed_proxies: tuple[ProxyNetwork, ...] = Field(
+    allowed_proxies: tuple[Network, ...] = Field(
         min_length=1,
         description="Networks (CIDR) the proxies connect from; anything else is refused.",
     )
@@ -93,7 +88,7 @@ class TLS(_Section):
 
     key_file: Path = Field(description="This agent's private key (written by `init-keys`).")
     cert_file: Path = Field(description="This agent's certificate (written by `init-keys`).")
-    proxy_pins: tuple[ProxyPin, ...] = Field(
+    proxy_pins: tuple[Pin, ...] = Field(
         min_length=1, description="Key pins (sha256/...) of the proxies allowed to connect."
     )
 

@@ -1,4 +1,4 @@
-"""The agent's view of the shared config reporting in :mod:`protocol.config_report`.
+"""The agent's view of the shared config reporting in :mod:`protocol.service.config_report`.
 
 The generic parts (YAML line map, :class:`ConfigProblem`, pydantic error wording) live in the
 protocol package so the proxy can use them too without importing the agent; this module adds
@@ -7,7 +7,7 @@ only what is particular to ``agent.yaml``: the hints for an empty or shapeless f
 
 from __future__ import annotations
 
-from protocol.config_report import (
+from protocol.service.config_report import (
     ConfigInvalid,
     ConfigProblem,
     YamlDocument,
@@ -16,7 +16,7 @@ from protocol.config_report import (
     line_of,
     with_lines,
 )
-from protocol.config_report import read_yaml as _read_yaml
+from protocol.service.config_report import read_yaml as _read_yaml
 
 __all__ = [
     "EXAMPLE",
@@ -36,5 +36,5 @@ SECTIONS = "practice:, listen:, tls:, ..."
 
 
 def read_yaml(text: str) -> YamlDocument:
-    """:func:`protocol.config_report.read_yaml` with the agent's hints."""
+    """:func:`protocol.service.config_report.read_yaml` with the agent's hints."""
     return _read_yaml(text, example=EXAMPLE, sections=SECTIONS)

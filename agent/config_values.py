@@ -1,36 +1,25 @@
 """Single values of agent.yaml: the checks of one setting, and the field types carrying them.
 
 The sections and the loading are in agent/config.py; these checks depend on no other setting,
-and their messages are shown to an office admin as they are.
+and their messages are shown to an office admin as they are. The rules proxy.yaml shares
+(subdomain, phone, networks, pins, ports) are in protocol/service/fields.py, used by both.
 """
 
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 import zoneinfo
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, Field
 
-from protocol.keys import normalise_pin
+from protocol.service.fields import Whole
 
 # --- single-value checks ----------------------------------------------------------------------
 
-_PHONE = re.compile(r"[0-9 +().\-]+")
-_DNS_LABEL = re.compile(r"[a-z0-9-]+")
 _MYSQL_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
-
-
-def _phone(value: str) -> str:
-    if not _PHONE.fullmatch(value):
-        raise ValueError(f'may contain only digits, spaces and + ( ) - . (got "{value}")')
-    if not any(c.isdigit() for c in value):
-        raise ValueError(f'must contain the number\'s digits (got "{value}")')
-    return value
 
 
 def _timezone(name: str) -> str:
@@ -41,28 +30,6 @@ def _timezone(name: str) -> str:
         hint = f"did you mean {close[0]}?" if close else "for example America/New_York"
         raise ValueError(f'unknown time zone "{name}": use an IANA name; {hint}') from None
     return name
-
-
-def _subdomain(value: str) -> str:
-    label = value.strip().lower()
-    if not label.isascii() or not _DNS_LABEL.fullmatch(label):
-        raise ValueError(
-            "may contain only letters a-z, digits and hyphens: just the office's own part of the "
-            f'address, like "example-clinic" (got "{value}")'
-        )
-    if label.startswith("-") or label.endswith("-"):
-        raise ValueError(f'must not start or end with a hyphen (got "{value}")')
-    return label
-
-
-def _network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError:
-        raise ValueError(
-            f'"{value}" is not an IP network; write it like 203.0.113.0/24 '
-            "(a single address such as 203.0.113.7 is fine too)"
-        ) from None
 
 
 def _mysql_name(value: str) -> str:
@@ -98,24 +65,11 @@ def _portal_url(value: str) -> str:
     return text.rstrip("/")
 
 
-def _not_bool(value: object) -> object:
-    # pydantic reads true as 1: "max_upcoming_per_patient: true" would quietly mean a cap of one.
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "must be a whole number")
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_not_bool)]
-Port = Annotated[Whole, Field(ge=1, le=65535)]
-ProxyNetwork = Annotated[str, AfterValidator(_network)]
-ProxyPin = Annotated[str, AfterValidator(normalise_pin)]
 Hours = Annotated[Whole, Field(ge=0, le=8760)]
 
 
 # The field types the sections use: a value is checked the same wherever the type appears.
-Phone = Annotated[str, AfterValidator(_phone)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
-Subdomain = Annotated[str, AfterValidator(_subdomain)]
 MysqlName = Annotated[str, AfterValidator(_mysql_name)]
 MailAddress = Annotated[str, AfterValidator(_mail_address)]
 PortalUrl = Annotated[str, AfterValidator(_portal_url)]

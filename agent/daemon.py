@@ -1,7 +1,7 @@
 """`portico-agent run`: serve the link on port 1234 until SIGTERM, then drain and stop.
 
 SIGHUP reloads the config file (agent/reload.py). The process never forks: systemd
-(``Type=notify``, told how it is doing through protocol/sdnotify.py) and launchd both watch it
+(``Type=notify``, told how it is doing through protocol/service/notify.py) and launchd both watch it
 directly.
 """
 
@@ -31,13 +31,14 @@ from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
 from agent.metrics import AgentMetrics, MeasuredHandler
 from agent.records.link import link_methods as record_methods
-from agent.reload import reload_from_file
+from agent.reload import agent_reloader, report_identity_change
 from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
-from protocol.logconfig import set_log_level
-from protocol.sdnotify import ServiceNotifier, ServiceSignals
+from protocol.service.logs import set_log_level
+from protocol.service.notify import ServiceNotifier, ServiceSignals
+from protocol.service.reload import ConfigChanges
 from protocol.tls import server_config
 
 log = structlog.get_logger("portico.agent")
@@ -101,6 +102,12 @@ def build_access(
     return AccessService(
         db, access_rules(config), hasher or PasswordHasher(), mail_templates(config), clock
     )
+
+
+# Settings a running agent applies without dropping a link: Agent.apply_live_settings applies
+# exactly these. Everything else (listen address and port, database, the agent's own key and
+# certificate, the practice's identity, email, portal URL, ...) is read once at start.
+LIVE_SETTINGS = ("booking", "access", "logging", "tls.proxy_pins", "listen.allowed_proxies")
 
 
 @dataclass
@@ -210,16 +217,31 @@ class Agent:
         task.add_done_callback(self._background.discard)
 
     def apply_live_settings(self, config: AgentConfig) -> None:
-        """Put reload.LIVE_SETTINGS of `config` into effect without dropping a link (a proxy
-        whose pin or network was removed is told to go away)."""
-        self.methods.booking.rules = booking_rules(config)
-        self.methods.access.rules = access_rules(config)
-        self.server.reconfigure(
-            tls=self.server.tls.with_allowed_pins(config.tls.proxy_pins),
-            allowed_networks=[str(n) for n in config.listen.proxy_networks()],
-        )
+        """Put LIVE_SETTINGS of `config` into effect without dropping a link (a proxy whose pin
+        or network was removed is told to go away). What can fail (ValueError) is worked out
+        before anything changes, so a failure leaves the running config as it was."""
+        tls = self.server.tls.with_allowed_pins(config.tls.proxy_pins)
+        networks = [str(n) for n in config.listen.proxy_networks()]
+        booking, access = booking_rules(config), access_rules(config)
+        self.methods.booking.rules = booking
+        self.methods.access.rules = access
+        self.server.reconfigure(tls=tls, allowed_networks=networks)
         set_log_level(config.logging.level)
         self.config = config
+
+    def reload_config(self, path: Path) -> ConfigChanges | None:
+        """Re-read `path` and apply what can be applied (SIGHUP); None, and the running config
+        kept, when the file cannot be read, is not valid or cannot be put into effect."""
+        reloader = agent_reloader(
+            path,
+            live_settings=LIVE_SETTINGS,
+            current=lambda: self.config,
+            apply=self.apply_live_settings,
+            identity_changed=lambda before, after: self.in_background(
+                report_identity_change(self.db, before, after)
+            ),
+        )
+        return reloader.reload()
 
     async def database_answers(self) -> None:
         """A real `SELECT 1` through the pool; raises DatabaseUnavailable when it cannot."""
@@ -261,7 +283,7 @@ async def run(config: AgentConfig, config_path: Path | None = None) -> None:
             if config_path is None:
                 log.warning("agent.reload_unavailable", reason="started without a config file")
             else:
-                reload_from_file(agent, config_path)
+                agent.reload_config(config_path)
             notifier.ready(status="serving")
         notifier.stopping(status="stopping: finishing requests in flight")
         log.info("agent.stopping")

@@ -24,7 +24,7 @@ from agent.db import Database, DatabaseUnavailable
 from protocol.aio import Handler, HelloCheck, LinkError, LinkServer, Request
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
-from protocol.metrics_endpoint import MetricsEndpoint
+from protocol.service.metrics_endpoint import MetricsEndpoint
 
 log = structlog.get_logger("portico.agent.metrics")
 

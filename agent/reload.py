@@ -1,96 +1,66 @@
 """Reloading agent.yaml into the running agent (SIGHUP, `systemctl reload portico-agent`).
 
-Office IT edits the file and reloads; patients connected through the proxy must not notice. So a
-reload re-reads and validates the whole file and then either
-
-- rejects it: the problems are logged (paths and lines, never values of secrets) and the running
-  config stays exactly as it was; or
-- accepts it: the settings that can change under a running link take effect at once, and every
-  other changed setting is named in one ``agent.reload_needs_restart`` line, so nobody believes
-  a new database password or listen port is in use when it is not.
-
-The pure part (:func:`plan_reload`, over protocol/config_changes.py, and
-:func:`effective_config`) compares two validated configs; :func:`reload_from_file` is the shell
-that reads the file, logs, and has the agent apply the result (``Agent.apply_live_settings``
-in agent/daemon.py).
+The reload itself is the one both programs share (:class:`protocol.service.reload.ConfigReloader`:
+an invalid file, or one the agent cannot put into effect, is logged as
+``agent.reload_rejected`` and changes nothing). What is the agent's own is here: which file
+loader, the warnings a reloaded file still deserves, and the note on whom a switch of
+``access.identity`` concerns. Which settings are live, and how they are applied, sits in
+agent/daemon.py next to ``Agent.apply_live_settings``, which hands both in: this module never
+imports the daemon.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import structlog
 
 from agent.access.logins import count_other_logins, identity_meaning
 from agent.config import AgentConfig, config_warnings, load_config
+from agent.db import Database
 from agent.db.pool import DatabaseUnavailable
-from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
-
-if TYPE_CHECKING:
-    from agent.daemon import Agent
+from protocol.service.reload import ConfigReloader
 
 log = structlog.get_logger("portico.agent.reload")
 
-# Settings a running agent applies without dropping a link; Agent.apply_live_settings applies
-# exactly these. Everything else (listen address and port, database, the agent's own key and
-# certificate, the practice's identity, email, portal URL, ...) is read once at start.
-LIVE_SETTINGS = ("booking", "access", "logging", "tls.proxy_pins", "listen.allowed_proxies")
 
+def agent_reloader(
+    path: Path,
+    *,
+    live_settings: Sequence[str],
+    current: Callable[[], AgentConfig],
+    apply: Callable[[AgentConfig], None],
+    identity_changed: Callable[[str, str], None],
+) -> ConfigReloader[AgentConfig]:
+    """The reloader of the agent whose running config is ``current()``. ``apply`` puts the
+    `live_settings` of a new config into effect (raising ValueError or OSError, having changed
+    nothing, when it cannot); ``identity_changed(before, after)`` is told of a new
+    ``access.identity`` once it is applied."""
 
-def plan_reload(running: AgentConfig, new: AgentConfig) -> ConfigChanges:
-    return plan_changes(running, new, LIVE_SETTINGS)
+    def applied(before: AgentConfig, new: AgentConfig) -> None:
+        if new.access.identity != before.access.identity:
+            identity_changed(before.access.identity, new.access.identity)
 
-
-def effective_config(running: AgentConfig, new: AgentConfig) -> AgentConfig:
-    """`running` with the live settings taken from `new`: the config the agent actually runs
-    after the reload. Keeping the rest as it was means the next reload names a setting that is
-    still waiting for a restart again, instead of forgetting it."""
-    result = running
-    for setting in LIVE_SETTINGS:
-        section, _, name = setting.partition(".")
-        if name:
-            part = getattr(result, section).model_copy(
-                update={name: getattr(getattr(new, section), name)}
-            )
-        else:
-            part = getattr(new, section)
-        result = result.model_copy(update={section: part})
-    return result
-
-
-def reload_from_file(agent: Agent, path: Path) -> ConfigChanges | None:
-    """Re-read `path` and apply what can be applied; None (and the old config kept) when the
-    file cannot be read or is not valid. Never raises for a bad file: the daemon keeps serving."""
-    new = read_for_reload(path, load_config, log, "agent.reload_rejected")
-    if new is None:
-        return None
-    changes = plan_reload(agent.config, new)
-    identity_before = agent.config.access.identity
-    agent.apply_live_settings(effective_config(agent.config, new))
-    if new.access.identity != identity_before:
-        agent.in_background(_report_identity_change(agent, identity_before, new.access.identity))
-    if changes.needs_restart:
-        log.warning(
-            "agent.reload_needs_restart",
-            settings=list(changes.needs_restart),
-            reason="these settings take effect only after a restart",
-        )
-    log.info(
-        "agent.reloaded",
-        config=str(path),
-        applied=list(changes.live),
-        needs_restart=len(changes.needs_restart),
-        warnings=[str(warning) for warning in config_warnings(new)],
+    return ConfigReloader(
+        path,
+        program="agent",
+        load=load_config,
+        live_settings=live_settings,
+        current=current,
+        apply=apply,
+        log=log,
+        applied=applied,
+        notes=lambda new: {"warnings": [str(warning) for warning in config_warnings(new)]},
     )
-    return changes
 
 
-async def _report_identity_change(agent: Agent, before: str, after: str) -> None:
-    """Say whom a switch of access.identity concerns. Counted after the reload (the count
-    needs the database, a reload must not wait for it); existing accounts keep working."""
+async def report_identity_change(db: Database, before: str, after: str) -> None:
+    """Say whom a switch of access.identity concerns. Run in the background after the reload
+    (the count needs the database, a reload must not wait for it); existing accounts keep
+    working."""
     try:
-        others = await agent.db.transaction(count_other_logins, after)
+        others = await db.transaction(count_other_logins, after)
     except DatabaseUnavailable:
         log.warning(
             "agent.identity_changed",

@@ -87,7 +87,7 @@ from agent.rpc import AgentMethods  # noqa: E402
 from protocol.aio import LinkError, RemoteError, Request  # noqa: E402
 from protocol.errors import ErrorCode  # noqa: E402
 from protocol.keys import write_identity  # noqa: E402
-from protocol.logconfig import configure_logging  # noqa: E402
+from protocol.service.logs import configure_logging  # noqa: E402
 from proxy.agents import AgentConnections, AgentUnavailable  # noqa: E402
 from proxy.app import create_app  # noqa: E402
 from proxy.config import ProxyConfig  # noqa: E402

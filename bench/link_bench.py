@@ -35,7 +35,7 @@ from hyperframe.frame import Frame as H2Frame
 from protocol.aio import LinkClient, LinkServer, Request
 from protocol.frames import DEFAULT_LIMITS, FrameDecoder, FrameType, encode_frame
 from protocol.keys import write_identity
-from protocol.logconfig import configure_logging
+from protocol.service.logs import configure_logging
 from protocol.tls import client_config, server_config
 
 SIZES = (64, 1024, 16 * 1024, 64 * 1024)

@@ -1,14 +1,17 @@
 """The sans-IO link connection: bytes in, events out; method calls in, bytes out.
 
 It never touches a socket or a clock (h11/h2 style). Which frame may be sent or received in
-which connection state is the table `TRANSITIONS`; streams are tracked in a few bounded sets.
+which connection state is the table `TRANSITIONS` (protocol/state.py); streams are tracked in a
+few bounded sets and outgoing frames queued in protocol/streams.py.
+
+Longer than ~400 lines on purpose: receiving and sending are the two halves of one state
+machine, and every method on both sides reads and moves the same state through the same table
+check. Split in two, each half would have to reach into the other's state (h11 keeps its
+``Connection`` whole for the same reason).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from protocol import payloads
@@ -33,105 +36,25 @@ from protocol.frames import (
     encode_json,
     encode_message,
 )
-
-
-class Role(Enum):
-    REQUESTER = "requester"  # the proxy: says HELLO, opens odd request streams
-    RESPONDER = "responder"  # the agent: says WELCOME, answers requests
-
-
-class ConnectionState(Enum):
-    IDLE = "idle"  # nothing exchanged yet
-    HANDSHAKING = "handshaking"  # HELLO sent/received, WELCOME pending
-    OPEN = "open"
-    CLOSING = "closing"  # a GOAWAY went one way or the other: no new streams
-    CLOSED = "closed"  # refused or failed; nothing more is processed
-
-
-class Direction(Enum):
-    SEND = "send"
-    RECV = "recv"
-
-
-REQUESTER, RESPONDER = Role.REQUESTER, Role.RESPONDER
-IDLE, HANDSHAKING, OPEN, CLOSING, CLOSED = (
-    ConnectionState.IDLE,
-    ConnectionState.HANDSHAKING,
-    ConnectionState.OPEN,
-    ConnectionState.CLOSING,
-    ConnectionState.CLOSED,
+from protocol.state import (
+    CLOSED,
+    CLOSING,
+    IDLE,
+    MESSAGE_TYPES,
+    RECV,
+    RESPONDER,
+    SEND,
+    STREAM_ZERO_TYPES,
+    TRANSITIONS,
+    ConnectionState,
+    Role,
 )
-SEND, RECV = Direction.SEND, Direction.RECV
+from protocol.streams import OutgoingFrames, StreamTable
+
 F = FrameType
 
-# (role, state, direction, frame type) -> next state. Anything absent is a protocol error:
-# received, the peer's fault (RemoteProtocolError + GOAWAY); sent, ours (LocalProtocolError).
-TRANSITIONS: dict[tuple[Role, ConnectionState, Direction, FrameType], ConnectionState] = {
-    # The handshake. Nothing else is allowed before it completes.
-    (REQUESTER, IDLE, SEND, F.HELLO): HANDSHAKING,
-    (REQUESTER, HANDSHAKING, RECV, F.WELCOME): OPEN,
-    (REQUESTER, HANDSHAKING, RECV, F.GOAWAY): CLOSED,
-    (REQUESTER, HANDSHAKING, SEND, F.GOAWAY): CLOSED,
-    (RESPONDER, IDLE, RECV, F.HELLO): HANDSHAKING,
-    (RESPONDER, HANDSHAKING, SEND, F.WELCOME): OPEN,
-    (RESPONDER, HANDSHAKING, SEND, F.GOAWAY): CLOSED,
-    (RESPONDER, HANDSHAKING, RECV, F.GOAWAY): CLOSED,
-    # New requests only while open. While closing, REQUEST frames are the rest of a split
-    # request whose stream opened before the GOAWAY: it is still answered, so the requester
-    # finishes sending it (send_request refuses a new stream). A new stream reaching the
-    # responder after its GOAWAY is answered `shutdown` by the connection itself.
-    (REQUESTER, OPEN, SEND, F.REQUEST): OPEN,
-    (REQUESTER, CLOSING, SEND, F.REQUEST): CLOSING,
-    (RESPONDER, OPEN, RECV, F.REQUEST): OPEN,
-    (RESPONDER, CLOSING, RECV, F.REQUEST): CLOSING,
-    # Going away: either side, once open; in-flight streams finish.
-    (REQUESTER, OPEN, SEND, F.GOAWAY): CLOSING,
-    (REQUESTER, OPEN, RECV, F.GOAWAY): CLOSING,
-    (RESPONDER, OPEN, SEND, F.GOAWAY): CLOSING,
-    (RESPONDER, OPEN, RECV, F.GOAWAY): CLOSING,
-    (REQUESTER, CLOSING, SEND, F.GOAWAY): CLOSING,
-    (REQUESTER, CLOSING, RECV, F.GOAWAY): CLOSING,
-    (RESPONDER, CLOSING, SEND, F.GOAWAY): CLOSING,
-    (RESPONDER, CLOSING, RECV, F.GOAWAY): CLOSING,
-}
-# Traffic on existing streams and liveness continue while open or closing.
-for _state in (OPEN, CLOSING):
-    for _role, _direction, _type in (
-        (REQUESTER, SEND, F.CANCEL),
-        (REQUESTER, RECV, F.RESPONSE),
-        (REQUESTER, RECV, F.ERROR),
-        (RESPONDER, RECV, F.CANCEL),
-        (RESPONDER, SEND, F.RESPONSE),
-        (RESPONDER, SEND, F.ERROR),
-    ):
-        TRANSITIONS[(_role, _state, _direction, _type)] = _state
-    for _role in Role:
-        for _direction in Direction:
-            TRANSITIONS[(_role, _state, _direction, F.PING)] = _state
-            TRANSITIONS[(_role, _state, _direction, F.PONG)] = _state
 
-STREAM_ZERO_TYPES = frozenset({F.HELLO, F.WELCOME, F.PING, F.PONG, F.GOAWAY})
-MESSAGE_TYPES = frozenset({F.REQUEST, F.RESPONSE, F.ERROR})  # the only ones that may use MORE
 PING_SIZE = 8
-
-
-@dataclass(slots=True)
-class _Reassembly:
-    type: FrameType
-    chunks: list[bytes]
-    size: int
-
-
-@dataclass(slots=True)
-class _Outgoing:
-    frames: deque[bytes]
-
-
-@dataclass(slots=True)
-class _Streams:
-    open: set[int] = field(default_factory=set)  # requests awaiting their answer
-    partial: dict[int, _Reassembly] = field(default_factory=dict)  # messages being received
-    discarding: set[int] = field(default_factory=set)  # refused/cancelled: drop their frames
 
 
 class Connection:
@@ -143,11 +66,10 @@ class Connection:
         self.peer_limits = DEFAULT_LIMITS  # what the peer accepts (WELCOME tells the requester)
         self.state = IDLE
         self._decoder = FrameDecoder(limits.max_frame)
-        self._streams = _Streams()
+        self._streams = StreamTable(limits)
         self._next_stream_id = 1  # requester: next odd id to open
         self._last_peer_stream = 0  # responder: highest stream id the peer opened
-        self._out = bytearray()
-        self._queued: dict[int, _Outgoing] = {}  # multi-frame messages, sent round-robin
+        self._out = OutgoingFrames()
         self._handlers = {
             F.HELLO: self._recv_hello,
             F.WELCOME: self._recv_welcome,
@@ -208,52 +130,6 @@ class Connection:
         self.state = next_state
         return event
 
-    def _reassemble(self, frame: Frame) -> bytes | None:
-        """Collect a message's frames; returns the whole payload once its last frame is in."""
-        partial = self._streams.partial.get(frame.stream_id)
-        if partial is None:
-            if not frame.flags & FLAG_MORE:
-                return frame.payload
-            self._streams.partial[frame.stream_id] = _Reassembly(
-                frame.type, [frame.payload], len(frame.payload)
-            )
-            return None
-        if partial.type is not frame.type:
-            raise RemoteProtocolError(
-                ErrorCode.PROTOCOL_ERROR,
-                f"stream {frame.stream_id} switched from {partial.type.name} to "
-                f"{frame.type.name} in the middle of a message",
-            )
-        partial.size += len(frame.payload)
-        if partial.size > self.limits.max_message:
-            raise RemoteProtocolError(
-                ErrorCode.FRAME_TOO_LARGE,
-                f"message exceeds the limit of {self.limits.max_message} bytes",
-            )
-        partial.chunks.append(frame.payload)
-        if frame.flags & FLAG_MORE:
-            return None
-        del self._streams.partial[frame.stream_id]
-        return b"".join(partial.chunks)
-
-    def _discard(self, frame: Frame) -> bool:
-        """Drop frames of a stream we refused or cancelled; True if the frame was dropped."""
-        streams = self._streams
-        if frame.stream_id not in streams.discarding:
-            return False
-        if not frame.flags & FLAG_MORE:
-            streams.discarding.discard(frame.stream_id)
-        return True
-
-    def _start_discarding(self, stream_id: int) -> None:
-        # Bounded, so a peer cannot make this set grow without limit; generous, because a
-        # correct requester may have many refused split requests still arriving.
-        if len(self._streams.discarding) >= 64 * self.limits.max_streams:
-            raise RemoteProtocolError(
-                ErrorCode.PROTOCOL_ERROR, "too many unfinished messages on refused streams"
-            )
-        self._streams.discarding.add(stream_id)
-
     def _recv_hello(self, frame: Frame) -> Event:
         hello = payloads.parse_hello(frame.payload)
         if VERSION not in hello.versions:
@@ -275,11 +151,11 @@ class Connection:
     def _recv_request(self, frame: Frame) -> Event | None:
         streams = self._streams
         stream_id = frame.stream_id
-        if self._discard(frame):
+        if self._streams.discard(frame):
             return None
         if stream_id not in streams.partial and not self._accept_new_stream(frame):
             return None
-        payload = self._reassemble(frame)
+        payload = self._streams.reassemble(frame)
         if payload is None:
             return None
         try:
@@ -318,13 +194,13 @@ class Connection:
             return True
         self._queue_single(F.ERROR, stream_id, _error_payload(code, message, retryable=True))
         if frame.flags & FLAG_MORE:
-            self._start_discarding(stream_id)
+            self._streams.start_discarding(stream_id)
         return False
 
     def _recv_answer(self, frame: Frame) -> Event | None:
         streams = self._streams
         stream_id = frame.stream_id
-        if self._discard(frame):
+        if self._streams.discard(frame):
             return None
         if stream_id not in streams.partial and stream_id not in streams.open:
             if stream_id % 2 == 1 and stream_id < self._next_stream_id:
@@ -334,7 +210,7 @@ class Connection:
             raise RemoteProtocolError(
                 ErrorCode.PROTOCOL_ERROR, f"answer on stream {stream_id}, which was never opened"
             )
-        payload = self._reassemble(frame)
+        payload = self._streams.reassemble(frame)
         if payload is None:
             return None
         streams.open.discard(stream_id)
@@ -361,7 +237,7 @@ class Connection:
     def _recv_ping(self, frame: Frame) -> Event:
         if len(frame.payload) != PING_SIZE:
             raise RemoteProtocolError(ErrorCode.PROTOCOL_ERROR, "PING carries exactly 8 bytes")
-        self._out += encode_frame(F.PONG, 0, 0, frame.payload)
+        self._out.add(encode_frame(F.PONG, 0, 0, frame.payload))
         return PingReceived(frame.payload)
 
     def _recv_pong(self, frame: Frame) -> Event:
@@ -374,19 +250,13 @@ class Connection:
 
     def _fail(self, exc: ProtocolError) -> None:
         if self.state is not CLOSED:
-            self._queued.clear()
-            self._out += encode_frame(
-                F.GOAWAY,
-                0,
-                0,
-                encode_json(
-                    {
-                        "code": exc.code,
-                        "last_stream_id": self._last_peer_stream,
-                        "message": exc.message,
-                    }
-                ),
-            )
+            self._out.drop_messages()
+            body = {
+                "code": exc.code,
+                "last_stream_id": self._last_peer_stream,
+                "message": exc.message,
+            }
+            self._out.add(encode_frame(F.GOAWAY, 0, 0, encode_json(body)))
             self.state = CLOSED
 
     # -- sending -----------------------------------------------------------------------------
@@ -402,7 +272,7 @@ class Connection:
         return next_state
 
     def _queue_single(self, frame_type: FrameType, stream_id: int, payload: bytes) -> None:
-        self._out += encode_frame(frame_type, 0, stream_id, payload)
+        self._out.add(encode_frame(frame_type, 0, stream_id, payload))
 
     def _queue_message(self, frame_type: FrameType, stream_id: int, body: Any) -> None:
         try:
@@ -420,11 +290,7 @@ class Connection:
             raise LocalProtocolError(
                 ErrorCode.FRAME_TOO_LARGE, f"{frame_type.name} must fit in one frame"
             )
-        # The first frame goes out in call order, so streams open in increasing id order
-        # even when a small request is queued behind a large one; the rest interleave.
-        self._out += frames[0]
-        if len(frames) > 1:
-            self._queued[stream_id] = _Outgoing(deque(frames[1:]))
+        self._out.add_message(stream_id, frames)
 
     def send_hello(self, tenant: str, requester_id: str) -> None:
         next_state = self._transition(F.HELLO)
@@ -527,7 +393,7 @@ class Connection:
             streams.discarding.add(stream_id)  # the rest of its answer is on the way
         # Frames of the request not yet handed out are dropped; the responder discards the
         # half-received message when it sees the CANCEL.
-        self._queued.pop(stream_id, None)
+        self._out.drop_message(stream_id)
         self._queue_single(F.CANCEL, stream_id, b"")
         self.state = next_state
 
@@ -554,17 +420,7 @@ class Connection:
         answer queued meanwhile is not stuck behind a large one; single-frame messages and
         control frames are never held back.
         """
-        out = self._out
-        queued = self._queued
-        while queued and (max_bytes is None or len(out) < max_bytes):
-            stream_id = next(iter(queued))
-            pending = queued.pop(stream_id)
-            out += pending.frames.popleft()
-            if pending.frames:
-                queued[stream_id] = pending  # to the back of the line
-        data = bytes(out)
-        out.clear()
-        return data
+        return self._out.take(max_bytes)
 
     # -- introspection -----------------------------------------------------------------------
 
@@ -585,7 +441,7 @@ class Connection:
 
     @property
     def has_pending_output(self) -> bool:
-        return bool(self._out or self._queued)
+        return bool(self._out)
 
 
 def _error_body(code: str, message: str, *, retryable: bool) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The asyncio shell around one link connection: TCP socket, TLS engine, timers, flow control.
 
 Bytes flow socket -> TLSEngine -> Connection -> events, and back. Shared by LinkServer and
-LinkClient (protocol/aio.py), which add what each role does with the events.
+LinkClient (protocol/aio/), which add what each role does with the events.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Any
 
 import structlog
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from protocol.events import Event
 from protocol.frames import DEFAULT_LIMITS, Limits
+from protocol.state import ConnectionState, Role
 from protocol.tls import TLSConfig, TLSEngine, TLSRefused
 
 log = structlog.get_logger("portico.link")

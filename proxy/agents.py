@@ -13,7 +13,14 @@ attempt must follow it, so the address is never cached here.
 The registry can change while the proxy runs (a reload, proxy/reload.py): :meth:`apply_registry`
 adds offices, drops them, and points them at a new address or key. A link that the new
 registry no longer vouches for is *retired*: no new request uses it, and it is closed with GOAWAY
-once the requests already on it are answered, so nobody's page is cut off half-way.
+once the requests already on it are answered (``LinkClient.close``'s grace period), so
+nobody's page is cut off half-way.
+
+Over ~400 lines on purpose: :class:`AgentConnections` is one object whose state (each office's
+link, its dialler, the links being retired) every method reads and changes, and the reload path
+(:meth:`AgentConnections.apply_registry`) races the dialling path by design; kept in one file,
+the interleavings they must survive can be read together. Dialling itself (resolving, TLS,
+backoff) is in proxy/dialling.py.
 """
 
 from __future__ import annotations
@@ -21,15 +28,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from protocol.aio import LinkClient, RemoteError
-from protocol.errors import ErrorCode
-from protocol.logconfig import where_it_failed
+from protocol.errors import ErrorCode, where_it_failed
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import ProxyConfig, TenantConfig
@@ -41,18 +47,12 @@ from proxy.dialling import (
     resolve_host,
 )
 
-# Re-exported: callers (proxy/check.py, tests) reach the dialling helpers through this module.
 __all__ = [
     "LINK_STATES",
     "AgentConnections",
     "AgentUnavailable",
-    "ConnectFailed",
     "LinkStatus",
     "RegistryChanges",
-    "Resolver",
-    "backoff_delay",
-    "connect_agent",
-    "resolve_host",
 ]
 
 log = structlog.get_logger("portico.proxy.agents")
@@ -128,31 +128,6 @@ def _state_of(link: _TenantLink) -> str:
     return "idle" if link.client is None else "lost"
 
 
-class _InFlight:
-    """How many requests each link has in flight. LinkClient.close() cuts off whatever is still
-    unanswered, so a retired link waits here until its last request is answered."""
-
-    def __init__(self) -> None:
-        self._counts: dict[LinkClient, int] = {}
-        self._idle: dict[LinkClient, asyncio.Event] = {}
-
-    @contextlib.contextmanager
-    def counting(self, client: LinkClient) -> Iterator[None]:
-        self._counts[client] = self._counts.get(client, 0) + 1
-        try:
-            yield
-        finally:
-            left = self._counts.pop(client) - 1
-            if left:
-                self._counts[client] = left
-            elif (idle := self._idle.pop(client, None)) is not None:
-                idle.set()
-
-    async def until_idle(self, client: LinkClient) -> None:
-        if client in self._counts:
-            await self._idle.setdefault(client, asyncio.Event()).wait()
-
-
 class AgentConnections:
     """One lazily opened, shared link per tenant, for the life of the proxy process."""
 
@@ -175,7 +150,7 @@ class AgentConnections:
         self._backoff_cap = backoff_cap
         self._rng = rng or random.Random()
         self._closed = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
         # The link key is read once, here: a reload re-pins offices with the same key pair
         # (TLSConfig.with_allowed_pins), and a new link key takes a restart.
         first = next(iter(config.tenants.values()))
@@ -185,7 +160,6 @@ class AgentConnections:
             for name, agent in config.tenants.items()
         }
         self._removed: set[str] = set()  # dropped by apply_registry (and not added back)
-        self._in_flight = _InFlight()
         self._retiring: dict[LinkClient, asyncio.Task[None]] = {}
 
     async def request(
@@ -217,15 +191,14 @@ class AgentConnections:
         agent = await self._usable_client(link)
         remaining = max(0.001, deadline - (loop.time() - started))
         try:
-            with self._in_flight.counting(agent):
-                return await agent.request(
-                    method,
-                    params,
-                    session=session,
-                    idempotency_key=idempotency_key,
-                    deadline=remaining,
-                    client=client,
-                )
+            return await agent.request(
+                method,
+                params,
+                session=session,
+                idempotency_key=idempotency_key,
+                deadline=remaining,
+                client=client,
+            )
         except RemoteError as exc:
             if exc.code in _LINK_LOST_CODES and not agent.is_usable:
                 # Cut off by the link going away, not answered by the agent: the next request
@@ -358,12 +331,8 @@ class AgentConnections:
         task.add_done_callback(lambda _: self._retiring.pop(client, None))
 
     async def _close_when_idle(self, tenant: str, client: LinkClient) -> None:
-        try:
-            async with asyncio.timeout(RETIRE_GRACE):
-                await self._in_flight.until_idle(client)
-        except TimeoutError:
+        if not await _close_quietly(client, grace=RETIRE_GRACE):
             log.warning("agent.link_retire_timeout", tenant=tenant, grace_seconds=RETIRE_GRACE)
-        await _close_quietly(client)
         log.info("agent.link_retired", tenant=tenant)
 
     # -- the link's life -------------------------------------------------------------------------
@@ -459,10 +428,10 @@ class AgentConnections:
             attempt.set_result(client)
             return
 
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
+    def _spawn(self, coroutine: Awaitable[object]) -> None:
         self._track(asyncio.ensure_future(coroutine))
 
-    def _track(self, task: asyncio.Task[None]) -> None:
+    def _track(self, task: asyncio.Future[Any]) -> None:
         """close() waits for ``task``."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -475,7 +444,10 @@ def _new_attempt() -> asyncio.Future[LinkClient]:
     return future
 
 
-async def _close_quietly(client: LinkClient) -> None:
+async def _close_quietly(client: LinkClient, grace: float = 0.0) -> bool:
+    """``client.close(grace)``, never raising; False when requests were cut off (or the close
+    failed)."""
     with contextlib.suppress(Exception):
-        async with asyncio.timeout(5.0):
-            await client.close()
+        async with asyncio.timeout(grace + 5.0):
+            return await client.close(grace=grace)
+    return False

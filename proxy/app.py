@@ -33,14 +33,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from protocol.aio import RemoteError
-from protocol.logconfig import set_log_level
-from protocol.sdnotify import ServiceNotifier, ServiceSignals
+from protocol.service.notify import ServiceNotifier, ServiceSignals
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
 from proxy.http_server import PortalRunner
 from proxy.metrics import answer_health_check, count_requests, setup_metrics
-from proxy.ratelimit import RateLimiter
-from proxy.reload import ProxyReloader, RunningConfig
+from proxy.reload import ProxyReloader, RunningConfig, apply_live_settings, rate_limiters
 from proxy.security import (
     CSRF_FIELD,
     SAFE_METHODS,
@@ -289,15 +287,6 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-def _limiters(config: ProxyConfig) -> dict[str, RateLimiter]:
-    # `burst` is the extra attempts allowed on top of the first, as in nginx's limit_req.
-    limits = config.rate_limit
-    return {
-        "sign_in": RateLimiter(limits.sign_in_per_minute, 1 + limits.burst),
-        "forgot": RateLimiter(limits.forgot_per_minute, 1 + limits.burst),
-    }
-
-
 async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
     agents = AgentConnections(app[CONFIG].current, requester_id=f"portico-proxy/{_replica_name()}")
     app[AGENTS] = agents
@@ -335,7 +324,7 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
     app[SECRET] = config.secret()
     app[SCHEME] = "http" if config.plain_http and not config.behind_tls_proxy else "https"
     app[TRUSTED_PROXIES] = parse_networks(config.trusted_proxies)
-    app[RATE_LIMITS] = _limiters(config)
+    app[RATE_LIMITS] = rate_limiters(config)
     app[BODY_SECONDS] = REQUEST_BODY_SECONDS
     if agents is not None:
         app[AGENTS] = agents
@@ -376,22 +365,15 @@ def web_tls_context(config: ProxyConfig) -> ssl.SSLContext | None:
     return context
 
 
-def _apply_live_settings(app: web.Application, config: ProxyConfig) -> None:
-    """Put proxy/reload.py's LIVE_SETTINGS of `config` into effect in a running app, before the
-    reloader makes it ``app[CONFIG].current``. The registry goes first: it is the one part that
-    can refuse (ValueError), and then nothing has changed yet."""
-    agents = app.get(AGENTS)
-    if agents is not None:  # otherwise they open later, from app[CONFIG].current
-        agents.apply_registry(config.tenants)
-    if config.rate_limit != app[CONFIG].current.rate_limit:
-        # Only when they changed: new limiters forget every client's recent attempts.
-        app[RATE_LIMITS].update(_limiters(config))
-    set_log_level(config.logging.level)
-
-
 def config_reloader(app: web.Application, path: Path) -> ProxyReloader:
     """What SIGHUP calls: re-reads `path` and puts it into `app` (see proxy/reload.py)."""
-    return ProxyReloader(app[CONFIG], path, lambda new: _apply_live_settings(app, new))
+    return ProxyReloader(
+        app[CONFIG],
+        path,
+        lambda new: apply_live_settings(
+            new, running=app[CONFIG].current, agents=app.get(AGENTS), rate_limits=app[RATE_LIMITS]
+        ),
+    )
 
 
 def portal_runner(app: web.Application) -> PortalRunner:
@@ -415,7 +397,7 @@ async def run_proxy(
 
     SIGHUP re-reads `config_path` (proxy/reload.py). The service manager is told READY once
     the site listens, RELOADING/READY around a reload and STOPPING on the way out, and its
-    watchdog is fed meanwhile (protocol/sdnotify.py)."""
+    watchdog is fed meanwhile (protocol/service/notify.py)."""
     try:
         config.secret()
         tls = web_tls_context(config)

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, TextIO
 from cryptography import x509
 
 from protocol.aio import RemoteError
-from protocol.config_report import ConfigInvalid, ConfigProblem, with_lines
-from protocol.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
+from protocol.service.config_report import ConfigInvalid, ConfigProblem, with_lines
+from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import Timeouts
-from proxy.agents import ConnectFailed, Resolver, connect_agent, resolve_host
 from proxy.config import ProxyConfig, TenantConfig, parse_proxy_config
+from proxy.dialling import ConnectFailed, Resolver, connect_agent, resolve_host
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from protocol.entry_point import run_verb
-from protocol.logconfig import configure_logging
+from protocol.service.logs import configure_logging
+from protocol.service.verbs import run_verb
 
 COMMON_NAME = "portico-proxy"
 

@@ -3,7 +3,8 @@
 The file's shape is these models' shape; defaults and limits live on the fields, so the commented
 ``config/proxy.example.yaml`` and the validator cannot drift apart (a test loads the example).
 :func:`load_proxy_config` reports every problem in one go, each with its dotted path and line
-(the reporting is shared with the agent, in :mod:`protocol.config_report`).
+(the reporting is shared with the agent, in :mod:`protocol.service.config_report`, and so are
+the rules for subdomains, phones, pins and networks, in :mod:`protocol.service.fields`).
 
 The ``tenants`` mapping is the tenant registry: subdomain -> the office's agent and how the
 proxy recognises it (its key pins), plus the office name and phone shown when the agent cannot
@@ -13,7 +14,6 @@ be reached.
 from __future__ import annotations
 
 import ipaddress
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,43 +30,20 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticKnownError
 
-from protocol.config_report import YAML_LINES, parse_yaml_model
-from protocol.config_report import ConfigInvalid as ConfigInvalid
-from protocol.config_report import ConfigProblem as ConfigProblem
-from protocol.keys import normalise_pin
+from protocol.service.config_report import YAML_LINES, parse_yaml_model
+from protocol.service.config_report import ConfigInvalid as ConfigInvalid
+from protocol.service.config_report import ConfigProblem as ConfigProblem
+from protocol.service.fields import Network, Phone, Pin, Port, Subdomain, Whole, is_dns_label
 
 EXAMPLE = "config/proxy.example.yaml"
 SECTIONS = "portal_domain:, tls:, link:, secret_file:, tenants:, ..."
 MIN_SECRET_BYTES = 32
 
-# Names that belong to the portal operator, not to an office: a tenant called "www" or "api"
-# would shadow the operator's own site, mail or status page, or invite phishing ("login.").
-RESERVED_SUBDOMAINS = frozenset(
-    {
-        "about", "account", "accounts", "admin", "agent", "api", "app", "apps", "assets",
-        "auth", "autoconfig", "autodiscover", "billing", "blog", "cdn", "console", "dashboard",
-        "dev", "dns", "docs", "email", "ftp", "health", "help", "id", "imap", "img", "internal",
-        "localhost", "login", "logout", "mail", "media", "metrics", "mobile", "mx", "ns", "ns1",
-        "ns2", "oauth", "pop", "pop3", "portal", "portico", "proxy", "register", "root",
-        "secure", "security", "signin", "signup", "smtp", "sso", "staging", "static", "status",
-        "support", "test", "vpn", "webmail", "www", "www1", "www2",
-    }
-)  # fmt: skip
-
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
-_PHONE = re.compile(r"[0-9 +().\-]+")
-
-
 # --- names on the DNS -------------------------------------------------------------------------
 
 
-def is_dns_label(text: str) -> bool:
-    """One DNS label in lower case: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'."""
-    return len(text) <= 63 and text.isascii() and _LABEL.fullmatch(text) is not None
-
-
 def is_host_name(text: str) -> bool:
-    """A lower-case DNS name without a trailing dot: labels as above, at most 253 characters."""
+    """A lower-case DNS name without a trailing dot: DNS labels, at most 253 characters."""
     return 0 < len(text) <= 253 and all(is_dns_label(label) for label in text.split("."))
 
 
@@ -76,26 +53,6 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _subdomain(value: str) -> str:
-    label = value.lower()
-    if not 3 <= len(label) <= 63:
-        raise ValueError(f'must be 3 to 63 characters long (got "{value}")')
-    if not is_dns_label(label):
-        if label.isascii() and re.fullmatch(r"[a-z0-9-]+", label):
-            raise ValueError(f'must not start or end with a hyphen (got "{value}")')
-        raise ValueError(
-            f'may contain only letters a-z, digits and hyphens (got "{value}"); a subdomain is '
-            'one part of the address, like "example-clinic"'
-        )
-    if label[2:4] == "--":
-        # RFC 5891: "ab--" labels are reserved for internationalised names (xn--...), which
-        # can imitate another office's name in a browser's address bar.
-        raise ValueError(f'must not have hyphens as its 3rd and 4th characters (got "{value}")')
-    if label in RESERVED_SUBDOMAINS:
-        raise ValueError(f'"{label}" is reserved for the portal itself; choose another subdomain')
-    return label
 
 
 def _key_text(value: object) -> object:
@@ -137,37 +94,9 @@ def _agent_host(value: str) -> str:
     return name
 
 
-def _phone(value: str) -> str:
-    if not _PHONE.fullmatch(value):
-        raise ValueError(f'may contain only digits, spaces and + ( ) - . (got "{value}")')
-    if not any(c.isdigit() for c in value):
-        raise ValueError(f'must contain the number\'s digits (got "{value}")')
-    return value
-
-
-def _network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError:
-        raise ValueError(
-            f'"{value}" is not an IP network; write it like 10.0.0.0/8 '
-            "(a single address such as 10.0.0.7 is fine too)"
-        ) from None
-
-
-def _not_bool(value: object) -> object:
-    # pydantic reads true as 1: "burst: true" would quietly mean a burst of one.
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "must be a whole number")
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_not_bool)]
-Port = Annotated[Whole, Field(ge=1, le=65535)]
 PerMinute = Annotated[Whole, Field(ge=1, le=10_000)]
-Subdomain = Annotated[str, BeforeValidator(_key_text), AfterValidator(_subdomain)]
-AgentPin = Annotated[str, AfterValidator(normalise_pin)]
-Network = Annotated[str, AfterValidator(_network)]
+# A tenant's subdomain is the key of its entry: the shared rule, once the key is text.
+TenantSubdomain = Annotated[Subdomain, BeforeValidator(_key_text)]
 
 
 # --- the models ---------------------------------------------------------------------------------
@@ -237,14 +166,14 @@ class TenantConfig(_Section):
         description="The agent's host name (re-resolved on every reconnect) or IP address."
     )
     port: Port = Field(default=1234, description="The agent's link port.")
-    pins: tuple[AgentPin, ...] = Field(
+    pins: tuple[Pin, ...] = Field(
         min_length=1,
         description="The agent's key pins (sha256/...); list two while the office changes keys.",
     )
     name: str = Field(
         min_length=1, max_length=120, description="Office name shown when its agent is down."
     )
-    phone: Annotated[str, AfterValidator(_phone)] = Field(
+    phone: Phone = Field(
         min_length=7, max_length=32, description="Office phone shown when its agent is down."
     )
 
@@ -276,7 +205,7 @@ class ProxyConfig(_Section):
     rate_limit: RateLimit = Field(default_factory=RateLimit, description="Form rate limits.")
     logging: Logging = Field(default_factory=Logging, description="Log output.")
     metrics: Metrics = Field(default_factory=Metrics, description="Prometheus metrics endpoint.")
-    tenants: dict[Subdomain, TenantConfig] = Field(
+    tenants: dict[TenantSubdomain, TenantConfig] = Field(
         min_length=1, description="The offices: subdomain -> agent address, pins, name, phone."
     )
 

@@ -20,7 +20,7 @@ from http import HTTPStatus
 import structlog
 from aiohttp import web
 
-from protocol.logconfig import where_it_failed
+from protocol.errors import where_it_failed
 from proxy.security import SECURITY_HEADERS
 
 log = structlog.get_logger("portico.proxy")

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from protocol.metrics_endpoint import MetricsEndpoint
+from protocol.service.metrics_endpoint import MetricsEndpoint
 from proxy.agents import LINK_STATES as LINK_STATES
 from proxy.agents import AgentConnections
 from proxy.views.base import AGENTS, CONFIG

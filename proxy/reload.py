@@ -1,8 +1,10 @@
 """Reloading proxy.yaml into a running replica (SIGHUP, `systemctl reload portico-proxy`).
 
-As on the agent (agent/reload.py): the whole file is re-read and validated; an invalid one is
-logged with its problems and changes nothing; a valid one puts :data:`LIVE_SETTINGS` into effect
-at once and names every other changed setting in ``proxy.reload_needs_restart``.
+As on the agent, the reload is :class:`protocol.service.reload.ConfigReloader`: the whole file is
+re-read and validated; an invalid one, or one :func:`apply_live_settings` cannot put into effect,
+is logged as ``proxy.reload_rejected`` and changes nothing; a valid one puts
+:data:`LIVE_SETTINGS` into effect at once and names every other changed setting in
+``proxy.reload_needs_restart``.
 
 Live: the log level, the rate limits and the whole tenant registry — an office added, removed,
 moved to another host or port, re-pinned, renamed. Offices whose entry did not change keep
@@ -24,27 +26,50 @@ Restart only, each for a reason:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 import structlog
 
-from protocol.config_changes import ConfigChanges, plan_changes, read_for_reload
+from protocol.service.logs import set_log_level
+from protocol.service.reload import ConfigReloader
+from proxy.agents import AgentConnections
 from proxy.config import ProxyConfig, load_proxy_config
+from proxy.ratelimit import RateLimiter
 
 log = structlog.get_logger("portico.proxy.reload")
 
-# What proxy/app.py's apply function puts into effect on a running replica.
+# What apply_live_settings puts into effect on a running replica.
 LIVE_SETTINGS = ("logging", "rate_limit", "tenants")
 
 
-def plan_reload(running: ProxyConfig, new: ProxyConfig) -> ConfigChanges:
-    return plan_changes(running, new, LIVE_SETTINGS)
+def rate_limiters(config: ProxyConfig) -> dict[str, RateLimiter]:
+    """The form rate limiters ``config.rate_limit`` asks for, by form."""
+    # `burst` is the extra attempts allowed on top of the first, as in nginx's limit_req.
+    limits = config.rate_limit
+    return {
+        "sign_in": RateLimiter(limits.sign_in_per_minute, 1 + limits.burst),
+        "forgot": RateLimiter(limits.forgot_per_minute, 1 + limits.burst),
+    }
 
 
-def effective_config(running: ProxyConfig, new: ProxyConfig) -> ProxyConfig:
-    """`running` with the live sections taken from `new`: what the replica runs after it."""
-    return running.model_copy(update={section: getattr(new, section) for section in LIVE_SETTINGS})
+def apply_live_settings(
+    config: ProxyConfig,
+    *,
+    running: ProxyConfig,
+    agents: AgentConnections | None,
+    rate_limits: MutableMapping[str, RateLimiter],
+) -> None:
+    """Put LIVE_SETTINGS of `config` into effect in a running replica whose config is
+    `running`. The registry goes first: it is the one part that can refuse (ValueError), and
+    then nothing has changed yet. ``agents`` is None before the links are opened (they open
+    later, from the running config)."""
+    if agents is not None:
+        agents.apply_registry(config.tenants)
+    if config.rate_limit != running.rate_limit:
+        # Only when they changed: new limiters forget every client's recent attempts.
+        rate_limits.update(rate_limiters(config))
+    set_log_level(config.logging.level)
 
 
 class RunningConfig:
@@ -61,48 +86,28 @@ class RunningConfig:
         self.current = config
 
 
-class ProxyReloader:
+class ProxyReloader(ConfigReloader[ProxyConfig]):
     """Re-reads one proxy.yaml on request, hands the live part to `apply`, then makes it
     ``running.current``."""
 
     def __init__(
         self, running: RunningConfig, path: Path, apply: Callable[[ProxyConfig], None]
     ) -> None:
-        """``apply`` puts a new config's live settings into effect (proxy/app.py). It runs
-        while ``running.current`` is still the old config, and a ValueError or OSError from it
-        must mean that it changed nothing: the reload is then refused like a bad file."""
-        self.running = running
-        self.path = path
-        self._apply = apply
+        """``apply`` puts a new config's live settings into effect (:func:`apply_live_settings`).
+        It runs while ``running.current`` is still the old config, and a ValueError or OSError
+        from it must mean that it changed nothing: the reload is then refused like a bad file."""
 
-    def reload(self) -> ConfigChanges | None:
-        """Apply what can be applied; None (and nothing changed) for a bad or unreadable file."""
-        new = read_for_reload(self.path, load_proxy_config, log, "proxy.reload_rejected")
-        if new is None:
-            return None
-        changes = plan_reload(self.running.current, new)
-        effective = effective_config(self.running.current, new)
-        try:
-            self._apply(effective)
-        except (OSError, ValueError) as exc:
-            log.error(
-                "proxy.reload_rejected",
-                config=str(self.path),
-                reason=f"cannot put it into effect ({type(exc).__name__}: {exc}); "
-                "the running configuration is unchanged",
-            )
-            return None
-        self.running.current = effective
-        if changes.needs_restart:
-            log.warning(
-                "proxy.reload_needs_restart",
-                settings=list(changes.needs_restart),
-                reason="these settings take effect only after a restart",
-            )
-        log.info(
-            "proxy.reloaded",
-            config=str(self.path),
-            applied=list(changes.live),
-            needs_restart=len(changes.needs_restart),
+        def apply_then_run(config: ProxyConfig) -> None:
+            apply(config)
+            running.current = config
+
+        super().__init__(
+            path,
+            program="proxy",
+            load=load_proxy_config,
+            live_settings=LIVE_SETTINGS,
+            current=lambda: running.current,
+            apply=apply_then_run,
+            log=log,
         )
-        return changes
+        self.running = running

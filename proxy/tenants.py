@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Mapping
 
-from proxy.config import ProxyConfig, TenantConfig, is_dns_label
+from protocol.service.fields import is_dns_label
+from proxy.config import ProxyConfig, TenantConfig
 
 # A DNS name is at most 253 characters; with ":65535" and a trailing dot, 260 is generous.
 _MAX_HOST = 260

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from protocol.logconfig import configure_logging
+from protocol.service.logs import configure_logging
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """A form's definition, as office staff write it in YAML, and the checks on a patient's answers.
 
 Pure code: no database, no I/O. The YAML's shape is :class:`FormDefinition`'s shape, and a bad
-file is reported the way ``agent.yaml`` is (:mod:`protocol.config_report`): every problem at
+file is reported the way ``agent.yaml`` is (:mod:`protocol.service.config_report`): every problem at
 once, each with its dotted path and line.
 
 Answers travel as the strings the patient typed (docs/protocol.md section 12): one string per
@@ -33,7 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from agent.config_report import ConfigInvalid as ConfigInvalid
 from agent.terminal import has_hidden
-from protocol.config_report import YAML_LINES, parse_yaml_model
+from protocol.service.config_report import YAML_LINES, parse_yaml_model
 
 FieldType = Literal[
     "text", "multiline", "date", "yes_no", "single_choice", "multiple_choice", "number"

@@ -14,7 +14,6 @@ import pytest
 
 from agent.cli import main
 from agent.db.pool import DatabaseSettings
-from agent.reload import reload_from_file
 from tests.agent.access_fixtures import (
     DOB,
     PASSWORD,
@@ -49,7 +48,7 @@ def switch_to(practice: AccessPractice, tmp_path: Path, identity: str) -> None:
     )
     data["metrics"] = {"enabled": False}
     path = write_config_file(tmp_path / "agent.yaml", data)
-    assert reload_from_file(practice.agent, Path(path)) is not None
+    assert practice.agent.reload_config(Path(path)) is not None
     assert practice.agent.methods.access.rules.identity == identity
 
 

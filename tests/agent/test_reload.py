@@ -8,6 +8,7 @@ shows the same reload driven by SIGHUP in a subprocess.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,11 +20,11 @@ import structlog
 
 from agent.clock import FixedClock
 from agent.config import load_config
-from agent.daemon import Agent
+from agent.daemon import LIVE_SETTINGS, Agent
 from agent.db.pool import DatabaseSettings
-from agent.reload import plan_reload, reload_from_file
 from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.keys import write_identity
+from protocol.service.reload import plan_changes
 from protocol.tls import client_config
 from tests.agent.access_fixtures import write_config_file
 from tests.agent.practice import (
@@ -111,7 +112,7 @@ async def test_a_new_booking_rule_reaches_a_link_opened_before_the_reload(
         (connection,) = practice.agent.server.connections
 
         config_file.edit("booking", enabled=False)
-        changes = reload_from_file(practice.agent, config_file.path)
+        changes = practice.agent.reload_config(config_file.path)
 
         assert changes is not None and changes.live == ("booking.enabled",)
         with pytest.raises(RemoteError) as refused:
@@ -127,7 +128,7 @@ async def test_a_longer_notice_applies_at_once(
 ) -> None:
     async with agent_from(config_file, link_keys) as practice:
         config_file.edit("booking", min_notice_hours=72)  # SLOT is only 51 hours away
-        assert reload_from_file(practice.agent, config_file.path) is not None
+        assert practice.agent.reload_config(config_file.path) is not None
 
         with pytest.raises(RemoteError) as refused:
             await book(practice)
@@ -142,13 +143,13 @@ async def test_a_changed_listen_port_is_named_as_needing_a_restart(
         config_file.edit("listen", port=4321)
         config_file.edit("database", pool_size=3)
 
-        changes = reload_from_file(practice.agent, config_file.path)
+        changes = practice.agent.reload_config(config_file.path)
 
         assert changes is not None and changes.live == ()
         assert practice.agent.server.port == port  # still where the proxies expect it
         assert (await book(practice))["status"] == "booked"
         # Reloading the same file again still names them: they are not in effect yet.
-        assert reload_from_file(practice.agent, config_file.path) == changes
+        assert practice.agent.reload_config(config_file.path) == changes
     named = logs.records("agent.reload_needs_restart")
     assert [record["settings"] for record in named] == [["database.pool_size", "listen.port"]] * 2
 
@@ -164,7 +165,7 @@ async def test_a_new_proxy_pin_admits_new_links_and_keeps_the_old_one(
 
         old_pin = config_file.data["tls"]["proxy_pins"][0]
         config_file.edit("tls", proxy_pins=[old_pin, new_pin])
-        assert reload_from_file(practice.agent, config_file.path) is not None
+        assert practice.agent.reload_config(config_file.path) is not None
 
         fresh = await open_link(practice.agent, new_proxy)
         try:
@@ -181,7 +182,7 @@ async def test_a_removed_proxy_pin_sends_its_link_away(
     new_pin = write_identity(tmp_path / "new-proxy", "portico-proxy")
     async with agent_from(config_file, link_keys) as practice:
         config_file.edit("tls", proxy_pins=[new_pin])  # the old key is retired
-        assert reload_from_file(practice.agent, config_file.path) is not None
+        assert practice.agent.reload_config(config_file.path) is not None
 
         await until(lambda: not practice.client.is_usable)
         with pytest.raises(LinkRefused):
@@ -194,7 +195,7 @@ async def test_narrowed_networks_refuse_new_links(
 ) -> None:
     async with agent_from(config_file, link_keys) as practice:
         config_file.edit("listen", allowed_proxies=["10.20.0.0/16"])
-        assert reload_from_file(practice.agent, config_file.path) is not None
+        assert practice.agent.reload_config(config_file.path) is not None
 
         with pytest.raises(LinkRefused):
             await open_link(practice.agent, proxy_tls(link_keys, link_keys / "proxy"))
@@ -207,7 +208,7 @@ async def test_a_new_log_level_applies_without_a_restart(
 ) -> None:
     async with agent_from(config_file, link_keys) as practice:
         config_file.edit("logging", level="warning")
-        assert reload_from_file(practice.agent, config_file.path) is not None
+        assert practice.agent.reload_config(config_file.path) is not None
 
         probe = structlog.get_logger("portico.test")
         probe.info("test.info_probe")
@@ -227,7 +228,7 @@ async def test_an_invalid_file_is_rejected_and_the_old_rules_stay(
         config_file.edit("booking", enabled=True, round_to_minutes=20)
         config_file.edit("database", password="canary-Secret-4471")
 
-        assert reload_from_file(practice.agent, config_file.path) is None
+        assert practice.agent.reload_config(config_file.path) is None
 
         with pytest.raises(RemoteError) as refused:
             await book(practice)
@@ -245,10 +246,40 @@ async def test_an_unreadable_file_is_rejected(
     async with agent_from(config_file, link_keys) as practice:
         config_file.path.unlink()
 
-        assert reload_from_file(practice.agent, config_file.path) is None
+        assert practice.agent.reload_config(config_file.path) is None
         assert (await book(practice))["status"] == "booked"
     (rejected,) = logs.records("agent.reload_rejected")
     assert rejected["reason"].startswith("cannot read the file")
+
+
+async def test_a_file_the_agent_cannot_put_into_effect_is_rejected_and_the_old_config_stays(
+    config_file: ConfigFile, link_keys: Path, tmp_path: Path, logs: LogCapture
+) -> None:
+    """The reload is refused, as on the proxy, when applying it fails: here the new proxy pin
+    cannot be applied because the link's TLS settings no longer hold the key pair needed to
+    re-pin (a fault no file can cause, injected at the TLS boundary). Nothing of the file takes
+    effect, not even the settings that could have."""
+    new_pin = write_identity(tmp_path / "new-proxy", "portico-proxy")
+    new_proxy = proxy_tls(link_keys, tmp_path / "new-proxy")
+    async with agent_from(config_file, link_keys) as practice:
+        agent = practice.agent
+        running = agent.config
+        agent.server.tls = dataclasses.replace(agent.server.tls, identity=None)
+        old_pin = config_file.data["tls"]["proxy_pins"][0]
+        config_file.edit("tls", proxy_pins=[old_pin, new_pin])
+        config_file.edit("booking", enabled=False)
+
+        assert agent.reload_config(config_file.path) is None
+
+        assert agent.config is running
+        assert (await book(practice))["status"] == "booked"  # booking.enabled did not change
+        assert practice.client.is_usable
+        with pytest.raises(LinkRefused):
+            await open_link(agent, new_proxy)  # the new pin was not applied either
+    (rejected,) = logs.records("agent.reload_rejected")
+    assert rejected["reason"].startswith("cannot put it into effect (ValueError: ")
+    assert rejected["reason"].endswith("the running configuration is unchanged")
+    assert not logs.records("agent.reloaded")
 
 
 # -- the comparison itself ------------------------------------------------------------------
@@ -259,7 +290,7 @@ def test_a_changed_password_is_named_but_never_shown(config_file: ConfigFile) ->
     config_file.edit("database", password="canary-Secret-4471")
     config_file.edit("access", lockout_minutes=20)
 
-    changes = plan_reload(before, load_config(config_file.path))
+    changes = plan_changes(before, load_config(config_file.path), LIVE_SETTINGS)
 
     assert changes.live == ("access.lockout_minutes",)
     assert changes.needs_restart == ("database.password",)

@@ -24,7 +24,7 @@ import pymysql
 from agent.access import store
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
-from protocol.sdnotify import ServiceNotifier
+from protocol.service.notify import ServiceNotifier
 from protocol.tls import client_config
 from tests.agent.access_fixtures import connect, query, write_config_file
 from tests.agent.practice import DR_ADAMS, FOLLOW_UP, agent_config_data
@@ -253,7 +253,7 @@ async def test_sigterm_lets_a_booking_in_flight_finish_then_exits_0(
     assert [row["id"] for row in stored] == [booked["id"]]
 
 
-# -- the notifier on its own (protocol/sdnotify.py) ------------------------------------------
+# -- the notifier on its own (protocol/service/notify.py) ------------------------------------------
 
 
 def test_without_notify_socket_nothing_is_sent() -> None:

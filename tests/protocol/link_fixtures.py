@@ -18,10 +18,10 @@ from typing import Any
 import structlog
 
 from protocol.aio import LinkClient, LinkServer, Request
-from protocol.connection import Role
 from protocol.events import Event, HelloReceived
 from protocol.frames import DEFAULT_LIMITS, Limits
-from protocol.logconfig import configure_logging
+from protocol.service.logs import configure_logging
+from protocol.state import Role
 from protocol.tls import TLSConfig, client_config, server_config
 from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts
 from tests.protocol.tls_pair import Identity, make_identity

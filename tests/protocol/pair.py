@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.errors import ProtocolError, RemoteProtocolError
 from protocol.events import Event, HelloReceived, WelcomeReceived
 from protocol.frames import (
@@ -21,6 +21,7 @@ from protocol.frames import (
     Limits,
     encode_frame,
 )
+from protocol.state import ConnectionState, Role
 
 PRACTICE = {"name": "Riverside Family Practice", "phone": "+1 555 0100", "timezone": "UTC"}
 

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from OpenSSL import SSL
 
 from protocol.aio import Request
-from protocol.connection import Connection, Role
+from protocol.connection import Connection
 from protocol.frames import MAX_JSON_DEPTH, FrameType, encode_frame
 from protocol.keys import identity_pem, spki_pin
+from protocol.state import Role
 from protocol.tls import ALPN_PROTOCOL, TLSEngine, client_config, server_config
 from tests.protocol.link_fixtures import HOST, SHORT, LinkHarness, until
 from tests.protocol.pair import frame, opened_pair, refused, request_body

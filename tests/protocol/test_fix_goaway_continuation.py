@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from protocol.aio import Request
-from protocol.connection import TRANSITIONS, ConnectionState, Direction, Role
 from protocol.errors import LocalProtocolError
 from protocol.events import GoAwayReceived, RequestReceived, ResponseReceived
 from protocol.frames import FLAG_MORE, FrameType, encode_frame, encode_message
+from protocol.state import TRANSITIONS, ConnectionState, Direction, Role
 from tests.protocol.link_fixtures import HOST, LinkHarness
 from tests.protocol.pair import frames_of, opened_pair, request_body
 from tests.protocol.raw_link import RawLink, body

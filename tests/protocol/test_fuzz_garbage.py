@@ -11,10 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.errors import RemoteProtocolError
 from protocol.events import CancelReceived, Event, HelloReceived, RequestReceived, WelcomeReceived
 from protocol.frames import Limits, encode_frame
+from protocol.state import ConnectionState, Role
 from tests.protocol.pair import ConnectionPair, assert_goaway_sent, opened_pair
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

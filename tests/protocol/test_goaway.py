@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.errors import LocalProtocolError
 from protocol.events import (
     ErrorReceived,
@@ -18,6 +18,7 @@ from protocol.events import (
     ResponseReceived,
 )
 from protocol.frames import FLAG_MORE, FrameType, Limits, encode_message
+from protocol.state import ConnectionState, Role
 from tests.protocol.pair import ConnectionPair, frame, frames_of, opened_pair, request_body
 
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.events import GoAwayReceived
 from protocol.frames import FLAG_MORE, HEADER, FrameType, encode_frame, encode_message
+from protocol.state import ConnectionState, Role
 from tests.protocol.pair import ConnectionPair, frame, opened_pair, refused, request_body
 
 HELLO = {"versions": [1], "tenant": "riverside", "requester_id": "proxy-1"}

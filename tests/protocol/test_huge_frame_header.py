@@ -6,9 +6,10 @@ import tracemalloc
 
 import pytest
 
-from protocol.connection import Connection, Role
+from protocol.connection import Connection
 from protocol.errors import RemoteProtocolError
 from protocol.frames import HEADER, FrameDecoder, FrameType, Limits
+from protocol.state import Role
 from tests.protocol.pair import assert_goaway_sent, opened_pair
 
 HUGE = 2**32 - 1

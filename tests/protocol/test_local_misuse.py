@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.errors import LocalProtocolError, RemoteProtocolError
 from protocol.events import ErrorReceived, ResponseReceived
 from protocol.frames import Limits
+from protocol.state import ConnectionState, Role
 from tests.protocol.pair import ConnectionPair, opened_pair
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from protocol.connection import Connection, ConnectionState, Role
+from protocol.connection import Connection
 from protocol.events import ErrorReceived, GoAwayReceived, RequestReceived
 from protocol.frames import FrameType, Limits, encode_message
+from protocol.state import ConnectionState, Role
 from tests.protocol.pair import frame, frames_of, opened_pair, refused, request_body
 
 ERROR = {"code": "not_found", "message": "No such appointment.", "retryable": False}

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.connection import ConnectionState
 from protocol.events import (
     CancelReceived,
     ErrorReceived,
@@ -21,6 +20,7 @@ from protocol.events import (
     WelcomeReceived,
 )
 from protocol.frames import FrameType, Limits
+from protocol.state import ConnectionState
 from tests.protocol.pair import ConnectionPair, frame, frames_of, opened_pair
 
 SETTINGS = settings(max_examples=60, deadline=None)

@@ -18,13 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from protocol.connection import (
-    TRANSITIONS,
-    Connection,
-    ConnectionState,
-    Direction,
-    Role,
-)
+from protocol.connection import Connection
 from protocol.errors import LocalProtocolError
 from protocol.events import (
     CancelReceived,
@@ -39,6 +33,7 @@ from protocol.events import (
     WelcomeReceived,
 )
 from protocol.frames import MAX_STREAM_ID, FrameDecoder, FrameType, Limits
+from protocol.state import TRANSITIONS, ConnectionState, Direction, Role
 
 # Small limits so that split requests, `busy` and round-robin happen within a few steps. The
 # responder always sends with the default 64 KiB frames (the requester announces no limits).

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.connection import Connection, Role
+from protocol.connection import Connection
 from protocol.events import RequestReceived
 from protocol.frames import FLAG_MORE, FrameType
+from protocol.state import Role
 from tests.protocol.pair import frame, opened_pair, refused, request_body
 
 PING = b"pingpong"

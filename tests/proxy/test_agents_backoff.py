@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from proxy.agents import AgentConnections, AgentUnavailable, backoff_delay
+from proxy.agents import AgentConnections, AgentUnavailable
+from proxy.dialling import backoff_delay
 from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
 

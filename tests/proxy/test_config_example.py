@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from protocol.config_report import read_yaml
 from protocol.keys import PLACEHOLDER_PIN
+from protocol.service.config_report import read_yaml
 from proxy.config import ProxyConfig, TenantConfig, parse_proxy_config
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "proxy.example.yaml"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.config_report import ConfigInvalid
+from protocol.service.config_report import ConfigInvalid
 from proxy.config import load_proxy_config
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "proxy.example.yaml"

@@ -23,7 +23,6 @@ import yaml
 from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
-from agent.reload import reload_from_file
 from protocol.keys import write_identity
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
@@ -66,7 +65,7 @@ class Office:
         """Edit agent.yaml and reload it, as `systemctl reload portico-agent` does."""
         assert self.agent is not None
         self.write_config(key_dir, proxy_pins)
-        changes = reload_from_file(self.agent, self.config_file)
+        changes = self.agent.reload_config(self.config_file)
         assert changes is not None and changes.live == ("tls.proxy_pins",), changes
 
     async def stop(self) -> None:

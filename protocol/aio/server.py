@@ -1,9 +1,9 @@
-"""asyncio link endpoints: LinkServer (the agent's side) and LinkClient (the proxy's side)."""
+"""The agent's side of the link under asyncio: :class:`LinkServer` accepts the proxies'
+connections and runs one handler task per request."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -11,55 +11,20 @@ from typing import Any
 
 import structlog
 
-from protocol.connection import ConnectionState, Role
-from protocol.errors import RETRYABLE_CODES, ErrorCode, LocalProtocolError
+from protocol.errors import ErrorCode, LinkError, LocalProtocolError, where_it_failed
 from protocol.events import (
     CancelReceived,
-    ErrorReceived,
     Event,
     GoAwayReceived,
     HelloReceived,
     RequestReceived,
-    ResponseReceived,
-    WelcomeReceived,
 )
 from protocol.frames import DEFAULT_LIMITS, Limits
-from protocol.logconfig import where_it_failed
+from protocol.state import ConnectionState, Role
 from protocol.tls import TLSConfig
 from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts
 
 log = structlog.get_logger("portico.link")
-
-
-class LinkError(Exception):
-    """An error answer on the link. Raise it in a handler to answer with `code`; the message
-    is shown to patients, so it must be plain language and carry no internal detail."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        retryable: bool | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retryable = code in RETRYABLE_CODES if retryable is None else retryable
-        self.details = details
-
-
-class RemoteError(LinkError):
-    """What LinkClient.request raises when the answer is an error (or never comes)."""
-
-
-class LinkRefused(ConnectionError):
-    """LinkClient.connect could not establish the link (TLS refused, GOAWAY, timeout)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,173 +311,3 @@ def _networks(
     cidrs: Iterable[str] | None,
 ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
     return None if cidrs is None else [ipaddress.ip_network(n, strict=False) for n in cidrs]
-
-
-# -- client ----------------------------------------------------------------------------------
-
-
-class _ClientConnection(LinkTransport):
-    def __init__(
-        self, tls: TLSConfig, timeouts: Timeouts, limits: Limits, tenant: str, requester_id: str
-    ) -> None:
-        super().__init__(Role.REQUESTER, tls, timeouts, limits)
-        self.tenant = tenant
-        self.requester_id = requester_id
-        self.ready: asyncio.Future[WelcomeReceived] = self.loop.create_future()
-        self.pending: dict[int, asyncio.Future[Any]] = {}
-        self.failure: RemoteError | None = None  # set once no new request can be sent
-
-    def tls_established(self) -> None:
-        self.conn.send_hello(self.tenant, self.requester_id)
-        self.flush()
-
-    def handle_event(self, event: Event) -> None:
-        if isinstance(event, ResponseReceived):
-            future = self.pending.pop(event.stream_id, None)
-            if future is not None and not future.done():
-                future.set_result(event.result)
-        elif isinstance(event, ErrorReceived):
-            future = self.pending.pop(event.stream_id, None)
-            if future is not None and not future.done():
-                future.set_exception(
-                    RemoteError(
-                        event.code, event.message, retryable=event.retryable, details=event.details
-                    )
-                )
-        elif isinstance(event, WelcomeReceived):
-            self.handshake_finished()
-            if not self.ready.done():
-                self.ready.set_result(event)
-        elif isinstance(event, GoAwayReceived):
-            self._going_away(event)
-
-    def _going_away(self, event: GoAwayReceived) -> None:
-        self.log.info("link.peer_going_away", code=event.code)
-        if not self.ready.done():
-            self.ready.set_exception(LinkRefused(f"refused by the agent: {event.code}"))
-            return
-        self.failure = RemoteError(
-            ErrorCode.SHUTDOWN, "the office's server is restarting; try again", retryable=True
-        )
-        # Streams above last_stream_id were never seen by the agent and never will be.
-        for stream_id in [s for s in self.pending if s > event.last_stream_id]:
-            future = self.pending.pop(stream_id)
-            if not future.done():
-                future.set_exception(self.failure)
-        if not self.pending:
-            self.close("peer going away")
-
-    def link_lost(self, reason: str) -> None:
-        if not self.ready.done():
-            self.ready.set_exception(LinkRefused(reason))
-        self.failure = RemoteError(
-            ErrorCode.UNAVAILABLE, "the office's server cannot be reached right now", retryable=True
-        )
-        for future in self.pending.values():
-            if not future.done():
-                future.set_exception(self.failure)
-        self.pending.clear()
-
-
-class LinkClient:
-    """One link to one agent; requests are multiplexed over it concurrently."""
-
-    def __init__(self, connection: _ClientConnection, welcome: WelcomeReceived) -> None:
-        self._connection = connection
-        self.welcome = welcome
-        # Queue locally rather than exceed the agent's stream limit (which would answer busy).
-        self._slots = asyncio.Semaphore(welcome.limits.max_streams)
-
-    @classmethod
-    async def connect(
-        cls,
-        host: str,
-        port: int,
-        *,
-        tls: TLSConfig,
-        tenant: str,
-        requester_id: str,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
-        limits: Limits = DEFAULT_LIMITS,
-    ) -> LinkClient:
-        loop = asyncio.get_running_loop()
-        connection = _ClientConnection(tls, timeouts, limits, tenant, requester_id)
-        try:
-            async with asyncio.timeout(timeouts.handshake):
-                await loop.create_connection(lambda: connection, host, port)
-                welcome = await connection.ready
-        except TimeoutError:
-            connection.abort("handshake timed out")
-            raise LinkRefused("the link handshake timed out") from None
-        except OSError as exc:
-            if isinstance(exc, LinkRefused):
-                raise
-            raise LinkRefused(f"cannot connect: {exc.strerror or exc}") from exc
-        return cls(connection, welcome)
-
-    @property
-    def is_usable(self) -> bool:
-        """False once the link is lost or the agent said GOAWAY: open a new one."""
-        return self._connection.failure is None and not self._connection.closed.done()
-
-    async def request(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        *,
-        session: str | None = None,
-        idempotency_key: str | None = None,
-        deadline: float | None = None,
-        client: dict[str, Any] | None = None,
-    ) -> Any:
-        """Send one request and wait for its answer.
-
-        `deadline` is in seconds from now; it travels to the agent, and when it passes the
-        request is cancelled and RemoteError('deadline_exceeded') raised. If the caller is
-        cancelled, a CANCEL is sent. Raises RemoteError for every error answer.
-        """
-        connection = self._connection
-        try:
-            async with asyncio.timeout(deadline):
-                async with self._slots:
-                    if connection.failure is not None:
-                        raise connection.failure
-                    stream_id = connection.conn.send_request(
-                        method,
-                        {} if params is None else params,
-                        session=session,
-                        idempotency_key=idempotency_key,
-                        deadline_ms=None if deadline is None else max(0, int(deadline * 1000)),
-                        client=client,
-                    )
-                    future: asyncio.Future[Any] = connection.loop.create_future()
-                    connection.pending[stream_id] = future
-                    # Requests started together (a page asks for several things at once)
-                    # share one TLS record and one system call, as answers do.
-                    connection.schedule_flush()
-                    try:
-                        return await future
-                    finally:
-                        # Still pending means no answer came: the caller was cancelled or the
-                        # deadline passed (both cancel `future` too, so done() cannot tell).
-                        if connection.pending.pop(stream_id, None) is not None:
-                            with contextlib.suppress(LocalProtocolError):
-                                connection.conn.send_cancel(stream_id)
-                                connection.flush()
-        except TimeoutError:
-            raise RemoteError(
-                ErrorCode.DEADLINE_EXCEEDED, "the office's server took too long to answer"
-            ) from None
-
-    async def close(self) -> None:
-        """Say GOAWAY, stop, and close the connection."""
-        connection = self._connection
-        connection.send_goaway(ErrorCode.SHUTDOWN, "the proxy is closing this link")
-        connection.close("client closing")
-        await connection.closed
-
-    async def __aenter__(self) -> LinkClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()

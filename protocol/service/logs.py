@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 from collections.abc import Mapping
 from typing import Any, TextIO
 
@@ -158,14 +157,3 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
         # Not cached: a logger obtained before configure_logging() must still follow it.
         cache_logger_on_first_use=False,
     )
-
-
-def where_it_failed(exc: BaseException) -> dict[str, object]:
-    """An exception as log fields without its message: the type and the frames (file, line,
-    function). Messages can quote data — a database error repeats the duplicate email it
-    refused — so they never reach a log line."""
-    frames = [
-        f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
-        for frame in traceback.extract_tb(exc.__traceback__)
-    ]
-    return {"error_type": type(exc).__name__, "frames": frames[-12:]}
