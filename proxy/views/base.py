@@ -2,7 +2,8 @@
 
 Handlers stay short: read the form or query, `await call(...)`, `render(...)` or redirect.
 Anything a handler does not deal with itself (the agent being down, a dead session, an
-unexpected error) is raised and turned into a page by the error middleware in proxy/app.py.
+unexpected error) is raised and turned into a page by the error middleware in
+proxy/middlewares.py.
 """
 
 from __future__ import annotations
