@@ -67,9 +67,9 @@ from proxy.views.base import (
     sign_in_location,
 )
 from proxy.views.errors import error_page, plain_error, unknown_site
-from proxy.views.forms import read_form
+from proxy.views.form_input import read_form
 from proxy.views.header import signed_in_pages
-from proxy.views.messages import UNREACHABLE_CODES
+from proxy.views.wording import UNREACHABLE_CODES
 
 # Sign-in, booking, a message reply: a few short fields; nothing a patient sends comes near this.
 MAX_BODY = 64 * 1024

@@ -24,7 +24,7 @@ from proxy.views.base import (
     safe_next,
     see_other,
 )
-from proxy.views.forms import (
+from proxy.views.form_input import (
     Errors,
     birth_date,
     link_token,
@@ -34,7 +34,7 @@ from proxy.views.forms import (
     secret,
     text,
 )
-from proxy.views.messages import field_errors, friendly
+from proxy.views.wording import field_errors, friendly
 
 log = structlog.get_logger("portico.proxy")
 

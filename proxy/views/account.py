@@ -9,8 +9,8 @@ from aiohttp import web
 from protocol.aio import RemoteError
 from proxy.security import set_session_cookie
 from proxy.views.base import call, office, render, see_other
-from proxy.views.forms import Errors, new_password, read_form, required, secret
-from proxy.views.messages import field_errors, friendly
+from proxy.views.form_input import Errors, new_password, read_form, required, secret
+from proxy.views.wording import field_errors, friendly
 
 NOTICES = {
     "password_changed": (

@@ -10,9 +10,9 @@ from aiohttp import web
 
 from protocol.aio import RemoteError
 from proxy.views.base import Office, call, office, render, see_other
-from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
-from proxy.views.messages import friendly
+from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.times import local_when, zone_label
+from proxy.views.wording import friendly
 
 NOTICES = {
     "cancelled": "Your appointment is cancelled.",

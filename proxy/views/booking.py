@@ -30,9 +30,9 @@ from proxy.views.booking_steps import (
     next_step,
     read_choice,
 )
-from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
-from proxy.views.messages import friendly
+from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.times import local_when, zone_label
+from proxy.views.wording import friendly
 
 BOOKING = Flow(path="/book", title="Book an appointment", button="Book this appointment")
 # Refusals best answered by choosing another time on the same day.

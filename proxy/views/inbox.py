@@ -24,10 +24,10 @@ from aiohttp import web
 
 from protocol.aio import RemoteError
 from proxy.views.base import call, office, render, see_other
-from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
+from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.header import remember_unread
-from proxy.views.messages import field_errors, friendly
 from proxy.views.times import local_when
+from proxy.views.wording import field_errors, friendly
 
 REPLY_MAX = 5000  # characters after trimming, as the agent counts them (docs/protocol.md)
 NOTICES = {

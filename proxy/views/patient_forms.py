@@ -15,10 +15,10 @@ from multidict import MultiDictProxy
 
 from protocol.aio import RemoteError
 from proxy.views.base import call, office, render, see_other
-from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
+from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.inbox import path_id
-from proxy.views.messages import field_errors, friendly
 from proxy.views.times import calendar_date, long_date, parse_instant
+from proxy.views.wording import field_errors, friendly
 
 LIST_NOTICES = {"sent": "Thank you - your form was sent."}
 FORM_NOTICES = {"saved": "Your answers are saved. You can come back and finish later."}
