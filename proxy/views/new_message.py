@@ -17,7 +17,7 @@ from aiohttp import web
 from protocol.aio import RemoteError
 from proxy.views.base import Office, call, office, render, see_other
 from proxy.views.form_input import Upload, idempotency_key, new_idempotency_key, read_form, text
-from proxy.views.inbox import REPLY_MAX, reply_problem, reply_text
+from proxy.views.messages import REPLY_MAX, reply_problem, reply_text
 from proxy.views.wording import field_errors, friendly
 
 SUBJECT_MAX = 200  # the agent's limits (docs/protocol.md, messages.start)
