@@ -1,4 +1,5 @@
-"""Reading the portal's forms: trimmed text, a date of birth in three boxes, new passwords.
+"""Reading what a patient sends: the portal's forms (trimmed text, a date of birth in three
+boxes, new passwords) and the ids in a page's path.
 
 The agent validates everything again (it trusts no client); the checks here exist so a patient
 gets a plain message next to the right box instead of a round trip and a technical one.
@@ -21,6 +22,18 @@ _IDEMPOTENCY_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 PASSWORD_MAX = 1024  # far above the policy's 128; longer input is cut off before the agent
 
 Errors = dict[str, str]
+
+# Thread, attachment and form-assignment ids: the agent's INT range.
+_SMALL_ID = re.compile(r"[1-9][0-9]{0,9}")
+_SMALL_ID_MAX = 2**31 - 1
+
+
+def path_id(request: web.Request, key: str) -> int:
+    """An id from the path (threads, attachments, form assignments), or the 404 page."""
+    text = request.match_info.get(key, "")
+    if _SMALL_ID.fullmatch(text) and int(text) <= _SMALL_ID_MAX:
+        return int(text)
+    raise web.HTTPNotFound()
 
 
 # A form with a file (a new message) has a handful of fields; more parts is not a browser.

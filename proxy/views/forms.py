@@ -15,8 +15,7 @@ from multidict import MultiDictProxy
 
 from protocol.aio import RemoteError
 from proxy.views.base import call, office, render, see_other
-from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
-from proxy.views.messages import path_id
+from proxy.views.form_input import idempotency_key, new_idempotency_key, path_id, read_form
 from proxy.views.times import calendar_date, long_date, parse_instant
 from proxy.views.wording import field_errors, friendly
 

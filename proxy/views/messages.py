@@ -24,7 +24,7 @@ from aiohttp import web
 
 from protocol.aio import RemoteError
 from proxy.views.base import call, office, render, see_other
-from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
+from proxy.views.form_input import idempotency_key, new_idempotency_key, path_id, read_form
 from proxy.views.header import remember_unread
 from proxy.views.times import local_when
 from proxy.views.wording import field_errors, friendly
@@ -34,18 +34,6 @@ NOTICES = {
     "sent": "Your reply was sent.",
     "started": "Your message was sent. The office will answer here.",
 }
-
-_SMALL_ID = re.compile(r"[1-9][0-9]{0,9}")
-_SMALL_ID_MAX = 2**31 - 1
-
-
-def path_id(request: web.Request, key: str) -> int:
-    """An id from the path (threads, attachments, form assignments), or the 404 page."""
-    text = request.match_info.get(key, "")
-    if _SMALL_ID.fullmatch(text) and int(text) <= _SMALL_ID_MAX:
-        return int(text)
-    raise web.HTTPNotFound()
-
 
 # -- the inbox --------------------------------------------------------------------------------
 
