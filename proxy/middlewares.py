@@ -33,6 +33,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.agents import AgentUnavailable
 from proxy.metrics import answer_health_check, count_requests
 from proxy.security import (
@@ -100,7 +101,12 @@ T = TypeVar("T")
 log = structlog.get_logger("portico.proxy")
 access_log = structlog.get_logger("portico.proxy.access")
 
-_REMOTE_STATUS = {"rate_limited": 429, "not_found": 404, "forbidden": 403, "invalid_params": 400}
+_REMOTE_STATUS: dict[str, int] = {
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.INVALID_PARAMS: 400,
+}
 
 
 @web.middleware

@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.agents import AgentUnavailable
 from proxy.security import clear_session_cookie, session_token, set_session_cookie
 from proxy.views.base import (
@@ -160,10 +161,14 @@ async def sign_in(request: web.Request) -> web.Response:
                 as_patient=False,
             )
         except RemoteError as exc:
-            if exc.code not in ("unauthenticated", "invalid_params", "rate_limited"):
+            if exc.code not in (
+                ErrorCode.UNAUTHENTICATED,
+                ErrorCode.INVALID_PARAMS,
+                ErrorCode.RATE_LIMITED,
+            ):
                 raise
             error = friendly(exc.code, office(request))
-            if exc.code != "rate_limited":
+            if exc.code != ErrorCode.RATE_LIMITED:
                 error = SIGN_IN_FAILED
             return await _sign_in_form(request, 401, error=error, login=login, next=going or "")
         response = see_other(going or HOME)
@@ -234,12 +239,12 @@ async def activate(request: web.Request) -> web.Response:
     try:
         result = await call(request, "access.activate", params, as_patient=False)
     except RemoteError as exc:
-        if exc.code == "not_found":
+        if exc.code == ErrorCode.NOT_FOUND:
             return _link_invalid(request)
-        if exc.code == "forbidden":
+        if exc.code == ErrorCode.FORBIDDEN:
             mismatch = "The date of birth or zip code does not match the office's records."
             return await _account_form(request, "activate.html", 403, **context, error=mismatch)
-        if exc.code == "invalid_params":
+        if exc.code == ErrorCode.INVALID_PARAMS:
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             general = None if errors else friendly(exc.code, office(request))
             return await _account_form(
@@ -294,9 +299,9 @@ async def register(request: web.Request) -> web.Response:
     try:
         await call(request, "access.register", params, as_patient=False)
     except RemoteError as exc:
-        if exc.code == "forbidden":
+        if exc.code == ErrorCode.FORBIDDEN:
             return _registration_closed(request)
-        if exc.code == "invalid_params":
+        if exc.code == ErrorCode.INVALID_PARAMS:
             errors = field_errors(exc, _ACCOUNT_FIELDS)
             error = None if errors else friendly(exc.code, office(request))
             context = {"errors": errors, "values": values, "error": error}
@@ -331,7 +336,7 @@ async def _redeem_link(request: web.Request, method: str) -> web.Response | None
     try:
         await call(request, method, {"token": token}, as_patient=False)
     except RemoteError as exc:
-        if exc.code == "not_found":
+        if exc.code == ErrorCode.NOT_FOUND:
             return _link_invalid(request)
         raise
     return None
@@ -341,7 +346,7 @@ async def verify(request: web.Request) -> web.Response:
     try:
         refused = await _redeem_link(request, "access.verify_email")
     except RemoteError as exc:
-        if exc.code != "forbidden":
+        if exc.code != ErrorCode.FORBIDDEN:
             raise
         # The agent could not match the sign-up to the office's records safely.
         phone = office(request).phone
@@ -365,7 +370,7 @@ async def forgot(request: web.Request) -> web.Response:
     try:
         await call(request, "access.forgot_password", {"login": login}, as_patient=False)
     except RemoteError as exc:
-        if exc.code != "invalid_params":
+        if exc.code != ErrorCode.INVALID_PARAMS:
             raise
         # Same answer as for an unknown account: the page must not tell them apart.
     return _message(request, "Check your email", CHECK_EMAIL)
@@ -379,7 +384,7 @@ async def reset_page(request: web.Request) -> web.Response:
         # Only asks: the link stays usable, so a mail scanner's GET cannot spend it.
         await call(request, "access.reset_link", {"token": token}, as_patient=False)
     except RemoteError as exc:
-        if exc.code != "not_found":
+        if exc.code != ErrorCode.NOT_FOUND:
             raise
         return _reset_link_spent(request)
     except AgentUnavailable:
@@ -415,9 +420,9 @@ async def reset(request: web.Request) -> web.Response:
             as_patient=False,
         )
     except RemoteError as exc:
-        if exc.code == "not_found":
+        if exc.code == ErrorCode.NOT_FOUND:
             return _reset_link_spent(request)
-        if exc.code == "invalid_params":
+        if exc.code == ErrorCode.INVALID_PARAMS:
             errors = field_errors(exc, {"password": "password"})
             error = None if errors else friendly(exc.code, office(request))
             return render(

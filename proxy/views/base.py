@@ -18,6 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.agents import AgentConnections
 from proxy.ratelimit import RateLimiter
 from proxy.reload import RunningConfig
@@ -206,6 +207,6 @@ async def call(
             deadline=DEADLINE_SECONDS,
         )
     except RemoteError as exc:
-        if as_patient and exc.code == "unauthenticated":
+        if as_patient and exc.code == ErrorCode.UNAUTHENTICATED:
             raise SignInAgain() from None
         raise

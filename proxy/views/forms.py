@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.views.base import call, office, render, see_other
 from proxy.views.form_input import idempotency_key, new_idempotency_key, path_id, read_form
 from proxy.views.times import calendar_date, long_date, parse_instant
@@ -219,11 +220,11 @@ async def save_form(request: web.Request) -> web.Response:
             idempotency_key=idempotency_key(form) or new_idempotency_key(),
         )
     except RemoteError as exc:
-        if exc.code == "forbidden":
+        if exc.code == ErrorCode.FORBIDDEN:
             # Sent before. The same button pressed twice carries the same key and is
             # answered like the first press instead, so this is a different, later attempt.
             return _already_sent(request)
-        if exc.code != "invalid_params":
+        if exc.code != ErrorCode.INVALID_PARAMS:
             raise  # not_found: the 404 page; unavailable: the 503 page
         return _refused(request, found, answers, exc)
     if submit:

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.views.base import call, office, render, see_other
 from proxy.views.form_input import idempotency_key, new_idempotency_key, path_id, read_form
 from proxy.views.header import remember_unread
@@ -172,11 +173,11 @@ async def reply(request: web.Request) -> web.Response:
                 idempotency_key=idempotency_key(form) or new_idempotency_key(),
             )
         except RemoteError as exc:
-            if exc.code == "forbidden":
+            if exc.code == ErrorCode.FORBIDDEN:
                 # The office closed the thread to replies since the page was shown: the
                 # thread again, which now says so instead of offering the box.
                 return await _thread_page(request, thread_id, status=409)
-            if exc.code != "invalid_params":
+            if exc.code != ErrorCode.INVALID_PARAMS:
                 raise  # not_found: the 404 page; unavailable: the 503 page
             error = field_errors(exc, {"body": "body"}).get("body") or friendly(
                 exc.code, office(request)

@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 
 if TYPE_CHECKING:
     from proxy.views.base import Office
 
 # Codes meaning "the office's system cannot answer right now": the 503 page, not a form error.
-UNREACHABLE_CODES = frozenset({"unavailable", "busy", "deadline_exceeded", "shutdown"})
+UNREACHABLE_CODES: frozenset[str] = frozenset(
+    {ErrorCode.UNAVAILABLE, ErrorCode.BUSY, ErrorCode.DEADLINE_EXCEEDED, ErrorCode.SHUTDOWN}
+)
 
 
 def unreachable(office: Office) -> str:
@@ -25,30 +28,30 @@ def unreachable(office: Office) -> str:
 
 def friendly(code: str, office: Office) -> str:
     phone = office.phone
-    messages = {
-        "slot_unavailable": "That time was just taken \u2014 please pick another.",
-        "overlaps_own_appointment": (
+    messages: dict[str, str] = {
+        ErrorCode.SLOT_UNAVAILABLE: "That time was just taken \u2014 please pick another.",
+        ErrorCode.OVERLAPS_OWN_APPOINTMENT: (
             "You already have an appointment at that time \u2014 please pick another."
         ),
-        "outside_booking_window": (
+        ErrorCode.OUTSIDE_BOOKING_WINDOW: (
             "That time can no longer be booked online (it is too soon or too far ahead). "
             "Please pick another time."
         ),
-        "cancel_window_closed": (
+        ErrorCode.CANCEL_WINDOW_CLOSED: (
             f"Too close to the appointment to change online \u2014 please call {phone}."
         ),
-        "booking_disabled": (
+        ErrorCode.BOOKING_DISABLED: (
             f"This office does not take these changes online. Please call {phone}."
         ),
-        "limit_reached": (
+        ErrorCode.LIMIT_REACHED: (
             "You already have as many upcoming appointments as this office allows online. "
             f"Please call {phone} to book another."
         ),
-        "not_found": "We could not find that. It may have been changed or cancelled.",
-        "rate_limited": "Too many attempts; wait a minute and try again.",
-        "forbidden": f"This cannot be done online. Please call {phone}.",
-        "invalid_params": "Please check what you typed and try again.",
-        "unauthenticated": "Please sign in again.",
+        ErrorCode.NOT_FOUND: "We could not find that. It may have been changed or cancelled.",
+        ErrorCode.RATE_LIMITED: "Too many attempts; wait a minute and try again.",
+        ErrorCode.FORBIDDEN: f"This cannot be done online. Please call {phone}.",
+        ErrorCode.INVALID_PARAMS: "Please check what you typed and try again.",
+        ErrorCode.UNAUTHENTICATED: "Please sign in again.",
     }
     if code in UNREACHABLE_CODES:
         return unreachable(office)
