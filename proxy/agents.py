@@ -274,7 +274,9 @@ class AgentConnections:
         retiring = list(self._retiring)
         for task in self._retiring.values():
             task.cancel()
-        tasks = [link.dialer for link in self._links.values() if link.dialer is not None]
+        tasks: list[asyncio.Future[Any]] = [
+            link.dialer for link in self._links.values() if link.dialer is not None
+        ]
         tasks += self._background
         tasks += self._retiring.values()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,290 +1,34 @@
 """The patient portal as an aiohttp application: `create_app(config)`.
 
-Middlewares, outermost first:
-
-0. metrics (proxy/metrics.py): every request counted by route name and status; /healthz
-   answered before the tenant is looked for (load balancers probe without an office's Host);
-1. access log: one line per request with the route's *name* (never the path or query, which
-   can carry a one-time token), tenant, status and duration;
-2. tenant: the Host header picks the office; anything else gets one fixed 404 page;
-3. error pages: whatever a handler raises becomes a page with the office's name and phone;
-4. CSRF and Origin: every request that is not GET/HEAD must come from this office's own pages;
-5. rate limits on the forms that attackers hammer;
-6. signed-in pages: the agent checks the session before the handler (proxy/views/header.py).
-
-The security headers are added in `on_response_prepare` (proxy/security.py), which also
-reaches the responses no middleware sees.
+What the app holds (typed `web.AppKey`s, proxy/views/base.py), its middlewares in their order
+(proxy/middlewares.py), its routes (proxy/views/__init__.py), templates and static files, and
+the resources that open and close with it (the links to the agents, the metrics listener).
+Running it as a process (listening, signals, the service manager) is proxy/serve.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeVar
 
 import aiohttp_jinja2
 import jinja2
-import structlog
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.typedefs import Handler
 
-from protocol.aio import RemoteError
-from protocol.service.notify import ServiceNotifier, ServiceSignals
-from proxy.agents import AgentConnections, AgentUnavailable
+from proxy.agents import AgentConnections
 from proxy.config import ProxyConfig
-from proxy.http_server import PortalRunner
-from proxy.metrics import answer_health_check, count_requests, setup_metrics
+from proxy.metrics import setup_metrics
+from proxy.middlewares import BODY_SECONDS, MAX_BODY, PORTAL_MIDDLEWARES, REQUEST_BODY_SECONDS
 from proxy.reload import ProxyReloader, RunningConfig, apply_live_settings, rate_limiters
-from proxy.security import (
-    CSRF_FIELD,
-    SAFE_METHODS,
-    add_security_headers,
-    clear_session_cookie,
-    client_info,
-    client_ip,
-    csrf_valid,
-    new_pre_session_token,
-    origin_of,
-    parse_networks,
-    pre_session_token,
-    same_origin,
-    session_token,
-    set_pre_session_cookie,
-)
-from proxy.tenants import tenant_from_host
-from proxy.views import RATE_LIMITED, ROUTES
-from proxy.views.base import (
-    AGENTS,
-    CLIENT,
-    CONFIG,
-    NEW_PRE_SESSION,
-    RATE_LIMITS,
-    SCHEME,
-    SECRET,
-    TENANT,
-    TRUSTED_PROXIES,
-    CsrfRefused,
-    SignInAgain,
-    TooManyAttempts,
-    see_other,
-    sign_in_location,
-)
-from proxy.views.errors import error_page, plain_error, unknown_site
-from proxy.views.forms import read_form
-from proxy.views.header import signed_in_pages
-from proxy.views.messages import UNREACHABLE_CODES
+from proxy.security import add_security_headers, parse_networks
+from proxy.views import ROUTES
+from proxy.views.base import AGENTS, CONFIG, RATE_LIMITS, SCHEME, SECRET, TRUSTED_PROXIES
 from proxy.views.times import local_when
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-# Sign-in, booking, a message reply: a few short fields; nothing a patient sends comes near this.
-MAX_BODY = 64 * 1024
-# Saving an office form is the exception: the agent takes up to 200 answers of up to 10,000
-# characters (agent/forms/definition.py), and a browser sends each character of a non-Latin
-# script as 6 to 12 bytes (%E6%BC%A2), so one long answer in Chinese is about 90 KB. Accepting
-# the agent's whole limit (tens of MB) would let any client make a replica hold that much per
-# request, since a body is read before the session is checked; 1 MiB holds about ten such
-# answers, more than any form asks for at once.
-FORM_SAVE_MAX_BODY = 1024 * 1024
-# A new message may carry one file of up to 3 MiB (the agent's limit, docs/protocol.md
-# messages.start) as well as its text; a little over that, so a file just too big gets the
-# form's own message ("the file is 3.2 MiB ...") rather than the "too large" page.
-MESSAGE_START_MAX_BODY = 4 * 1024 * 1024
-LARGE_BODY_ROUTES = {"form_save": FORM_SAVE_MAX_BODY, "message_start": MESSAGE_START_MAX_BODY}
-
-log = structlog.get_logger("portico.proxy")
-access_log = structlog.get_logger("portico.proxy.access")
-
-_REMOTE_STATUS = {"rate_limited": 429, "not_found": 404, "forbidden": 403, "invalid_params": 400}
-
-
-@web.middleware
-async def log_request(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.perf_counter()
-    status: int | str = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except asyncio.CancelledError:
-        status = "cancelled"  # the client went away
-        raise
-    finally:
-        access_log.info(
-            "http.request",
-            tenant=request.get(TENANT),
-            method=request.method,
-            route=request.match_info.route.name or "unmatched",
-            status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-
-
-@web.middleware
-async def find_tenant(request: web.Request, handler: Handler) -> web.StreamResponse:
-    hosts = request.headers.getall("Host", [])
-    config = request.app[CONFIG].current  # read once: a reload may replace it meanwhile
-    tenant = tenant_from_host(hosts[0], config.portal_domain) if len(hosts) == 1 else None
-    if tenant is None or tenant not in config.tenants:
-        return unknown_site()
-    request[TENANT] = tenant
-    request[CLIENT] = client_info(request, client_ip(request, request.app[TRUSTED_PROXIES]))
-    return await handler(request)
-
-
-@web.middleware
-async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await _page_or_error(request, handler)
-    except web.HTTPException:
-        raise  # a redirect
-    except Exception:
-        # Rendering the error page itself failed: still no traceback for the patient.
-        log.error("proxy.error_page_failed", route=request.match_info.route.name)
-        return plain_error(500)
-
-
-async def _page_or_error(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_page(request, exc.status)
-    except SignInAgain as again:
-        response = see_other(sign_in_location(request, again.notice))
-        clear_session_cookie(response)
-        return response
-    except CsrfRefused:
-        log.warning("proxy.csrf_refused", tenant=request[TENANT], route=_route(request))
-        return error_page(request, 403)
-    except TooManyAttempts:
-        log.warning("proxy.rate_limited", tenant=request[TENANT], route=_route(request))
-        return error_page(request, 429)
-    except AgentUnavailable as exc:
-        log.warning("proxy.agent_unavailable", tenant=request[TENANT], reason=exc.reason)
-        return error_page(request, 503)
-    except RemoteError as exc:
-        status = 503 if exc.code in UNREACHABLE_CODES else _REMOTE_STATUS.get(exc.code, 500)
-        log.warning(
-            "proxy.agent_error", tenant=request[TENANT], route=_route(request), code=exc.code
-        )
-        return error_page(request, status)
-    except Exception as exc:
-        # The type and where it happened only: a message or the locals could hold patient data.
-        frame = exc.__traceback__
-        while frame is not None and frame.tb_next is not None:
-            frame = frame.tb_next
-        where = f"{Path(frame.tb_frame.f_code.co_filename).name}:{frame.tb_lineno}" if frame else ""
-        log.error("proxy.unhandled", route=_route(request), error=type(exc).__name__, where=where)
-        return error_page(request, 500)
-
-
-# How long a connection may sit idle, or trickle an unfinished request head, before it is
-# closed. aiohttp's default (3,630 s) lets 500 slowloris clients hold 500 sockets for an hour
-# (tests/proxy/faults/test_slow_connections.py); 15 s is ample for a browser's keep-alive.
-KEEPALIVE_SECONDS = 15.0
-# After answering a request whose body was not read (too slow, or an unknown office), what
-# still arrives is read and dropped for this long, so the client gets the answer rather than a
-# reset; then the connection closes. aiohttp's default is 10 s.
-LINGERING_SECONDS = 2.0
-# The whole body must arrive within this long, plus its declared length at a slow phone's
-# upload rate, as the request head must within KEEPALIVE_SECONDS: a client dribbling a byte now
-# and then would otherwise hold a connection and a handler for as long as it likes. A 60 KiB
-# form gets 17 s, a 1 MiB one 47 s (256 kbit/s is a poor mobile uplink).
-REQUEST_BODY_SECONDS = 15.0
-SLOWEST_UPLOAD_BYTES_PER_SECOND = 32 * 1024
-BODY_SECONDS = web.AppKey("portico_body_seconds", float)
-
-T = TypeVar("T")
-
-
-def _route(request: web.Request) -> str:
-    return request.match_info.route.name or "unmatched"
-
-
-@web.middleware
-async def allow_large_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # aiohttp's client_max_size is one limit for the whole app; a clone of the request is how
-    # aiohttp lets one route read a bigger body. It runs before check_csrf, the first reader.
-    limit = LARGE_BODY_ROUTES.get(_route(request)) if request.method == "POST" else None
-    if limit is not None:
-        request = request.clone(client_max_size=limit)
-    return await handler(request)
-
-
-@web.middleware
-async def check_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A state change from another site is refused on its headers alone, before the session
-    check: a cross-site POST carries no SameSite=Lax cookie, and must be told apart from a
-    signed-out patient (the CSRF token, in the body, is checked by check_csrf)."""
-    if request.method not in SAFE_METHODS and not same_origin(
-        request, origin_of(request, request.app[SCHEME])
-    ):
-        raise CsrfRefused()
-    return await handler(request)
-
-
-@web.middleware
-async def check_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method in SAFE_METHODS:
-        fresh = None
-        if pre_session_token(request) is None and _route(request) != "static":
-            fresh = request[NEW_PRE_SESSION] = new_pre_session_token()
-        response = await handler(request)
-        if fresh is not None:
-            set_pre_session_cookie(response, fresh)
-        return response
-    try:
-        form = await body_in_time(request, read_form(request))
-    except (ValueError, HttpProcessingError):  # a body that does not parse as a form
-        # (UnicodeDecodeError, from a field that is not text in its charset, is a ValueError)
-        raise web.HTTPBadRequest() from None
-    sent = form.get(CSRF_FIELD)
-    bound = session_token(request) or pre_session_token(request)
-    if not csrf_valid(
-        request.app[SECRET], request[TENANT], bound, sent if isinstance(sent, str) else None
-    ):
-        raise CsrfRefused()
-    return await handler(request)
-
-
-async def body_in_time(request: web.Request, reading: Awaitable[T]) -> T:
-    """`reading` (the body being read) within BODY_SECONDS plus its length's share. The CSRF
-    check reads every posted body first and aiohttp caches it, so this is the one place a body
-    is waited for."""
-    length = min(request.content_length or 0, request.client_max_size)
-    seconds = request.app[BODY_SECONDS] + length / SLOWEST_UPLOAD_BYTES_PER_SECOND
-    try:
-        async with asyncio.timeout(seconds):
-            return await reading
-    except TimeoutError:
-        # A slow or stalled client, not a fault here: answered 408 and closed.
-        log.info("http.body_timeout", tenant=request[TENANT], route=_route(request))
-        raise web.HTTPRequestTimeout(headers={"Connection": "close"}) from None
-    except ConnectionError:
-        # The client went away mid-body; nobody is left to answer.
-        log.info("http.body_abandoned", tenant=request[TENANT], route=_route(request))
-        raise web.HTTPBadRequest() from None
-
-
-@web.middleware
-async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method == "POST":
-        action = RATE_LIMITED.get(request.match_info.route.name or "")
-        if action is not None:
-            address = request[CLIENT].get("ip") or "unknown"
-            if not request.app[RATE_LIMITS][action].allow(f"{action}:{address}"):
-                raise TooManyAttempts()
-    return await handler(request)
 
 
 async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
@@ -295,31 +39,13 @@ async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
 
 
 def _replica_name() -> str:
-    import socket
-
     return socket.gethostname()[:64] or "proxy"
 
 
 def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -> web.Application:
     """The portal for every tenant in `config`. With `agents` given, the caller owns (and
     closes) them; otherwise the app opens its own and closes them on shutdown."""
-    app = web.Application(
-        middlewares=[
-            count_requests,
-            answer_health_check,
-            log_request,
-            find_tenant,
-            error_pages,
-            check_origin,
-            # Before any body is read: a signed-in page's POST from someone without a live
-            # session is refused without taking its body (up to 4 MiB) into memory.
-            signed_in_pages,
-            allow_large_bodies,
-            check_csrf,
-            rate_limit,
-        ],
-        client_max_size=MAX_BODY,
-    )
+    app = web.Application(middlewares=PORTAL_MIDDLEWARES, client_max_size=MAX_BODY)
     app[CONFIG] = RunningConfig(config)
     app[SECRET] = config.secret()
     app[SCHEME] = "http" if config.plain_http and not config.behind_tls_proxy else "https"
@@ -347,24 +73,6 @@ def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -
     return app
 
 
-# -- running it --------------------------------------------------------------------------------
-
-
-class StartupError(Exception):
-    """The proxy cannot start: a file it needs is missing or unusable, or the port is taken."""
-
-
-def web_tls_context(config: ProxyConfig) -> ssl.SSLContext | None:
-    """The HTTPS context patients' browsers meet, or None for plain HTTP (the localhost demo,
-    or a load balancer in front that terminates TLS)."""
-    if config.tls is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(config.tls.cert_file, config.tls.key_file)
-    return context
-
-
 def config_reloader(app: web.Application, path: Path) -> ProxyReloader:
     """What SIGHUP calls: re-reads `path` and puts it into `app` (see proxy/reload.py)."""
     return ProxyReloader(
@@ -374,76 +82,3 @@ def config_reloader(app: web.Application, path: Path) -> ProxyReloader:
             new, running=app[CONFIG].current, agents=app.get(AGENTS), rate_limits=app[RATE_LIMITS]
         ),
     )
-
-
-def portal_runner(app: web.Application) -> PortalRunner:
-    """The HTTP server run_proxy puts in front of `app`."""
-    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
-    return PortalRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=10,
-        keepalive_timeout=KEEPALIVE_SECONDS,
-        lingering_time=LINGERING_SECONDS,
-    )
-
-
-async def run_proxy(
-    config: ProxyConfig, *, stop: asyncio.Event | None = None, config_path: Path | None = None
-) -> None:
-    """Serve until SIGTERM or SIGINT (or `stop` is set), then close cleanly: stop accepting,
-    let requests in flight finish, close the links to the agents (GOAWAY first).
-
-    SIGHUP re-reads `config_path` (proxy/reload.py). The service manager is told READY once
-    the site listens, RELOADING/READY around a reload and STOPPING on the way out, and its
-    watchdog is fed meanwhile (protocol/service/notify.py)."""
-    try:
-        config.secret()
-        tls = web_tls_context(config)
-    except (OSError, ValueError, ssl.SSLError) as exc:
-        raise StartupError(str(exc)) from None
-    runner = portal_runner(create_app(config))
-    notifier = ServiceNotifier.from_environment()
-    signals = ServiceSignals(stop)
-    watchdog = asyncio.create_task(notifier.keep_watchdog_fed())
-    try:
-        try:
-            await runner.setup()  # opens the agent connections (and checks the link key)
-            site = web.TCPSite(runner, config.listen.host, config.listen.port, ssl_context=tls)
-            await site.start()
-        except (OSError, ValueError) as exc:
-            raise StartupError(str(exc)) from None
-        log.info(
-            "proxy.listening",
-            host=config.listen.host,
-            port=config.listen.port,
-            https=tls is not None,
-            tenants=len(config.tenants),
-        )
-        notifier.ready(status="serving")
-        await _serve_reloads(signals, notifier, config_path, runner.app)
-        notifier.stopping(status="stopping: finishing requests in flight")
-        log.info("proxy.stopping")
-    finally:
-        watchdog.cancel()
-        signals.remove()
-        await runner.cleanup()
-    log.info("proxy.stopped")
-
-
-async def _serve_reloads(
-    signals: ServiceSignals,
-    notifier: ServiceNotifier,
-    config_path: Path | None,
-    app: web.Application,
-) -> None:
-    """Handle SIGHUPs until a stop is asked for."""
-    reloader = None if config_path is None else config_reloader(app, config_path)
-    while await signals.next_reload():
-        notifier.reloading(status="reloading the configuration")
-        if reloader is None:
-            log.warning("proxy.reload_unavailable", reason="started without a config file")
-        else:
-            reloader.reload()
-        notifier.ready(status="serving")

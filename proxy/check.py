@@ -119,7 +119,7 @@ def check_web_tls(config: ProxyConfig, now: datetime) -> CheckLine:
             return CheckLine("OK", "web TLS", "HTTPS ends at the load balancer (behind_tls_proxy)")
         return CheckLine("OK", "web TLS", "plain HTTP (only allowed for a localhost portal)")
     # Imported here: the app (aiohttp, templates) is only needed for this item.
-    from proxy.app import web_tls_context
+    from proxy.serve import web_tls_context
 
     tls = config.tls
     try:

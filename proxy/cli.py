@@ -21,10 +21,11 @@ def _init_keys(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Imported here: only this verb needs the app (aiohttp, templates, the agents' link).
     import asyncio
 
-    from proxy.app import StartupError, run_proxy
     from proxy.config import ConfigInvalid, load_proxy_config
+    from proxy.serve import StartupError, run_proxy
 
     try:
         config = load_proxy_config(args.config)

@@ -1,4 +1,5 @@
-"""The proxy's HTTP server: aiohttp's, with Portico's answer to requests it cannot parse.
+"""The proxy's HTTP server: aiohttp's, with Portico's timeouts (`portal_runner`) and its
+answer to requests it cannot parse.
 
 aiohttp answers a request its parser refuses (a bad request line, a bad Content-Length,
 an oversized or duplicated header, Transfer-Encoding with Content-Length) itself, before any
@@ -24,6 +25,15 @@ from protocol.errors import where_it_failed
 from proxy.security import SECURITY_HEADERS
 
 log = structlog.get_logger("portico.proxy")
+
+# How long a connection may sit idle, or trickle an unfinished request head, before it is
+# closed. aiohttp's default (3,630 s) lets 500 slowloris clients hold 500 sockets for an hour
+# (tests/proxy/faults/test_slow_connections.py); 15 s is ample for a browser's keep-alive.
+KEEPALIVE_SECONDS = 15.0
+# After answering a request whose body was not read (too slow, or an unknown office), what
+# still arrives is read and dropped for this long, so the client gets the answer rather than a
+# reset; then the connection closes. aiohttp's default is 10 s.
+LINGERING_SECONDS = 2.0
 
 
 class PortalRequestHandler(web.RequestHandler):
@@ -75,3 +85,16 @@ class PortalRunner(web.AppRunner):
             loop=server._loop,
             **server._kwargs,
         )
+
+
+def portal_runner(app: web.Application) -> PortalRunner:
+    """The HTTP server run_proxy (proxy/serve.py) puts in front of `app`."""
+    # aiohttp's own access log would write the raw path and query (one-time tokens): off.
+    return PortalRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=10,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        lingering_time=LINGERING_SECONDS,
+    )

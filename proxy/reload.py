@@ -26,7 +26,7 @@ Restart only, each for a reason:
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -58,7 +58,7 @@ def apply_live_settings(
     *,
     running: ProxyConfig,
     agents: AgentConnections | None,
-    rate_limits: MutableMapping[str, RateLimiter],
+    rate_limits: dict[str, RateLimiter],
 ) -> None:
     """Put LIVE_SETTINGS of `config` into effect in a running replica whose config is
     `running`. The registry goes first: it is the one part that can refuse (ValueError), and

@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.security import set_session_cookie
 from proxy.views.base import call, office, render, see_other
-from proxy.views.forms import Errors, new_password, read_form, required, secret
-from proxy.views.messages import field_errors, friendly
+from proxy.views.form_input import Errors, new_password, read_form, required, secret
+from proxy.views.wording import field_errors, friendly
 
 NOTICES = {
     "password_changed": (
@@ -58,9 +59,9 @@ async def change_password(request: web.Request) -> web.Response:
                 {"current_password": current, "new_password": new},
             )
         except RemoteError as exc:
-            if exc.code == "forbidden":
+            if exc.code == ErrorCode.FORBIDDEN:
                 errors["current_password"] = "That is not your current password."
-            elif exc.code == "invalid_params":
+            elif exc.code == ErrorCode.INVALID_PARAMS:
                 errors = field_errors(
                     exc, {"new_password": "new_password", "current_password": "current_password"}
                 )
@@ -91,9 +92,9 @@ async def change_email(request: web.Request) -> web.Response:
                 request, "access.change_email", {"password": password, "new_email": new_email}
             )
         except RemoteError as exc:
-            if exc.code == "forbidden":
+            if exc.code == ErrorCode.FORBIDDEN:
                 errors["email_password"] = "That is not your password."
-            elif exc.code == "invalid_params":
+            elif exc.code == ErrorCode.INVALID_PARAMS:
                 errors = field_errors(exc, {"new_email": "new_email", "password": "email_password"})
                 if not errors:
                     return await _page(

@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.views.base import Office, call, office, render, see_other
-from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
-from proxy.views.messages import friendly
+from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.times import local_when, zone_label
+from proxy.views.wording import friendly
 
 NOTICES = {
     "cancelled": "Your appointment is cancelled.",
@@ -133,16 +134,16 @@ async def cancel(request: web.Request) -> web.Response:
     return see_other(f"/appointments?notice={notice}")
 
 
-_REFUSAL_STATUS = {
-    "not_found": 404,
-    "forbidden": 403,
-    "cancel_window_closed": 409,
-    "booking_disabled": 409,
-    "limit_reached": 409,
-    "outside_booking_window": 409,
-    "slot_unavailable": 409,
-    "overlaps_own_appointment": 409,
-    "invalid_params": 422,
+_REFUSAL_STATUS: dict[str, int] = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.CANCEL_WINDOW_CLOSED: 409,
+    ErrorCode.BOOKING_DISABLED: 409,
+    ErrorCode.LIMIT_REACHED: 409,
+    ErrorCode.OUTSIDE_BOOKING_WINDOW: 409,
+    ErrorCode.SLOT_UNAVAILABLE: 409,
+    ErrorCode.OVERLAPS_OWN_APPOINTMENT: 409,
+    ErrorCode.INVALID_PARAMS: 422,
 }
 
 

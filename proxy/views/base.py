@@ -2,7 +2,8 @@
 
 Handlers stay short: read the form or query, `await call(...)`, `render(...)` or redirect.
 Anything a handler does not deal with itself (the agent being down, a dead session, an
-unexpected error) is raised and turned into a page by the error middleware in proxy/app.py.
+unexpected error) is raised and turned into a page by the error middleware in
+proxy/middlewares.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.agents import AgentConnections
 from proxy.ratelimit import RateLimiter
 from proxy.reload import RunningConfig
@@ -205,6 +207,6 @@ async def call(
             deadline=DEADLINE_SECONDS,
         )
     except RemoteError as exc:
-        if as_patient and exc.code == "unauthenticated":
+        if as_patient and exc.code == ErrorCode.UNAUTHENTICATED:
             raise SignInAgain() from None
         raise

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.views.appointments import (
     appointment_id,
     change_blocked_reason,
@@ -30,14 +31,18 @@ from proxy.views.booking_steps import (
     next_step,
     read_choice,
 )
-from proxy.views.forms import idempotency_key, new_idempotency_key, read_form
-from proxy.views.messages import friendly
+from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.times import local_when, zone_label
+from proxy.views.wording import friendly
 
 BOOKING = Flow(path="/book", title="Book an appointment", button="Book this appointment")
 # Refusals best answered by choosing another time on the same day.
-_PICK_ANOTHER = frozenset(
-    {"slot_unavailable", "outside_booking_window", "overlaps_own_appointment"}
+_PICK_ANOTHER: frozenset[str] = frozenset(
+    {
+        ErrorCode.SLOT_UNAVAILABLE,
+        ErrorCode.OUTSIDE_BOOKING_WINDOW,
+        ErrorCode.OVERLAPS_OWN_APPOINTMENT,
+    }
 )
 
 
@@ -106,7 +111,7 @@ async def _step(
     try:
         return await next_step(request, flow, choice, practice)
     except RemoteError as exc:
-        if exc.code == "not_found" and flow.appointment is not None:
+        if exc.code == ErrorCode.NOT_FOUND and flow.appointment is not None:
             # Its type (or provider) is not bookable online: only the office can move it.
             message = (
                 f"This appointment cannot be moved online. Please call {office(request).phone}."
@@ -117,7 +122,12 @@ async def _step(
                 "back": "/appointments",
             }
             return render(request, "message.html", context, 409)
-        if exc.code in ("not_found", "booking_disabled", "forbidden", "invalid_params"):
+        if exc.code in (
+            ErrorCode.NOT_FOUND,
+            ErrorCode.BOOKING_DISABLED,
+            ErrorCode.FORBIDDEN,
+            ErrorCode.INVALID_PARAMS,
+        ):
             return change_refused(request, exc)
         raise
 

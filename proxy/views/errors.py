@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy.views.base import office, render
-from proxy.views.messages import unreachable
+from proxy.views.wording import unreachable
 
 # For a Host naming no office. Deliberately the same bytes for every such request, with no
 # office name, no list of offices and no link: it must not help anyone enumerate tenants.

@@ -25,6 +25,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.agents import AgentUnavailable
 from proxy.security import session_token
 from proxy.views.base import AGENTS, CLIENT, SIGNED_OUT_ROUTES, TENANT, SignInAgain, call
@@ -87,7 +88,7 @@ async def unread_count(request: web.Request) -> int | None:
             deadline=UNREAD_DEADLINE_SECONDS,
         )
     except RemoteError as exc:
-        if exc.code == "unauthenticated":
+        if exc.code == ErrorCode.UNAUTHENTICATED:
             raise SignInAgain() from None
         return None
     except AgentUnavailable:

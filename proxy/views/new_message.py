@@ -4,7 +4,7 @@ subject, the message and optionally one file.
 The agent decides everything (whether the office takes new messages, its topics, the file's
 type and size) and says so in `messages.start_options` and its answers to `messages.start`;
 the checks here only give a plain message next to the right box without a round trip. The
-file is read into memory (proxy/views/forms.py) and passed on: nothing is kept.
+file is read into memory (proxy/views/form_input.py) and passed on: nothing is kept.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 from aiohttp import web
 
 from protocol.aio import RemoteError
+from protocol.errors import ErrorCode
 from proxy.views.base import Office, call, office, render, see_other
-from proxy.views.forms import Upload, idempotency_key, new_idempotency_key, read_form, text
-from proxy.views.inbox import REPLY_MAX, reply_problem, reply_text
-from proxy.views.messages import field_errors, friendly
+from proxy.views.form_input import Upload, idempotency_key, new_idempotency_key, read_form, text
+from proxy.views.messages import REPLY_MAX, reply_problem, reply_text
+from proxy.views.wording import field_errors, friendly
 
 SUBJECT_MAX = 200  # the agent's limits (docs/protocol.md, messages.start)
 FILE_MAX = 3 * 1024 * 1024
@@ -80,11 +81,12 @@ async def start_message(request: web.Request) -> web.Response:
                 idempotency_key=idempotency_key(form) or new_idempotency_key(),
             )
         except RemoteError as exc:
-            if exc.code == "forbidden":  # the office stopped taking them since the page showed
+            if exc.code == ErrorCode.FORBIDDEN:
+                # The office stopped taking them since the page showed.
                 return _page(request, {"can_start": False})
-            if exc.code == "limit_reached":
+            if exc.code == ErrorCode.LIMIT_REACHED:
                 error = too_many_today(office(request))
-            elif exc.code != "invalid_params":
+            elif exc.code != ErrorCode.INVALID_PARAMS:
                 raise  # unavailable: the 503 page
             else:
                 errors = field_errors(exc, {name: name for name in LABELS})

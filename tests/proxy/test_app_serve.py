@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from protocol.keys import write_identity
-from proxy.app import run_proxy
 from proxy.config import ProxyConfig
+from proxy.serve import run_proxy
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
 
 PATIENCE = 20.0

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from protocol.keys import write_identity
-from proxy.app import run_proxy
 from proxy.config import ProxyConfig
 from proxy.security import SECURITY_HEADERS
+from proxy.serve import run_proxy
 from tests.protocol.link_fixtures import LogCapture, read_until_closed
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
 from tests.proxy.test_app_serve import _until_listening

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from proxy.app import BODY_SECONDS, create_app, portal_runner
+from proxy.app import create_app
+from proxy.http_server import portal_runner
+from proxy.middlewares import BODY_SECONDS
 from tests.protocol.link_fixtures import PATIENCE, LogCapture, read_until_closed
 from tests.proxy.agent_fixtures import ProxySetup, closed_port
 from tests.proxy.portal import HOST, proxy_config

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from agent.db.pool import DatabaseSettings
-from proxy.app import FORM_SAVE_MAX_BODY, MAX_BODY
+from proxy.middlewares import FORM_SAVE_MAX_BODY, MAX_BODY
 from tests.agent.forms.seeding import assign_form
 from tests.proxy.clinical_pages_fixtures import form_pairs
 from tests.proxy.portal import Browser, Page, Portal, portal

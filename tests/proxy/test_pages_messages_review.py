@@ -16,7 +16,7 @@ import pytest
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from agent.db.pool import DatabaseSettings
-from proxy.views.inbox import content_disposition
+from proxy.views.messages import content_disposition
 from tests.agent.messages.seeding import send_office_message
 from tests.proxy.clinical_pages_fixtures import nav_messages_link
 from tests.proxy.portal import Portal, portal

@@ -25,8 +25,8 @@ from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from protocol.keys import write_identity
 from proxy.agents import AgentConnections, AgentUnavailable
-from proxy.app import run_proxy
 from proxy.config import load_proxy_config
+from proxy.serve import run_proxy
 from proxy.views.errors import UNKNOWN_SITE_BODY
 from tests.agent.practice import agent_config, cheap_hasher
 from tests.protocol.link_fixtures import LogCapture, until
