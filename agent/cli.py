@@ -65,8 +65,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_migrate(args: argparse.Namespace) -> int:
     import pymysql
 
-    from agent.daemon import database_settings
     from agent.db.migrate import MigrationError, apply_migrations
+    from agent.wiring import database_settings
 
     config = _load_config(args.config)
     if config is None:
@@ -90,10 +90,10 @@ def _cmd_seed_demo(args: argparse.Namespace) -> int:
 
     from agent.access.passwords import PasswordHasher
     from agent.config import ConfigInvalid
-    from agent.daemon import database_settings
     from agent.db.migrate import connect
     from agent.demo_portal import SOURCE_FORMS, seed_portal_demo
     from agent.demo_seed import DEMO_PASSWORD, DemoSeedRefused, create_demo_login, seed_demo
+    from agent.wiring import database_settings
 
     config = _load_config(args.config)
     if config is None:

@@ -39,8 +39,8 @@ async def login_still_works(config_path: Path, login: str, password: str) -> boo
     from agent.access.identifiers import IdentifierRefused, normalise_email
     from agent.access.passwords import PasswordHasher
     from agent.config import load_config
-    from agent.daemon import database_settings
     from agent.db import Database
+    from agent.wiring import database_settings
 
     config = load_config(config_path)
     try:

@@ -28,7 +28,7 @@ DEFAULT_CONFIG = "/etc/portico/agent.yaml"
 
 def _run(args: argparse.Namespace, action: Callable[[StaffActions], Awaitable[int]]) -> int:
     from agent.clock import SystemClock
-    from agent.daemon import build_access
+    from agent.wiring import build_access
 
     def build(config: AgentConfig, db: Database, actor: str) -> StaffActions:
         zone = ZoneInfo(config.practice.timezone)

@@ -41,8 +41,8 @@ def run_staff_command(
     returns the exit status. An exception of a `refused` type (the command's own "cannot do
     that") and an unreachable database print their reason and return 1."""
     from agent.cli import _load_config
-    from agent.daemon import database_settings
     from agent.db import Database, DatabaseUnavailable
+    from agent.wiring import database_settings
 
     config = _load_config(args.config)
     if config is None:

@@ -51,7 +51,7 @@ def _fail(problem: str) -> int:
 
 def _run(args: argparse.Namespace, action: Action) -> int:
     from agent.clock import SystemClock
-    from agent.daemon import mail_templates
+    from agent.wiring import mail_templates
 
     def build(config: AgentConfig, db: Database, actor: str) -> MessageService:
         return MessageService(
