@@ -78,7 +78,7 @@ def _cmd_embed_code(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     # Here, not at the top: the checks pull in aiohttp (the metrics port probe), which no staff
     # command needs.
-    from agent.check import run_check
+    from agent.check.run import run_check
 
     return run_check(Path(args.config), timeout=args.timeout, as_user=args.as_user)
 
