@@ -58,7 +58,8 @@ def run_check(
     ``timeout`` bounds the probe of a busy link port; the database and the mail relay use the
     config's own timeouts, as the daemon does. ``smtp_tls_context`` is for tests (a relay with
     a private certificate); the daemon and this check otherwise trust the system's CAs.
-    ``as_user``: whom to test the files as (default: the service's user, see agent/check/files.py)."""
+    ``as_user``: whom to test the files as (default: the service's user, see
+    agent/check/files.py)."""
     out = out or sys.stdout
     clock = clock or SystemClock()
     results: list[CheckResult] = []
