@@ -16,8 +16,9 @@ from agent.access.passwords import PasswordHasher
 from agent.cli.config_file import load_or_report, with_config
 from agent.config import ConfigInvalid
 from agent.db.migrate import connect
-from agent.demo_portal import SOURCE_FORMS, seed_portal_demo
-from agent.demo_seed import DEMO_PASSWORD, DemoSeedRefused, create_demo_login, seed_demo
+from agent.demo.login import DEMO_PASSWORD, create_demo_login
+from agent.demo.portal import SOURCE_FORMS, seed_portal_demo
+from agent.demo.practice import DemoSeedRefused, seed_demo
 from agent.wiring import database_settings
 
 

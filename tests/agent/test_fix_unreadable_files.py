@@ -84,7 +84,7 @@ def install(folder: Path, settings: DatabaseSettings, group: int) -> Path:
 AS_USER = """
 import os, pwd, sys
 import encodings.ascii, encodings.idna, encodings.latin_1, encodings.utf_8_sig
-import agent.check.run, agent.cli, agent.daemon, agent.db.migrate, agent.demo_seed, agent.cli.staff
+import agent.check.run, agent.cli, agent.daemon, agent.db.migrate, agent.demo.practice
 user = pwd.getpwnam(sys.argv[1])
 os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
 os.setresgid(user.pw_gid, user.pw_gid, user.pw_gid)
