@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from agent.cli import demo, forms, messages, server, staff
+from agent.cli.demo import add_commands as add_demo_commands
+from agent.cli.forms import add_commands as add_form_commands
+from agent.cli.messages import add_commands as add_message_commands
+from agent.cli.server import add_check_commands, add_config_commands, add_run_commands
+from agent.cli.staff import add_commands as add_staff_commands
 from protocol.entry_point import run_verb
 from protocol.logconfig import configure_logging
 
@@ -17,13 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Portico agent: the link endpoint next to the practice database.",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    server.add_run_commands(sub)
-    demo.add_commands(sub)
-    server.add_check_commands(sub)
-    staff.add_commands(sub)
-    messages.add_commands(sub)
-    forms.add_commands(sub)
-    server.add_config_commands(sub)
+    add_run_commands(sub)
+    add_demo_commands(sub)
+    add_check_commands(sub)
+    add_staff_commands(sub)
+    add_message_commands(sub)
+    add_form_commands(sub)
+    add_config_commands(sub)
     return parser
 
 
