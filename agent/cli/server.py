@@ -160,15 +160,10 @@ def add_check_commands(sub: Any) -> None:
 def add_config_commands(sub: Any) -> None:
     """The `config` group (config validate) on the top-level subparsers `sub`."""
     config = sub.add_parser("config", help="check the agent's configuration file")
-    config.set_defaults(handler=lambda _args: _print_help(config))
+    config.set_defaults(handler=lambda _args: config.print_help() or 0)
     config_sub = config.add_subparsers(title="config commands", metavar="COMMAND")
     validate = config_sub.add_parser(
         "validate", help="report every problem in a config file, with its line"
     )
     validate.add_argument("file", metavar="FILE", help="path to agent.yaml")
     validate.set_defaults(handler=_cmd_config_validate)
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
