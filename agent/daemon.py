@@ -12,27 +12,20 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from agent import __version__
 from agent.access.passwords import PasswordHasher
-from agent.access.service import AccessRules, AccessService
-from agent.booking.reads import BookingRules
-from agent.booking.service import BookingService
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
-from agent.db import Database, DatabaseSettings
+from agent.db import Database
 from agent.db.pool import DatabaseUnavailable
-from agent.forms.link import link_methods as form_methods
-from agent.mail.messages import MailTemplates
-from agent.mail.outbox import OutboxWorker, sender_from_config
-from agent.messages.link import link_methods as message_methods
+from agent.mail.outbox import OutboxWorker
 from agent.metrics import AgentMetrics, MeasuredHandler
-from agent.records.link import link_methods as record_methods
 from agent.reload import agent_reloader, report_identity_change
-from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
+from agent.rpc import AgentMethods
+from agent.wiring import access_rules, booking_rules, build_methods, build_outbox, database_settings
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
@@ -42,66 +35,6 @@ from protocol.service.reload import ConfigChanges
 from protocol.tls import server_config
 
 log = structlog.get_logger("portico.agent")
-
-
-def database_settings(config: AgentConfig) -> DatabaseSettings:
-    db = config.database
-    return DatabaseSettings(
-        host=db.host,
-        port=db.port,
-        name=db.name,
-        user=db.user,
-        password=db.password_value(),
-        pool_size=db.pool_size,
-        connect_timeout=db.connect_timeout_seconds,
-        read_timeout=db.read_timeout_seconds,
-        write_timeout=db.write_timeout_seconds,
-    )
-
-
-def booking_rules(config: AgentConfig) -> BookingRules:
-    b = config.booking
-    return BookingRules(
-        enabled=b.enabled,
-        horizon_days=b.horizon_days,
-        min_notice_hours=b.min_notice_hours,
-        cancel_cutoff_hours=b.cancel_cutoff_hours,
-        allow_cancel_reschedule=b.allow_cancel_reschedule,
-        round_to_minutes=b.round_to_minutes,
-        allow_no_preference=b.allow_no_preference,
-        late_cancel_fee_hours=b.late_cancel_fee_hours,
-        max_upcoming_per_patient=b.max_upcoming_per_patient,
-    )
-
-
-def access_rules(config: AgentConfig) -> AccessRules:
-    a = config.access
-    return AccessRules(
-        identity=a.identity,
-        activate_without_confirmation=a.activate_without_confirmation,
-        self_registration=a.self_registration,
-        session_idle_minutes=a.session_idle_minutes,
-        session_absolute_hours=a.session_absolute_hours,
-        lockout_failures=a.lockout_failures,
-        lockout_minutes=a.lockout_minutes,
-        reset_emails_per_hour=a.reset_emails_per_hour,
-    )
-
-
-def mail_templates(config: AgentConfig) -> MailTemplates:
-    return MailTemplates(
-        practice_name=config.practice.name,
-        practice_phone=config.practice.phone,
-        portal_url=config.portal.url,
-    )
-
-
-def build_access(
-    config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
-) -> AccessService:
-    return AccessService(
-        db, access_rules(config), hasher or PasswordHasher(), mail_templates(config), clock
-    )
 
 
 # Settings a running agent applies without dropping a link: Agent.apply_live_settings applies
@@ -135,34 +68,7 @@ class Agent:
         clock = clock or SystemClock()
         db = Database(database_settings(config))
         practice = config.practice
-        booking = BookingService(
-            db,
-            booking_rules(config),
-            ZoneInfo(practice.timezone),
-            clock,
-            phone=practice.phone,
-        )
-        access = build_access(config, db, clock, hasher)
-        callers = SessionCallers(access)
-        context = DomainContext(
-            config=config,
-            db=db,
-            clock=clock,
-            callers=callers,
-            mail=mail_templates(config),
-            zone=ZoneInfo(practice.timezone),
-        )
-        extra: dict[str, Any] = {}
-        for build_table in (message_methods, form_methods, record_methods):
-            table: MethodTable = build_table(context)
-            extra.update(table)
-        methods = AgentMethods(
-            PracticeInfo(practice.name, practice.phone, practice.timezone),
-            booking,
-            access,
-            callers,
-            extra,
-        )
+        methods = build_methods(config, db, clock, hasher)
 
         def on_hello(hello: HelloReceived) -> dict[str, Any]:
             if hello.tenant.lower() != practice.subdomain:
@@ -178,17 +84,7 @@ class Agent:
             allowed_networks=[str(n) for n in config.listen.proxy_networks()],
         )
         metrics.watch_connections(server)
-        outbox = OutboxWorker(
-            db,
-            sender_from_config(config.email),
-            clock,
-            prepare=[
-                access.answer_reset_requests,
-                # Expired links first: they no longer count towards an address's cap.
-                access.registrations.forget_expired,
-                access.registrations.answer_sign_ups,
-            ],
-        )
+        outbox = build_outbox(config, db, clock, methods.access)
         return cls(config, db, server, methods, outbox, metrics)
 
     async def start(self, port: int | None = None) -> None:

@@ -9,7 +9,7 @@ nothing asserts a wall-clock time.
 Two pages, each with 64 keep-alive clients (--clients), one signed-in patient and cookie each:
 
 - ``GET /appointments``: appointments.list + practice.info; each patient has a few
-  appointments, past and upcoming, in a demo practice (agent/demo_seed.py);
+  appointments, past and upcoming, in a demo practice (agent/demo/practice.py);
 - ``GET /book?type=T&provider=P``: the booking step that shows two weeks of free days, which
   calls practice.info, booking.appointment_types, booking.providers and booking.availability.
 
@@ -82,7 +82,7 @@ from agent.clock import FixedClock  # noqa: E402
 from agent.daemon import Agent  # noqa: E402
 from agent.db.migrate import apply_migrations  # noqa: E402
 from agent.db.pool import DatabaseSettings  # noqa: E402
-from agent.demo_seed import seed_demo  # noqa: E402
+from agent.demo.practice import seed_demo  # noqa: E402
 from agent.rpc import AgentMethods  # noqa: E402
 from protocol.aio import LinkError, RemoteError, Request  # noqa: E402
 from protocol.errors import ErrorCode  # noqa: E402

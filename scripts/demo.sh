@@ -162,7 +162,7 @@ done
 cat <<MSG
 
   Patient portal:  http://demo.localhost:$WEB_PORT/   (open it in Chromium or Firefox)
-  $("$BIN/python" -m agent.demo_login "$DEMO/agent.yaml" "$DEMO/login.txt")
+  $("$BIN/python" -m agent.demo.login "$DEMO/agent.yaml" "$DEMO/login.txt")
   Invite emails:   $DEMO/outbox/  (try: .venv/bin/portico-agent invite 2 --config $DEMO/agent.yaml)
   The agent serves the link on 127.0.0.1:$PORT (mutual TLS); logs are JSON on stderr.
   Metrics: http://127.0.0.1:$AGENT_METRICS_PORT/metrics (agent), http://127.0.0.1:$PROXY_METRICS_PORT/metrics (portal)

@@ -2,7 +2,7 @@
 
 Every function takes the transaction's dict cursor. DATETIME columns hold UTC as naive values;
 :func:`db_time` turns an aware moment into one. add_form_version and insert_assignment are
-also used by the demo seed (agent/forms/demo.py).
+also used by the demo seed (agent/demo/forms.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 import pymysql
 import yaml
 
-from agent.check import run_check
+from agent.check.run import run_check
 from agent.clock import Clock
 from agent.db.pool import DatabaseSettings
 from tests.agent.practice import agent_config_data

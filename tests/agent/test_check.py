@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.check import run_check
+from agent.check.run import run_check
 from agent.cli import main
 from agent.db.pool import DatabaseSettings
 from tests.agent.check_fixtures import (

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.check import check_clock, check_time_zone, installed_at
+from agent.check.run import check_clock, check_time_zone, installed_at
 from agent.clock import FixedClock, SystemClock
 from agent.db.pool import DatabaseSettings
 from tests.agent.check_fixtures import check, write_config

@@ -6,7 +6,7 @@ down the policy: what fails, what only warns, what is missing.
 
 from __future__ import annotations
 
-from agent.check_grants import (
+from agent.check.grants import (
     GrantVerdict,
     grant_statements,
     granted_roles,

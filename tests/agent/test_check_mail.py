@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.check_network import check_mail
+from agent.check.network import check_mail
 from agent.config import Email
 from tests.agent.mail.smtp_server import (
     Credentials,

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.check_files import DEFAULT_SERVICE_USER, service_user
+from agent.check.files import DEFAULT_SERVICE_USER, service_user
 from agent.db.pool import DatabaseSettings
 from tests.agent.practice import agent_config_data, make_keys
 
@@ -84,7 +84,7 @@ def install(folder: Path, settings: DatabaseSettings, group: int) -> Path:
 AS_USER = """
 import os, pwd, sys
 import encodings.ascii, encodings.idna, encodings.latin_1, encodings.utf_8_sig
-import agent.check, agent.cli, agent.daemon, agent.db.migrate, agent.demo_seed, agent.staff_cli
+import agent.check.run, agent.cli, agent.daemon, agent.db.migrate, agent.demo.practice
 user = pwd.getpwnam(sys.argv[1])
 os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
 os.setresgid(user.pw_gid, user.pw_gid, user.pw_gid)

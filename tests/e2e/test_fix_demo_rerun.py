@@ -20,7 +20,7 @@ from typing import Any
 from urllib.request import urlopen
 
 from agent.access.passwords import PasswordHasher
-from agent.demo_seed import DEMO_PASSWORD
+from agent.demo.login import DEMO_PASSWORD
 from tests.db import MariaDB
 from tests.e2e.demo_script import LOGIN, ROOT, demo_beside_others, running_demo
 

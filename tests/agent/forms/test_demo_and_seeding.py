@@ -1,4 +1,4 @@
-"""The demo's forms (agent/forms/demo.py) and the seeding helper other suites use."""
+"""The demo's forms (agent/demo/forms.py) and the seeding helper other suites use."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from agent.db.migrate import connect
 from agent.db.pool import DatabaseSettings
+from agent.demo.forms import seed_demo_forms
 from agent.forms.definition import ConfigInvalid
-from agent.forms.demo import seed_demo_forms
 from tests.agent.forms.seeding import CHECKUP, INTAKE, assign_form
 from tests.agent.practice import NOW, RunningPractice
 

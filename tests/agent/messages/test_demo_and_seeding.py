@@ -8,7 +8,7 @@ import pytest
 
 from agent.db.migrate import connect
 from agent.db.pool import DatabaseSettings
-from agent.messages.demo import WELCOME_SUBJECT, seed_demo_messages
+from agent.demo.messages import WELCOME_SUBJECT, seed_demo_messages
 from agent.messages.rules import MessageRefused
 from tests.agent.access_fixtures import query
 from tests.agent.messages.cli_office import CliOffice

@@ -14,9 +14,9 @@ import pytest
 
 from agent.db.migrate import connect
 from agent.db.pool import DatabaseSettings
-from agent.demo_seed import DemoSeedRefused, seed_demo
+from agent.demo.practice import DemoSeedRefused, seed_demo
+from agent.demo.records import seed_demo_records
 from agent.records import queries as q
-from agent.records.demo import seed_demo_records
 from tests.agent.practice import NOW, TIMEZONE, fresh_database
 from tests.agent.records.sample import bundle_of, validated
 from tests.db import MariaDB

@@ -9,13 +9,13 @@ from typing import Any
 
 import pymysql.cursors
 
-from agent.forms.demo import seed_demo_forms
-from agent.messages.demo import seed_demo_messages
-from agent.records.demo import seed_demo_records
+from agent.demo.forms import seed_demo_forms
+from agent.demo.messages import seed_demo_messages
+from agent.demo.records import seed_demo_records
 
 # The shipped forms, when running from a source checkout (config/forms/ is not package data:
 # offices write their own forms and load them with `portico-agent forms add FILE`).
-SOURCE_FORMS = Path(__file__).resolve().parents[1] / "config" / "forms"
+SOURCE_FORMS = Path(__file__).resolve().parents[2] / "config" / "forms"
 
 
 def seed_portal_demo(

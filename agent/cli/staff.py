@@ -11,25 +11,19 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.access.staff import StaffActions, StaffRefused
-from agent.forms.cli import add_commands as add_form_commands
-from agent.messages.cli import add_commands as add_message_commands
-from agent.staff_runner import positive_id, run_staff_command
-
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
-    from agent.db import Database
-
-DEFAULT_CONFIG = "/etc/portico/agent.yaml"
+from agent.cli.config_file import with_config
+from agent.cli.runner import positive_id, run_staff_command
+from agent.clock import SystemClock
+from agent.config import AgentConfig
+from agent.db import Database
+from agent.wiring import build_access
 
 
 def _run(args: argparse.Namespace, action: Callable[[StaffActions], Awaitable[int]]) -> int:
-    from agent.clock import SystemClock
-    from agent.daemon import build_access
-
     def build(config: AgentConfig, db: Database, actor: str) -> StaffActions:
         zone = ZoneInfo(config.practice.timezone)
         return StaffActions(build_access(config, db, SystemClock()), actor, zone)
@@ -201,11 +195,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return _run(args, audit)
 
 
-def add_staff_commands(sub: Any) -> None:
-    def with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        parser.add_argument("--config", default=DEFAULT_CONFIG, help="path to agent.yaml")
-        return parser
-
+def add_commands(sub: Any) -> None:
+    """invite, access, patients, email and audit on the top-level subparsers `sub`."""
     invite = with_config(sub.add_parser("invite", help="email portal invitations"))
     invite.add_argument("patient_id", nargs="?", type=positive_id("patient"), metavar="PATIENT_ID")
     invite.add_argument(
@@ -258,6 +249,3 @@ def add_staff_commands(sub: Any) -> None:
         help=f"print at most N rows (default {AUDIT_PAGE}); the rest are counted",
     )
     audit.set_defaults(handler=_cmd_audit)
-
-    add_message_commands(sub, with_config)
-    add_form_commands(sub, with_config)

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from agent.check_database import check_database
-from agent.check_files import check_files, service_user
-from agent.check_network import check_listen_port, check_mail, check_metrics_port
-from agent.check_report import (
+from agent.check.database import check_database
+from agent.check.files import check_files, service_user
+from agent.check.network import check_listen_port, check_mail, check_metrics_port
+from agent.check.report import (
     CheckResult,
     exit_status,
     fail,
@@ -58,7 +58,8 @@ def run_check(
     ``timeout`` bounds the probe of a busy link port; the database and the mail relay use the
     config's own timeouts, as the daemon does. ``smtp_tls_context`` is for tests (a relay with
     a private certificate); the daemon and this check otherwise trust the system's CAs.
-    ``as_user``: whom to test the files as (default: the service's user, see check_files)."""
+    ``as_user``: whom to test the files as (default: the service's user, see
+    agent/check/files.py)."""
     out = out or sys.stdout
     clock = clock or SystemClock()
     results: list[CheckResult] = []

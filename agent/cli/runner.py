@@ -9,11 +9,12 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
-    from agent.db import Database
+from agent.cli.config_file import load_or_report
+from agent.config import AgentConfig
+from agent.db import Database, DatabaseUnavailable
+from agent.wiring import database_settings
 
 Service = TypeVar("Service")
 
@@ -40,11 +41,7 @@ def run_staff_command(
     """`build(config, db, actor)` makes the service; `action(service, actor)` does the work and
     returns the exit status. An exception of a `refused` type (the command's own "cannot do
     that") and an unreachable database print their reason and return 1."""
-    from agent.cli import _load_config
-    from agent.daemon import database_settings
-    from agent.db import Database, DatabaseUnavailable
-
-    config = _load_config(args.config)
+    config = load_or_report(args.config)
     if config is None:
         return 1
     actor = f"staff:{getpass.getuser()}"

@@ -12,13 +12,14 @@ bits. Run as anyone else, the check can only test as itself and says so.
 from __future__ import annotations
 
 import errno
+import grp
 import json
 import os
 import pwd
 import re
 from pathlib import Path
 
-from agent.check_report import CheckResult, fail, ok, warn
+from agent.check.report import CheckResult, fail, ok, warn
 from agent.config import AgentConfig, named_files, unreadable_files
 
 DEFAULT_SERVICE_USER = "portico"
@@ -94,8 +95,6 @@ def check_files(config_path: Path, config: AgentConfig, as_user: str) -> CheckRe
 
 
 def _group_name(gid: int) -> str:
-    import grp
-
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:

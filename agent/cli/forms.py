@@ -1,6 +1,6 @@
 """Staff commands `portico-agent forms ...`: load a form, list forms, assign, export answers.
 
-Like the other staff commands (agent/staff_cli.py) they run on the practice server with the
+Like the other staff commands (agent/cli/staff.py) they run on the practice server with the
 agent's config and talk to the database directly; each prints what it did in plain words and
 exits 1 with the reason when it could not. The exported answers are PHI: they go to stdout or
 to a file only the user running the command can read, and never to a log.
@@ -19,24 +19,22 @@ import stat
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from agent.cli.config_file import with_config
+from agent.cli.runner import positive_id, run_staff_command
+from agent.clock import SystemClock
+from agent.config import AgentConfig
+from agent.db import Database
+from agent.forms.definition import ConfigInvalid, parse_definition
 from agent.forms.service import FormExport, FormService, FormsRefused
-from agent.staff_runner import positive_id, run_staff_command
 from agent.terminal import is_hidden, terminal_safe
-
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
-    from agent.db import Database
 
 Action = Callable[[FormService, str], Awaitable[int]]
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
-    from zoneinfo import ZoneInfo
-
-    from agent.clock import SystemClock
-
     def build(config: AgentConfig, db: Database, actor: str) -> FormService:
         return FormService(db, SystemClock(), ZoneInfo(config.practice.timezone))
 
@@ -52,8 +50,6 @@ def _fail(message: str) -> int:
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
-    from agent.forms.definition import ConfigInvalid, parse_definition
-
     path = Path(args.file)
     try:
         definition = parse_definition(path.read_bytes())
@@ -298,9 +294,7 @@ def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     return show_help
 
 
-def add_commands(
-    sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
-) -> None:
+def add_commands(sub: Any) -> None:
     """Register the `forms` command group on the top-level subparsers `sub`."""
     forms = sub.add_parser("forms", help="portal forms: load, assign, export answers")
     forms.set_defaults(handler=_help_of(forms))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from agent.check_report import CheckResult, Status, fail, ok, warn
+from agent.check.report import CheckResult, Status, fail, ok, warn
 from agent.config import SMTP, AgentConfig, Email
 from protocol.keys import spki_pin
 from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict

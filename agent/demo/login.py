@@ -1,4 +1,5 @@
-"""What `make demo` prints about the demo patient's login on every run.
+"""The demo patient's ready login: made when the demo practice is seeded, and what `make demo`
+prints about it on every run.
 
 The login is printed when the demo practice is seeded and printed again on later runs. By
 then the patient may have changed the password or the email in the portal, and the first
@@ -7,17 +8,56 @@ sign-in lockout. So scripts/demo.sh asks this module, which checks the saved log
 the account as it is now (the same argon2 check sign-in does), and prints it only if it still
 works; otherwise it says so and how to start afresh.
 
-Run as `python -m agent.demo_login CONFIG LOGIN_FILE`; prints one line, exits 0.
+Run as `python -m agent.demo.login CONFIG LOGIN_FILE`; prints one line, exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from agent.access import store
+from agent.access.identifiers import IdentifierRefused, normalise_email
+from agent.access.passwords import PasswordHasher
+from agent.config import ConfigInvalid, load_config
+from agent.db import Database, DatabaseUnavailable
+from agent.demo.practice import DemoSeedRefused
+from agent.wiring import database_settings
+
+DEMO_PASSWORD = "Portico demo visit 2026"
 PREFIX = "demo patient login: "
 RESET = "run `make demo-reset`, then `make demo`, for a fresh demo"
+
+
+def create_demo_login(connection: Any, password_hash: str, *, now: datetime) -> str:
+    """Give the first demo patient with an email and zip an active portal account, so the
+    demo has a ready login. Returns the login email. Demo databases only: refuses when the
+    patient already has an account."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id, p.email FROM patients p"
+            " LEFT JOIN portal_accounts a ON a.patient_id = p.id"
+            " WHERE p.email IS NOT NULL AND p.home_zip IS NOT NULL AND a.id IS NULL"
+            # The demo login should have something to show: upcoming and past visits.
+            " ORDER BY (SELECT COUNT(*) FROM appointments x WHERE x.patient_id = p.id"
+            " AND x.status = 'booked') DESC, p.id LIMIT 1"
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise DemoSeedRefused("no demo patient without an account is left")
+        patient_id, email = (row["id"], row["email"]) if isinstance(row, dict) else row
+        address = normalise_email(email)
+        cursor.execute(
+            "INSERT INTO portal_accounts (patient_id, email, login_email, password_hash,"
+            " status, access_enabled, created_at, activated_at, password_changed_at)"
+            " VALUES (%s, %s, %s, %s, 'active', 1, %s, %s, %s)",
+            (patient_id, address, address, password_hash, *(3 * [now.replace(tzinfo=None)])),
+        )
+    connection.commit()
+    return address
 
 
 def read_saved_login(login_file: Path) -> tuple[str, str] | None:
@@ -35,13 +75,6 @@ def read_saved_login(login_file: Path) -> tuple[str, str] | None:
 async def login_still_works(config_path: Path, login: str, password: str) -> bool:
     """Whether `login` / `password` would sign in to the demo now (account active, access on,
     password right). Reads only: no session, no audit row, no failed-login count."""
-    from agent.access import store
-    from agent.access.identifiers import IdentifierRefused, normalise_email
-    from agent.access.passwords import PasswordHasher
-    from agent.config import load_config
-    from agent.daemon import database_settings
-    from agent.db import Database
-
     config = load_config(config_path)
     try:
         address = normalise_email(login)
@@ -77,11 +110,8 @@ def login_line(config_path: Path, login_file: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from agent.config import ConfigInvalid
-    from agent.db import DatabaseUnavailable
-
     if len(argv) != 2:
-        print("usage: python -m agent.demo_login CONFIG LOGIN_FILE", file=sys.stderr)
+        print("usage: python -m agent.demo.login CONFIG LOGIN_FILE", file=sys.stderr)
         return 2
     try:
         line = login_line(Path(argv[0]), Path(argv[1]))

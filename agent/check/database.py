@@ -8,7 +8,6 @@ file, timeouts from the config), so "OK" here means the daemon will get in too.
 from __future__ import annotations
 
 import re
-import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -16,7 +15,7 @@ from typing import Any
 
 import pymysql
 
-from agent.check_grants import (
+from agent.check.grants import (
     Grant,
     GrantVerdict,
     grant_statements,
@@ -27,20 +26,14 @@ from agent.check_grants import (
     parse_grant,
     quote_account,
 )
-from agent.check_report import CheckResult, Status, fail, ok, skip, warn
+from agent.check.refusals import DB_ACCESS_DENIED, connect_failure, error_code, error_reason
+from agent.check.report import CheckResult, Status, fail, ok, skip, warn
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.db.migrate import available_migrations
 
 _CREATE_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?", re.IGNORECASE)
-_ACCESS_DENIED, _DB_ACCESS_DENIED, _UNKNOWN_DATABASE = 1045, 1044, 1049
-_HOST_NOT_ALLOWED = 1130  # no account of any user for this address
-# MariaDB answers a failed login now and then with 1698 ("Access denied for user 'u'@'h'",
-# without "using password") instead of 1045: 12 of 60 logins to fresh accounts here. The same
-# refusal, so it gets the same hint.
-_ACCESS_DENIED_NO_PASSWORD = 1698
 _NO_SUCH_TABLE, _TABLE_ACCESS_DENIED = 1146, 1142
-_CANNOT_CONNECT, _UNKNOWN_HOST, _LOST = 2003, 2005, 2013
 _MIGRATE_STEP = "docs/install.md, step 5"
 _LIST_AT_MOST = 5  # more missing tables than this: the GRANT statements say it all
 
@@ -78,11 +71,11 @@ def check_database(config: AgentConfig, config_path: str, clock: Clock) -> Datab
     try:
         connection = _connect(config, password, db.name)
     except pymysql.MySQLError as exc:
-        if _code(exc) != _DB_ACCESS_DENIED:
-            return _unreached(_connect_failure(config, exc))
+        if error_code(exc) != DB_ACCESS_DENIED:
+            return _unreached(connect_failure(config, exc))
         # In, but not into the practice database: the grants item can still say which
         # statements would fix that, so connect without choosing a database.
-        denied = _connect_failure(config, exc)
+        denied = connect_failure(config, exc)
         try:
             connection = _connect(config, password, None)
         except pymysql.MySQLError:
@@ -130,104 +123,14 @@ def _who(cursor: Any) -> tuple[str, str, str]:
     return str(account), str(client), str(version)
 
 
-def _code(exc: pymysql.MySQLError) -> int | None:
-    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-
-
 def _unreached(result: CheckResult) -> DatabaseReport:
     because = "the database was not reached"
     return DatabaseReport([result, skip("schema", because), skip("grants", because)], None)
 
 
-def _connect_failure(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResult:
-    db = config.database
-    code = _code(exc)
-    where = f"{db.host}:{db.port}"
-    if code in (_ACCESS_DENIED, _ACCESS_DENIED_NO_PASSWORD, _HOST_NOT_ALLOWED):
-        return _refused(config, exc)
-    if code == _DB_ACCESS_DENIED:
-        return fail(
-            "database",
-            f"user {db.user} may not use database {db.name}",
-            fix=("grant it the rights Portico needs: see the grants item",),
-        )
-    if code == _UNKNOWN_DATABASE:
-        return fail(
-            "database",
-            f"there is no database named {db.name} at {where}",
-            fix=(
-                "set database.name to the practice database's name exactly as the practice "
-                "system created it (SHOW DATABASES lists them)",
-            ),
-        )
-    if code in (_CANNOT_CONNECT, _UNKNOWN_HOST, _LOST):
-        return fail(
-            "database",
-            f"nothing answers as a database at {where}",
-            fix=(
-                "check that MariaDB/MySQL is running and that database.host and "
-                "database.port point at it",
-            ),
-        )
-    return fail("database", f"cannot connect to {where}: {_reason(exc)}")
-
-
-def _refused(config: AgentConfig, exc: pymysql.MySQLError) -> CheckResult:
-    """Access denied: name the account the server looked for. MariaDB and MySQL match an
-    account's host against where the connection comes from. The agent always connects over TCP
-    to database.host, so from 127.0.0.1 (or ::1, or this machine's LAN address), and a server
-    with skip-name-resolve never calls that "localhost": 'portico'@'localhost' only matches
-    the server's local socket, which the agent does not use."""
-    db = config.database
-    seen = _refused_host(exc) or _local_address(db.host, db.port) or db.host
-    account = quote_account(f"{db.user}@{seen}")
-    fix = [
-        f"the account must be {account}: the server sees the agent's connections to "
-        f"database.host come from {seen}; as the database administrator run, if the user was "
-        "made for another host (such as 'localhost'),",
-    ]
-    if seen != "localhost":
-        fix.append(f"RENAME USER {quote_account(f'{db.user}@localhost')} TO {account};")
-    fix += [
-        "or, if the password is what differs, set it to the one in database.password_file:",
-        f"ALTER USER {account} IDENTIFIED BY 'the-password-in-database.password_file';",
-    ]
-    return fail(
-        "database",
-        f"the database at {db.host}:{db.port} refused {account} (no such account for "
-        f"{seen}, or a wrong password)",
-        fix=fix,
-    )
-
-
-# MariaDB and MySQL: "Access denied for user 'portico'@'127.0.0.1' (using password: YES)",
-# "Host '127.0.0.1' is not allowed to connect to this MariaDB server".
-_DENIED_ACCOUNT = re.compile(r"for user '(?:[^'\\]|\\.)*'@'([^']*)'|^Host '([^']*)' is not")
-
-
-def _refused_host(exc: pymysql.MySQLError) -> str | None:
-    match = _DENIED_ACCOUNT.search(_reason(exc))
-    return (match[1] or match[2]) if match else None
-
-
-def _local_address(host: str, port: int) -> str | None:
-    """The address this machine uses to reach ``host`` (a UDP "connect" sends nothing)."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            probe.connect(address)
-            return str(probe.getsockname()[0])
-    except OSError:
-        return None
-
-
 def seen_host(client: str) -> str:
     """The host part of USER(): where the server sees this connection come from."""
     return client.rpartition("@")[2]
-
-
-def _reason(exc: pymysql.MySQLError) -> str:
-    return str(exc.args[1]) if len(exc.args) > 1 else str(exc)
 
 
 def _schema(cursor: Any, config_path: str) -> CheckResult:
@@ -238,15 +141,15 @@ def _schema(cursor: Any, config_path: str) -> CheckResult:
     try:
         cursor.execute("SELECT version, name, checksum FROM portal_migrations")
     except pymysql.MySQLError as exc:
-        if _code(exc) == _NO_SUCH_TABLE:
+        if error_code(exc) == _NO_SUCH_TABLE:
             return fail("schema", "Portico's tables are not there yet", fix=migrate)
-        if _code(exc) == _TABLE_ACCESS_DENIED:
+        if error_code(exc) == _TABLE_ACCESS_DENIED:
             return fail(
                 "schema",
                 "this user may not read portal_migrations, so the schema cannot be compared",
                 fix=("grant SELECT on it (see the grants item)",),
             )
-        return fail("schema", f"cannot read portal_migrations: {_reason(exc)}")
+        return fail("schema", f"cannot read portal_migrations: {error_reason(exc)}")
     applied = {int(version): (name, checksum) for version, name, checksum in cursor.fetchall()}
     shipped = available_migrations()
     known = {m.version for m in shipped}
@@ -317,7 +220,7 @@ def _grants(
     try:
         lines, unreadable = _grant_lines(cursor)
     except pymysql.MySQLError as exc:
-        return fail("grants", f"cannot read this user's grants: {_reason(exc)}")
+        return fail("grants", f"cannot read this user's grants: {error_reason(exc)}")
     grants: list[Grant] = [g for line in lines if (g := parse_grant(line)) is not None]
     needed = needed_privileges(portico_tables())
     verdict = judge_grants(grants, database, needed)

@@ -15,9 +15,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.cli.config_file import with_config
+from agent.cli.runner import positive_id, run_staff_command
+from agent.clock import SystemClock
+from agent.config import AgentConfig
+from agent.db import Database
 from agent.messages.office import OfficeMessage
 from agent.messages.rules import (
     ATTACHMENT_MAX_BYTES,
@@ -32,12 +37,8 @@ from agent.messages.rules import (
     too_large,
 )
 from agent.messages.service import MessageService
-from agent.staff_runner import positive_id, run_staff_command
 from agent.terminal import terminal_safe as _terminal_safe
-
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
-    from agent.db import Database
+from agent.wiring import mail_templates
 
 BODY_FILE_MAX = 1024 * 1024  # far above 5,000 characters; only stops reading a wrong file
 
@@ -50,9 +51,6 @@ def _fail(problem: str) -> int:
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
-    from agent.clock import SystemClock
-    from agent.daemon import mail_templates
-
     def build(config: AgentConfig, db: Database, actor: str) -> MessageService:
         return MessageService(
             db,
@@ -243,9 +241,7 @@ def _local_minute(iso: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M ") + moment.isoformat()[-6:]
 
 
-def add_commands(
-    sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
-) -> None:
+def add_commands(sub: Any) -> None:
     """Register the `messages` command group on the top-level subparsers `sub`."""
     messages = sub.add_parser("messages", help="secure messages to and from patients")
     messages.set_defaults(handler=lambda _args: messages.print_help() or 0)

@@ -1,0 +1,10 @@
+"""``portico-agent check``: is this server ready to run the agent?
+
+- ``run``: the command (config, link key, time zone and clock items; the order of all items);
+- ``files``: the files the config names, readable by the service's user;
+- ``network``: the link port, the metrics port, mail;
+- ``database``: reachable, schema current, grants, the database server's clock;
+- ``refusals``: why the database turned the check away, and the fix;
+- ``grants``: the pure reading of SHOW GRANTS, and the statements that fix them;
+- ``report``: one item's result and how it prints.
+"""

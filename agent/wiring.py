@@ -1,0 +1,138 @@
+"""From a validated agent.yaml to the settings and services that do the work.
+
+The daemon (agent/daemon.py), the command line (agent/cli/) and the demo (agent/demo/) all turn
+the same config into the same objects; they do it here, so none of them imports helpers from
+another (the uvicorn shape: `config` builds, `server` runs, `main` is only the CLI). Nothing
+here opens a socket or starts a task: building is cheap and the caller decides what runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent.access.passwords import PasswordHasher
+from agent.access.service import AccessRules, AccessService
+from agent.booking.reads import BookingRules
+from agent.booking.service import BookingService
+from agent.clock import Clock
+from agent.config import AgentConfig
+from agent.db import Database, DatabaseSettings
+from agent.forms.link import link_methods as form_methods
+from agent.mail.messages import MailTemplates
+from agent.mail.outbox import OutboxWorker, sender_from_config
+from agent.messages.link import link_methods as message_methods
+from agent.records.link import link_methods as record_methods
+from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
+
+
+def database_settings(config: AgentConfig) -> DatabaseSettings:
+    db = config.database
+    return DatabaseSettings(
+        host=db.host,
+        port=db.port,
+        name=db.name,
+        user=db.user,
+        password=db.password_value(),
+        pool_size=db.pool_size,
+        connect_timeout=db.connect_timeout_seconds,
+        read_timeout=db.read_timeout_seconds,
+        write_timeout=db.write_timeout_seconds,
+    )
+
+
+def booking_rules(config: AgentConfig) -> BookingRules:
+    b = config.booking
+    return BookingRules(
+        enabled=b.enabled,
+        horizon_days=b.horizon_days,
+        min_notice_hours=b.min_notice_hours,
+        cancel_cutoff_hours=b.cancel_cutoff_hours,
+        allow_cancel_reschedule=b.allow_cancel_reschedule,
+        round_to_minutes=b.round_to_minutes,
+        allow_no_preference=b.allow_no_preference,
+        late_cancel_fee_hours=b.late_cancel_fee_hours,
+        max_upcoming_per_patient=b.max_upcoming_per_patient,
+    )
+
+
+def access_rules(config: AgentConfig) -> AccessRules:
+    a = config.access
+    return AccessRules(
+        identity=a.identity,
+        activate_without_confirmation=a.activate_without_confirmation,
+        self_registration=a.self_registration,
+        session_idle_minutes=a.session_idle_minutes,
+        session_absolute_hours=a.session_absolute_hours,
+        lockout_failures=a.lockout_failures,
+        lockout_minutes=a.lockout_minutes,
+        reset_emails_per_hour=a.reset_emails_per_hour,
+    )
+
+
+def mail_templates(config: AgentConfig) -> MailTemplates:
+    return MailTemplates(
+        practice_name=config.practice.name,
+        practice_phone=config.practice.phone,
+        portal_url=config.portal.url,
+    )
+
+
+def build_access(
+    config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
+) -> AccessService:
+    return AccessService(
+        db, access_rules(config), hasher or PasswordHasher(), mail_templates(config), clock
+    )
+
+
+def build_methods(
+    config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
+) -> AgentMethods:
+    """Every link method the agent serves, over services sharing `db` and `clock`."""
+    practice = config.practice
+    booking = BookingService(
+        db,
+        booking_rules(config),
+        ZoneInfo(practice.timezone),
+        clock,
+        phone=practice.phone,
+    )
+    access = build_access(config, db, clock, hasher)
+    callers = SessionCallers(access)
+    context = DomainContext(
+        config=config,
+        db=db,
+        clock=clock,
+        callers=callers,
+        mail=mail_templates(config),
+        zone=ZoneInfo(practice.timezone),
+    )
+    extra: dict[str, Any] = {}
+    for build_table in (message_methods, form_methods, record_methods):
+        table: MethodTable = build_table(context)
+        extra.update(table)
+    return AgentMethods(
+        PracticeInfo(practice.name, practice.phone, practice.timezone),
+        booking,
+        access,
+        callers,
+        extra,
+    )
+
+
+def build_outbox(
+    config: AgentConfig, db: Database, clock: Clock, access: AccessService
+) -> OutboxWorker:
+    """The mail worker, with the access work it does before each pass."""
+    return OutboxWorker(
+        db,
+        sender_from_config(config.email),
+        clock,
+        prepare=[
+            access.answer_reset_requests,
+            # Expired links first: they no longer count towards an address's cap.
+            access.registrations.forget_expired,
+            access.registrations.answer_sign_ups,
+        ],
+    )
