@@ -16,7 +16,8 @@ import structlog
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from agent.access.service import AccessService
-from agent.booking.service import BookingService, Caller
+from agent.booking.service import BookingService
+from agent.caller import Caller
 from agent.db import DatabaseUnavailable
 from protocol.aio import LinkError, Request
 from protocol.errors import ErrorCode

@@ -24,7 +24,7 @@ from agent.access.identifiers import (
 )
 from agent.access.passwords import PasswordHasher, PasswordRefused, check_password_policy
 from agent.access.registration import CHECK_EMAIL, LINK_INVALID, Registrations
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database
 from agent.mail.messages import Mail, MailTemplates

@@ -21,6 +21,7 @@ from agent.booking.slots import (
     provider_slots,
     to_minute,
 )
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database
 from protocol.aio import LinkError
@@ -40,19 +41,6 @@ class BookingRules:
     allow_no_preference: bool = True
     late_cancel_fee_hours: int | None = None
     max_upcoming_per_patient: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asks: the patient the session belongs to, and from where (for the audit)."""
-
-    patient_id: int
-    client_ip: str | None = None
-    account_id: int | None = None
-
-    @property
-    def actor(self) -> str:
-        return f"patient:{self.patient_id}"
 
 
 class BookingReads:

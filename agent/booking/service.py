@@ -15,7 +15,7 @@ from typing import Any
 
 from agent import audit, idempotency
 from agent.booking import queries as q
-from agent.booking.reads import DAY_MINUTES, BookingReads, Caller
+from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
     booking_window,
     choose_provider,
@@ -23,10 +23,9 @@ from agent.booking.slots import (
     provider_slots,
     to_minute,
 )
+from agent.caller import Caller
 from protocol.aio import LinkError
 from protocol.errors import ErrorCode
-
-__all__ = ["BookingService", "Caller"]  # Caller is imported from here across the agent
 
 
 class BookingService(BookingReads):

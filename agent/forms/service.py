@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agent import audit, idempotency
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database, is_duplicate_key
 from agent.forms import queries as q

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from agent import audit, idempotency
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.messages import queries as q
 from agent.messages.rules import (
     ATTACHMENT_MAX_BYTES,
