@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from agent import __version__
+from agent.access.link import link_methods as access_methods
 from agent.access.passwords import PasswordHasher
 from agent.access.service import AccessRules, AccessService
+from agent.booking.link import link_methods as booking_methods
 from agent.booking.reads import BookingRules
 from agent.booking.service import BookingService
 from agent.clock import Clock, SystemClock
@@ -30,9 +32,10 @@ from agent.mail.messages import MailTemplates
 from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
 from agent.metrics import AgentMetrics, MeasuredHandler
+from agent.practice import link_methods as practice_methods
 from agent.records.link import link_methods as record_methods
 from agent.reload import reload_from_file
-from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
+from agent.rpc import AgentMethods, DomainContext, SessionCallers
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
@@ -145,16 +148,18 @@ class Agent:
             mail=mail_templates(config),
             zone=ZoneInfo(practice.timezone),
         )
-        extra: dict[str, Any] = {}
-        for build_table in (message_methods, form_methods, record_methods):
-            table: MethodTable = build_table(context)
-            extra.update(table)
         methods = AgentMethods(
-            PracticeInfo(practice.name, practice.phone, practice.timezone),
-            booking,
-            access,
-            callers,
-            extra,
+            [
+                practice_methods(context, booking, access),
+                booking_methods(context, booking),
+                access_methods(context, access),
+                message_methods(context),
+                form_methods(context),
+                record_methods(context),
+            ],
+            phone=practice.phone,
+            booking=booking,
+            access=access,
         )
 
         def on_hello(hello: HelloReceived) -> dict[str, Any]:
