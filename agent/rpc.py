@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from agent.caller import Caller
 from agent.db import DatabaseUnavailable
+from agent.errors import Refused
 from protocol.aio import LinkError, Request
 from protocol.errors import ErrorCode
 
@@ -140,6 +141,8 @@ class AgentMethods:
             raise LinkError(ErrorCode.INVALID_PARAMS, _describe(exc)) from None
         try:
             return await method(request, params)
+        except Refused as refused:
+            raise LinkError(refused.code, refused.message, details=refused.details) from None
         except DatabaseUnavailable:
             log.warning("agent.database_unavailable", method=request.method)
             raise LinkError(

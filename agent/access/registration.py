@@ -27,7 +27,7 @@ from agent.access.charts import same_person
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
-from protocol.aio import LinkError
+from agent.errors import Refused
 from protocol.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class Registrations:
     ) -> dict[str, Any]:
         access = self.access
         if not access.rules.self_registration:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
             )
         now = access.clock.now()
@@ -127,7 +127,7 @@ class Registrations:
             # the person is a patient here is not: that is left to answer_sign_ups, and this
             # row is the only trace every sign-up leaves before the answer.
             if chosen is not None and store.account_by(cursor, "a.username", chosen):
-                raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
+                raise Refused(ErrorCode.INVALID_PARAMS, "username: that username is taken")
             cursor.execute(
                 "INSERT INTO portal_registrations (first_name, last_name, date_of_birth,"
                 " home_zip, email, username, client_ip, password_hash, created_at, expires_at)"
@@ -267,9 +267,9 @@ class Registrations:
         if outcome == "unknown":
             return await access._verify_legacy_account(token, client_ip)
         if outcome == "invalid":
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         if outcome == "call_office":
-            raise LinkError(ErrorCode.FORBIDDEN, CALL_OFFICE)
+            raise Refused(ErrorCode.FORBIDDEN, CALL_OFFICE)
         return {"verified": True}
 
     def _complete(

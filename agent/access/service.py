@@ -27,9 +27,9 @@ from agent.access.registration import CHECK_EMAIL, LINK_INVALID, Registrations
 from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database
+from agent.errors import Refused
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import enqueue
-from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 INVITE_VALID = timedelta(hours=72)
@@ -94,17 +94,17 @@ class AccessService:
         try:
             return normalise_email(raw)
         except IdentifierRefused as exc:
-            raise LinkError(ErrorCode.INVALID_PARAMS, f"{field}: {exc.message}") from None
+            raise Refused(ErrorCode.INVALID_PARAMS, f"{field}: {exc.message}") from None
 
     def _username(self, raw: str | None) -> str | None:
         if raw is None or raw == "":
             if self.rules.identity == "username":
-                raise LinkError(ErrorCode.INVALID_PARAMS, "username: please choose a username")
+                raise Refused(ErrorCode.INVALID_PARAMS, "username: please choose a username")
             return None
         try:
             return normalise_username(raw)
         except IdentifierRefused as exc:
-            raise LinkError(ErrorCode.INVALID_PARAMS, f"username: {exc.message}") from None
+            raise Refused(ErrorCode.INVALID_PARAMS, f"username: {exc.message}") from None
 
     @staticmethod
     def _possible_birth_date(born: date, now: datetime) -> None:
@@ -112,14 +112,14 @@ class AccessService:
         comparison with the records could count it as a wrong answer."""
         problem = birth_date_problem(born, now)
         if problem is not None:
-            raise LinkError(ErrorCode.INVALID_PARAMS, f"date_of_birth: {problem}")
+            raise Refused(ErrorCode.INVALID_PARAMS, f"date_of_birth: {problem}")
 
     @staticmethod
     def _policy(password: str, field: str, personal: list[str | None]) -> None:
         try:
             check_password_policy(password, personal=[p for p in personal if p])
         except PasswordRefused as exc:
-            raise LinkError(ErrorCode.INVALID_PARAMS, f"{field}: {exc.message}") from None
+            raise Refused(ErrorCode.INVALID_PARAMS, f"{field}: {exc.message}") from None
 
     def _audit(
         self,
@@ -153,9 +153,9 @@ class AccessService:
     # -- sessions ----------------------------------------------------------------------------
 
     async def resolve_session(self, token: str | None, client_ip: str | None) -> Caller:
-        """The caller a session token belongs to, or LinkError(unauthenticated)."""
+        """The caller a session token belongs to, or Refused(unauthenticated)."""
         if not token or len(token) > 128:
-            raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in.")
+            raise Refused(ErrorCode.UNAUTHENTICATED, "Please sign in.")
         now = self.clock.now()
         idle = timedelta(minutes=self.rules.session_idle_minutes)
 
@@ -172,7 +172,7 @@ class AccessService:
 
         caller = await self.db.transaction(check)
         if caller is None:
-            raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in again.")
+            raise Refused(ErrorCode.UNAUTHENTICATED, "Please sign in again.")
         return caller
 
     async def sign_in(self, login: str, password: str, client_ip: str | None) -> dict[str, Any]:
@@ -235,7 +235,7 @@ class AccessService:
 
         result = await self.db.transaction(record)
         if result is None:
-            raise LinkError(ErrorCode.UNAUTHENTICATED, SIGN_IN_FAILED)
+            raise Refused(ErrorCode.UNAUTHENTICATED, SIGN_IN_FAILED)
         return result
 
     def _count_failure(self, cursor: Any, account: dict[str, Any], now: datetime) -> str:
@@ -286,7 +286,7 @@ class AccessService:
 
         account = await self.db.transaction(read)
         if account is None:
-            raise LinkError(ErrorCode.UNAUTHENTICATED, "Please sign in again.")
+            raise Refused(ErrorCode.UNAUTHENTICATED, "Please sign in again.")
         return {
             "first_name": account["first_name"],
             "email": mask_email(account["email"]) if account["email"] else None,
@@ -315,14 +315,14 @@ class AccessService:
 
         account = await self.db.transaction(peek)
         if account is None:
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         self._policy(password, "password", [account["email"], chosen, account["first_name"]])
         hashed = await self.hasher.hash(password)
 
         def apply(cursor: Any) -> dict[str, Any]:
             row = store.live_token(cursor, token, "invite", now)
             if row is None:
-                raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+                raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
             current = store.account_by(cursor, "a.id", row["account_id"], lock=True)
             assert current is not None
             patient_id = current["patient_id"]
@@ -360,12 +360,12 @@ class AccessService:
         result = await self.db.transaction(apply)
         if result.get("error") == "mismatch":
             # Committed above (the failed check counts); now tell the patient.
-            raise LinkError(
+            raise Refused(
                 ErrorCode.FORBIDDEN,
                 "The date of birth or zip code does not match the office's records.",
             )
         if result.get("error") == "username_taken":
-            raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
+            raise Refused(ErrorCode.INVALID_PARAMS, "username: that username is taken")
         return result
 
     async def _verify_legacy_account(self, token: str, client_ip: str | None) -> dict[str, Any]:
@@ -391,7 +391,7 @@ class AccessService:
             return True
 
         if not await self.db.transaction(verify):
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"verified": True}
 
     # -- recovery ----------------------------------------------------------------------------
@@ -451,7 +451,7 @@ class AccessService:
             return True
 
         if not await self.db.transaction(reset):
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"reset": True}
 
     async def reset_link(self, token: str) -> dict[str, Any]:
@@ -459,7 +459,7 @@ class AccessService:
         Reads only: the token stays usable, and opening the page is no state change."""
         now = self.clock.now()
         if not await self.db.transaction(store.token_usable, token, "reset_password", now):
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"usable": True}
 
     async def _check_password(self, caller: Caller, password: str) -> dict[str, Any]:
@@ -491,7 +491,7 @@ class AccessService:
             )
 
         await self.db.transaction(record)
-        raise LinkError(
+        raise Refused(
             ErrorCode.FORBIDDEN,
             "The current password is not right (or too many tries: wait a few minutes).",
         )
@@ -622,7 +622,7 @@ class AccessService:
             return True
 
         if not await self.db.transaction(confirm):
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"changed": True}
 
     def _apply_email(
