@@ -35,7 +35,7 @@ def read_saved_login(login_file: Path) -> tuple[str, str] | None:
 async def login_still_works(config_path: Path, login: str, password: str) -> bool:
     """Whether `login` / `password` would sign in to the demo now (account active, access on,
     password right). Reads only: no session, no audit row, no failed-login count."""
-    from agent.access import store
+    from agent.access import queries as store
     from agent.access.identifiers import IdentifierRefused, normalise_email
     from agent.access.passwords import PasswordHasher
     from agent.config import load_config

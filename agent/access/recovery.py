@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent import audit
-from agent.access import store
+from agent.access import queries as q
 
 if TYPE_CHECKING:
     from agent.access.service import AccessService
@@ -31,7 +31,7 @@ def queue_request(cursor: Any, login: str | None, client_ip: str | None, now: da
     an email address or a username (still queued: that request must cost the same)."""
     cursor.execute(
         "INSERT INTO portal_reset_requests (login, client_ip, requested_at) VALUES (%s, %s, %s)",
-        (login, client_ip, store.utc(now)),
+        (login, client_ip, q.utc(now)),
     )
 
 
@@ -57,21 +57,21 @@ def answer_requests(cursor: Any, access: AccessService, now: datetime) -> int:
 
 def _answer(cursor: Any, access: AccessService, request: dict[str, Any], now: datetime) -> None:
     login = request["login"]
-    account = None if login is None else store.account_by(cursor, *store.login_column(login))
+    account = None if login is None else q.account_by(cursor, *q.login_column(login))
     if account is None or not account["access_enabled"] or not account["email"]:
         outcome = "no_account"
     else:
         # Locked: two workers answering requests for one account count one after the other.
-        store.account_by(cursor, "a.id", account["id"], lock=True)
+        q.account_by(cursor, "a.id", account["id"], lock=True)
         since = now - CAP_WINDOW
-        if store.tokens_issued_since(cursor, account["id"], "reset_password", since) >= (
+        if q.tokens_issued_since(cursor, account["id"], "reset_password", since) >= (
             access.rules.reset_emails_per_hour
         ):
             # Someone asking again and again (from many addresses) must not flood a
             # patient's mailbox; the links already sent still work.
             outcome = "capped"
         else:
-            token = store.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
+            token = q.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
             mail = access.mail.reset_password(
                 to=account["email"], first_name=account["first_name"], token=token
             )

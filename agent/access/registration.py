@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 
 from agent import audit
-from agent.access import store
+from agent.access import queries as q
 from agent.access.charts import same_person
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
@@ -76,7 +76,7 @@ def _chart_to_activate(
     mine = [chart for chart in charts if _on_file(chart["email"]) == address]
     if len(mine) != 1:
         return None, "needs_office"
-    account = store.account_by(cursor, "a.patient_id", mine[0]["id"], lock=True)
+    account = q.account_by(cursor, "a.patient_id", mine[0]["id"], lock=True)
     if account is not None and account["status"] == "active":
         return None, "already_active"
     return int(mine[0]["id"]), "ok"
@@ -126,7 +126,7 @@ class Registrations:
             # The username is the browser's to choose, so whether it is taken is said; whether
             # the person is a patient here is not: that is left to answer_sign_ups, and this
             # row is the only trace every sign-up leaves before the answer.
-            if chosen is not None and store.account_by(cursor, "a.username", chosen):
+            if chosen is not None and q.account_by(cursor, "a.username", chosen):
                 raise Refused(ErrorCode.INVALID_PARAMS, "username: that username is taken")
             cursor.execute(
                 "INSERT INTO portal_registrations (first_name, last_name, date_of_birth,"
@@ -141,8 +141,8 @@ class Registrations:
                     chosen,
                     client_ip,
                     hashed,
-                    store.utc(now),
-                    store.utc(now + VERIFY_VALID),
+                    q.utc(now),
+                    q.utc(now + VERIFY_VALID),
                 ),
             )
 
@@ -190,7 +190,7 @@ class Registrations:
         elif (
             patient_id is None
             and access.rules.identity == "email"
-            and store.account_by(cursor, "a.login_email", address) is not None
+            and q.account_by(cursor, "a.login_email", address) is not None
         ):
             # Same email as a new sign-up would get, none: whether an address has an account
             # stays secret.
@@ -231,7 +231,7 @@ class Registrations:
         def delete(cursor: Any) -> int:
             cursor.execute(
                 "DELETE FROM portal_registrations WHERE expires_at <= %s",
-                (store.utc(self.access.clock.now()),),
+                (q.utc(self.access.clock.now()),),
             )
             return int(cursor.rowcount)
 
@@ -245,7 +245,7 @@ class Registrations:
             cursor.execute(
                 "SELECT * FROM portal_registrations"
                 " WHERE token_hash = %s AND expires_at > %s FOR UPDATE",
-                (token_hash(token), store.utc(now)),
+                (token_hash(token), q.utc(now)),
             )
             row = cursor.fetchone()
             if row is None:
@@ -304,11 +304,11 @@ class Registrations:
             return refuse("already_active" if why == "already_active" else "match_needs_office")
         login_email = address if access.rules.identity == "email" else None
         if login_email is not None:
-            other = store.account_by(cursor, "a.login_email", login_email)
+            other = q.account_by(cursor, "a.login_email", login_email)
             if other is not None and other["patient_id"] != patient_id:
                 return refuse("address_in_use")
         if row["username"] is not None:
-            other = store.account_by(cursor, "a.username", row["username"])
+            other = q.account_by(cursor, "a.username", row["username"])
             if other is not None and other["patient_id"] != patient_id:
                 return refuse("username_taken")
         if patient_id is None:
@@ -328,9 +328,9 @@ class Registrations:
             detail = "new_chart"
         else:
             detail = "existing_chart"
-        account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+        account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
         if account is None:
-            account_id = store.create_account(
+            account_id = q.create_account(
                 cursor,
                 patient_id=patient_id,
                 email=address,
@@ -343,8 +343,8 @@ class Registrations:
         else:
             # Invited meanwhile: the sign-up's password wins, and the invitation link ends.
             account_id = account["id"]
-            store.end_unused_tokens(cursor, account_id, now)
-            store.update_account(
+            q.end_unused_tokens(cursor, account_id, now)
+            q.update_account(
                 cursor,
                 account_id,
                 email=address,
@@ -352,7 +352,7 @@ class Registrations:
                 username=row["username"],
                 status="active",
             )
-        store.update_account(
+        q.update_account(
             cursor,
             account_id,
             password_hash=row["password_hash"],

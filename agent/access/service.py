@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from agent import audit
-from agent.access import recovery, store
+from agent.access import queries as q
+from agent.access import recovery
 from agent.access.charts import birth_date_problem, zip_matches
 from agent.access.identifiers import (
     IdentifierRefused,
@@ -78,7 +79,7 @@ class AccessService:
     def _login_column(login: str) -> tuple[str, str] | None:
         """Which column a typed login is looked up in, normalised; None if it cannot exist."""
         try:
-            return store.login_column(normalise_login(login))
+            return q.login_column(normalise_login(login))
         except IdentifierRefused:
             return None
 
@@ -160,14 +161,14 @@ class AccessService:
         idle = timedelta(minutes=self.rules.session_idle_minutes)
 
         def check(cursor: Any) -> Caller | None:
-            row = store.session(cursor, token)
+            row = q.session(cursor, token)
             if row is None or not row["access_enabled"] or row["status"] != "active":
                 return None
-            naive_now = store.utc(now)
+            naive_now = q.utc(now)
             if row["expires_at"] <= naive_now or row["last_seen_at"] + idle <= naive_now:
                 return None
             if naive_now - row["last_seen_at"] >= SESSION_TOUCH:
-                store.touch_session(cursor, row["id"], now)
+                q.touch_session(cursor, row["id"], now)
             return Caller(row["patient_id"], client_ip, row["account_id"])
 
         caller = await self.db.transaction(check)
@@ -180,7 +181,7 @@ class AccessService:
         where = self._login_column(login)
 
         def find(cursor: Any) -> dict[str, Any] | None:
-            return None if where is None else store.account_by(cursor, *where)
+            return None if where is None else q.account_by(cursor, *where)
 
         account = await self.db.transaction(find)
         usable = (
@@ -206,12 +207,12 @@ class AccessService:
             patient_id = account["patient_id"]
             # Re-read under the row lock: concurrent guesses must all count, and a lock set by
             # one of them meanwhile must hold for this one too.
-            current = store.account_by(cursor, "a.id", account["id"], lock=True)
+            current = q.account_by(cursor, "a.id", account["id"], lock=True)
             assert current is not None
             locked_now = _is_locked(current, now)
             if ok and not locked_now:
-                store.update_account(cursor, account["id"], failed_logins=0, locked_until=None)
-                token, expires = store.create_session(
+                q.update_account(cursor, account["id"], failed_logins=0, locked_until=None)
+                token, expires = q.create_session(
                     cursor,
                     account["id"],
                     now,
@@ -243,23 +244,23 @@ class AccessService:
         reaches lockout_failures. Bounded: the lock lifts by itself after lockout_minutes."""
         failures = account["failed_logins"] + 1
         if failures >= self.rules.lockout_failures:
-            store.update_account(
+            q.update_account(
                 cursor,
                 account["id"],
                 failed_logins=0,
                 locked_until=now + timedelta(minutes=self.rules.lockout_minutes),
             )
             return "failed_locked_now"
-        store.update_account(cursor, account["id"], failed_logins=failures)
+        q.update_account(cursor, account["id"], failed_logins=failures)
         return "failed"
 
     async def sign_out(self, token: str | None, client_ip: str | None) -> dict[str, Any]:
         now = self.clock.now()
 
         def revoke(cursor: Any) -> None:
-            account_id = store.revoke_session(cursor, token or "", now)
+            account_id = q.revoke_session(cursor, token or "", now)
             if account_id is not None:
-                account = store.account_by(cursor, "a.id", account_id)
+                account = q.account_by(cursor, "a.id", account_id)
                 self._audit(
                     cursor,
                     "access.sign_out",
@@ -273,7 +274,7 @@ class AccessService:
 
     async def account_info(self, caller: Caller) -> dict[str, Any]:
         def read(cursor: Any) -> dict[str, Any] | None:
-            account = store.account_by(cursor, "a.id", caller.account_id)
+            account = q.account_by(cursor, "a.id", caller.account_id)
             if account is not None:
                 self._audit(
                     cursor,
@@ -310,8 +311,8 @@ class AccessService:
         self._possible_birth_date(date_of_birth, now)
 
         def peek(cursor: Any) -> dict[str, Any] | None:
-            row = store.live_token(cursor, token, "invite", now)
-            return None if row is None else store.account_by(cursor, "a.id", row["account_id"])
+            row = q.live_token(cursor, token, "invite", now)
+            return None if row is None else q.account_by(cursor, "a.id", row["account_id"])
 
         account = await self.db.transaction(peek)
         if account is None:
@@ -320,16 +321,16 @@ class AccessService:
         hashed = await self.hasher.hash(password)
 
         def apply(cursor: Any) -> dict[str, Any]:
-            row = store.live_token(cursor, token, "invite", now)
+            row = q.live_token(cursor, token, "invite", now)
             if row is None:
                 raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
-            current = store.account_by(cursor, "a.id", row["account_id"], lock=True)
+            current = q.account_by(cursor, "a.id", row["account_id"], lock=True)
             assert current is not None
             patient_id = current["patient_id"]
             if current["date_of_birth"] != date_of_birth or not zip_matches(
                 current["home_zip"], zip_code
             ):
-                store.count_failed_check(cursor, row["id"], now, TOKEN_CHECKS)
+                q.count_failed_check(cursor, row["id"], now, TOKEN_CHECKS)
                 self._audit(
                     cursor,
                     "access.activate",
@@ -339,11 +340,11 @@ class AccessService:
                 )
                 return {"error": "mismatch"}
             if chosen is not None:
-                taken = store.account_by(cursor, "a.username", chosen)
+                taken = q.account_by(cursor, "a.username", chosen)
                 if taken is not None and taken["id"] != current["id"]:
                     return {"error": "username_taken"}
-            store.use_token(cursor, row["id"], now)
-            store.update_account(
+            q.use_token(cursor, row["id"], now)
+            q.update_account(
                 cursor,
                 current["id"],
                 password_hash=hashed,
@@ -374,11 +375,11 @@ class AccessService:
         now = self.clock.now()
 
         def verify(cursor: Any) -> bool:
-            redeemed = store.redeem_token(cursor, token, "verify_email", now)
+            redeemed = q.redeem_token(cursor, token, "verify_email", now)
             if redeemed is None:
                 return False
             _row, account = redeemed
-            store.update_account(
+            q.update_account(
                 cursor, account["id"], status="active", access_enabled=1, activated_at=now
             )
             self._audit(
@@ -426,12 +427,12 @@ class AccessService:
         hashed = await self.hasher.hash(password)
 
         def reset(cursor: Any) -> bool:
-            redeemed = store.redeem_token(cursor, token, "reset_password", now)
+            redeemed = q.redeem_token(cursor, token, "reset_password", now)
             if redeemed is None:
                 return False
             _row, account = redeemed
             # An invited patient whose access staff enabled sets a first password this way.
-            store.update_account(
+            q.update_account(
                 cursor,
                 account["id"],
                 password_hash=hashed,
@@ -440,7 +441,7 @@ class AccessService:
                 failed_logins=0,
                 locked_until=None,
             )
-            store.revoke_all_sessions(cursor, account["id"], now)
+            q.revoke_all_sessions(cursor, account["id"], now)
             self._audit(
                 cursor,
                 "access.reset_password",
@@ -458,7 +459,7 @@ class AccessService:
         """Whether a reset link can still be used, so its page can say at once that it cannot.
         Reads only: the token stays usable, and opening the page is no state change."""
         now = self.clock.now()
-        if not await self.db.transaction(store.token_usable, token, "reset_password", now):
+        if not await self.db.transaction(q.token_usable, token, "reset_password", now):
             raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"usable": True}
 
@@ -468,7 +469,7 @@ class AccessService:
         now = self.clock.now()
 
         def read(cursor: Any) -> dict[str, Any] | None:
-            return store.account_by(cursor, "a.id", caller.account_id)
+            return q.account_by(cursor, "a.id", caller.account_id)
 
         account = await self.db.transaction(read)
         if account is not None and not _is_locked(account, now):
@@ -479,7 +480,7 @@ class AccessService:
 
         def record(cursor: Any) -> None:
             outcome = "locked"
-            current = store.account_by(cursor, "a.id", caller.account_id, lock=True)
+            current = q.account_by(cursor, "a.id", caller.account_id, lock=True)
             if current is not None and not _is_locked(current, now):
                 outcome = self._count_failure(cursor, current, now)
             self._audit(
@@ -506,11 +507,9 @@ class AccessService:
         absolute = timedelta(hours=self.rules.session_absolute_hours)
 
         def change(cursor: Any) -> dict[str, Any]:
-            store.update_account(
-                cursor, account["id"], password_hash=hashed, password_changed_at=now
-            )
-            store.revoke_all_sessions(cursor, account["id"], now)
-            token, expires = store.create_session(
+            q.update_account(cursor, account["id"], password_hash=hashed, password_changed_at=now)
+            q.revoke_all_sessions(cursor, account["id"], now)
+            token, expires = q.create_session(
                 cursor, account["id"], now, absolute, caller.client_ip
             )
             if account["email"]:
@@ -539,7 +538,7 @@ class AccessService:
 
         def request(cursor: Any) -> None:
             if self._email_is_login(account):
-                other = store.account_by(cursor, "a.login_email", address)
+                other = q.account_by(cursor, "a.login_email", address)
                 if other is not None and other["id"] != account["id"]:
                     self._audit(
                         cursor,
@@ -573,7 +572,7 @@ class AccessService:
         """Mail a confirmation link to the new address; confirm_email_change switches to it
         when the link is opened (seed 004: the new address must be the patient's). The patient
         asks from the account page, staff with `portico-agent email change`."""
-        token = store.issue_token(
+        token = q.issue_token(
             cursor, account["id"], "change_email", now, EMAIL_CHANGE_VALID, new_email=address
         )
         self._send(
@@ -594,12 +593,12 @@ class AccessService:
         now = self.clock.now()
 
         def confirm(cursor: Any) -> bool:
-            redeemed = store.redeem_token(cursor, token, "change_email", now)
+            redeemed = q.redeem_token(cursor, token, "change_email", now)
             if redeemed is None:
                 return False
             row, account = redeemed
             if self._email_is_login(account):
-                other = store.account_by(cursor, "a.login_email", row["new_email"])
+                other = q.account_by(cursor, "a.login_email", row["new_email"])
                 if other is not None and other["id"] != account["id"]:
                     # Taken by a sign-up since the link was sent: the link is spent, nothing
                     # changes (committed), and the answer is the plain invalid-link one.
@@ -639,12 +638,12 @@ class AccessService:
         email change may be someone taking the account over)."""
         old = account["email"]
         login_email = address if self._email_is_login(account) else None
-        store.update_account(cursor, account["id"], email=address, login_email=login_email)
+        q.update_account(cursor, account["id"], email=address, login_email=login_email)
         cursor.execute(
             "UPDATE patients SET email = %s WHERE id = %s", (address, account["patient_id"])
         )
-        store.revoke_all_sessions(cursor, account["id"], now)
-        store.end_unused_tokens(cursor, account["id"], now)
+        q.revoke_all_sessions(cursor, account["id"], now)
+        q.end_unused_tokens(cursor, account["id"], now)
         if old and old != address:
             self._send(
                 cursor,
@@ -665,7 +664,7 @@ class AccessService:
 
 def _is_locked(account: dict[str, Any], now: datetime) -> bool:
     until = account["locked_until"]
-    return until is not None and until > store.utc(now)
+    return until is not None and until > q.utc(now)
 
 
 def _iso(moment: datetime) -> str:

@@ -24,13 +24,12 @@ from agent.clock import Clock
 from agent.db import Database, is_duplicate_key
 from agent.errors import Refused
 from agent.forms import queries as q
+from agent.forms.answers import check_draft, validate_answers
 from agent.forms.definition import (
     Answer,
     FormDefinition,
     FormField,
-    check_draft,
     definition_from_json,
-    validate_answers,
 )
 from protocol.errors import ErrorCode
 
