@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from agent import __version__
+from agent.access.context import AccessRules
 from agent.access.link import link_methods as access_methods
 from agent.access.passwords import PasswordHasher
-from agent.access.service import AccessRules, AccessService
+from agent.access.service import AccessService
 from agent.booking.link import link_methods as booking_methods
 from agent.booking.reads import BookingRules
 from agent.booking.service import BookingService
@@ -28,7 +29,7 @@ from agent.config import AgentConfig
 from agent.db import Database, DatabaseSettings
 from agent.db.pool import DatabaseUnavailable
 from agent.forms.link import link_methods as form_methods
-from agent.mail.messages import MailTemplates
+from agent.mail.emails import MailTemplates
 from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
 from agent.metrics import AgentMetrics, MeasuredHandler
@@ -181,7 +182,7 @@ class Agent:
             sender_from_config(config.email),
             clock,
             prepare=[
-                access.answer_reset_requests,
+                access.credentials.answer_reset_requests,
                 # Expired links first: they no longer count towards an address's cap.
                 access.registrations.forget_expired,
                 access.registrations.answer_sign_ups,

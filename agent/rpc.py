@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from agent.clock import Clock
     from agent.config import AgentConfig
     from agent.db import Database
-    from agent.mail.messages import MailTemplates
+    from agent.mail.emails import MailTemplates
 
 log = structlog.get_logger("portico.agent")
 
@@ -75,7 +75,7 @@ class SessionCallers:
         self.access = access
 
     async def caller_for(self, request: Request) -> Caller:
-        return await self.access.resolve_session(request.session, client_ip(request))
+        return await self.access.sessions.resolve_session(request.session, client_ip(request))
 
 
 def client_ip(request: Request) -> str | None:

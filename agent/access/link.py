@@ -71,7 +71,7 @@ def link_methods(context: DomainContext, access: AccessService) -> MethodTable:
     callers = context.callers
 
     async def activate(request: Request, params: ActivateParams) -> Any:
-        return await access.activate(
+        return await access.enrolment.activate(
             params.token,
             params.date_of_birth,
             params.zip,
@@ -96,10 +96,10 @@ def link_methods(context: DomainContext, access: AccessService) -> MethodTable:
         return await access.registrations.verify_email(params.token, client_ip(request))
 
     async def sign_in(request: Request, params: SignInParams) -> Any:
-        return await access.sign_in(params.login, params.password, client_ip(request))
+        return await access.sessions.sign_in(params.login, params.password, client_ip(request))
 
     async def sign_out(request: Request, params: NoParams) -> Any:
-        return await access.sign_out(request.session, client_ip(request))
+        return await access.sessions.sign_out(request.session, client_ip(request))
 
     async def session(request: Request, params: NoParams) -> Any:
         # The proxy asks before every signed-in page, so a disabled or ended session shows
@@ -108,29 +108,31 @@ def link_methods(context: DomainContext, access: AccessService) -> MethodTable:
         return {"signed_in": True}
 
     async def account(request: Request, params: NoParams) -> Any:
-        return await access.account_info(await callers.caller_for(request))
+        return await access.credentials.account_info(await callers.caller_for(request))
 
     async def forgot_password(request: Request, params: ForgotParams) -> Any:
-        return await access.forgot_password(params.login, client_ip(request))
+        return await access.credentials.forgot_password(params.login, client_ip(request))
 
     async def reset_link(request: Request, params: TokenParams) -> Any:
-        return await access.reset_link(params.token)
+        return await access.credentials.reset_link(params.token)
 
     async def reset_password(request: Request, params: ResetParams) -> Any:
-        return await access.reset_password(params.token, params.password, client_ip(request))
+        return await access.credentials.reset_password(
+            params.token, params.password, client_ip(request)
+        )
 
     async def change_password(request: Request, params: ChangePasswordParams) -> Any:
-        return await access.change_password(
+        return await access.credentials.change_password(
             await callers.caller_for(request), params.current_password, params.new_password
         )
 
     async def change_email(request: Request, params: ChangeEmailParams) -> Any:
-        return await access.change_email(
+        return await access.credentials.change_email(
             await callers.caller_for(request), params.password, params.new_email
         )
 
     async def confirm_email_change(request: Request, params: TokenParams) -> Any:
-        return await access.confirm_email_change(params.token, client_ip(request))
+        return await access.credentials.confirm_email_change(params.token, client_ip(request))
 
     return {
         "access.activate": (ActivateParams, activate),

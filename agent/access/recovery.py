@@ -13,13 +13,11 @@ same transaction that deletes the request, with one audit row per request either
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent import audit
 from agent.access import queries as q
-
-if TYPE_CHECKING:
-    from agent.access.service import AccessService
+from agent.access.context import AccessContext
 
 RESET_VALID = timedelta(hours=1)
 CAP_WINDOW = timedelta(hours=1)
@@ -35,7 +33,7 @@ def queue_request(cursor: Any, login: str | None, client_ip: str | None, now: da
     )
 
 
-def answer_requests(cursor: Any, access: AccessService, now: datetime) -> int:
+def answer_requests(cursor: Any, access: AccessContext, now: datetime) -> int:
     """Answer up to BATCH waiting requests; returns how many. SKIP LOCKED lets several
     workers share the queue without waiting on each other."""
     cursor.execute(
@@ -55,7 +53,7 @@ def answer_requests(cursor: Any, access: AccessService, now: datetime) -> int:
     return len(rows)
 
 
-def _answer(cursor: Any, access: AccessService, request: dict[str, Any], now: datetime) -> None:
+def _answer(cursor: Any, access: AccessContext, request: dict[str, Any], now: datetime) -> None:
     login = request["login"]
     account = None if login is None else q.account_by(cursor, *q.login_column(login))
     if account is None or not account["access_enabled"] or not account["email"]:
@@ -75,7 +73,7 @@ def _answer(cursor: Any, access: AccessService, request: dict[str, Any], now: da
             mail = access.mail.reset_password(
                 to=account["email"], first_name=account["first_name"], token=token
             )
-            access._send(cursor, mail, now)
+            access.send(cursor, mail, now)
             outcome = "sent"
     audit.record(
         cursor,

@@ -17,32 +17,25 @@ took their email as a login, so the office could no longer invite them. Now:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pymysql
 
 from agent import audit
 from agent.access import queries as q
 from agent.access.charts import same_person
+from agent.access.context import CHECK_EMAIL, LINK_INVALID, AccessContext
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
 from agent.errors import Refused
 from protocol.errors import ErrorCode
 
-if TYPE_CHECKING:
-    from agent.access.service import AccessService
-
 VERIFY_VALID = timedelta(hours=48)
 ANSWER_BATCH = 50
 # Live verification links one address may have: enough for a typo, a lost email and a second
 # try; a script signing a stranger up again and again mails them no more than this.
 SIGN_UPS_PER_ADDRESS = 3
-CHECK_EMAIL = (
-    "If an account with portal access matches, we have sent an email with a link. "
-    "It may take a few minutes to arrive."
-)
-LINK_INVALID = "This link is not valid any more. Ask the office to send a new one."
 CALL_OFFICE = "We could not finish setting up your portal account online. Please call the office."
 
 
@@ -92,9 +85,9 @@ def _live_links(cursor: Any, address: str) -> int:
 
 
 class Registrations:
-    """register / verify_email of AccessService, with its rules, mail and audit."""
+    """access.register and access.verify_email, and the mail worker's half of a sign-up."""
 
-    def __init__(self, access: AccessService) -> None:
+    def __init__(self, access: AccessContext) -> None:
         self.access = access
 
     async def register(
@@ -115,10 +108,10 @@ class Registrations:
                 ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
             )
         now = access.clock.now()
-        access._possible_birth_date(date_of_birth, now)
-        address = access._email(email, "email")
-        chosen = access._username(username)
-        access._policy(password, "password", [address, chosen, first_name])
+        access.check_birth_date(date_of_birth, now)
+        address = access.checked_email(email, "email")
+        chosen = access.checked_username(username)
+        access.check_policy(password, "password", [address, chosen, first_name])
         hashed = await access.hasher.hash(password)
         zip_code = zip_code.strip()
 
@@ -181,7 +174,7 @@ class Registrations:
         if charts and patient_id is None:
             # Already a patient, but this address is not theirs on file (or the chart is
             # ambiguous, or already has an account): no link, and nothing about the chart.
-            access._send(
+            access.send(
                 cursor,
                 access.mail.registration_call_office(to=address, first_name=row["first_name"]),
                 now,
@@ -203,7 +196,7 @@ class Registrations:
                 "UPDATE portal_registrations SET token_hash = %s, patient_id = %s WHERE id = %s",
                 (hashed_token, patient_id, row["id"]),
             )
-            access._send(
+            access.send(
                 cursor,
                 access.mail.verify_email(to=address, first_name=row["first_name"], token=token),
                 now,
@@ -260,16 +253,43 @@ class Registrations:
             # A concurrent sign-in name or address claim won the unique key; nothing changed.
             if not is_duplicate_key(exc):
                 raise
-            await access._audit_alone(
+            await access.audit_event_alone(
                 "access.verify_email", "conflict", patient_id=None, client_ip=client_ip
             )
             outcome = "call_office"
         if outcome == "unknown":
-            return await access._verify_legacy_account(token, client_ip)
+            return await self._verify_legacy_account(token, client_ip)
         if outcome == "invalid":
             raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         if outcome == "call_office":
             raise Refused(ErrorCode.FORBIDDEN, CALL_OFFICE)
+        return {"verified": True}
+
+    async def _verify_legacy_account(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        """A link mailed before portal_registrations existed: its account (and chart) were
+        made at sign-up, status "pending"; opening the link gives it access, as it did."""
+        access = self.access
+        now = access.clock.now()
+
+        def verify(cursor: Any) -> bool:
+            redeemed = q.redeem_token(cursor, token, "verify_email", now)
+            if redeemed is None:
+                return False
+            _row, account = redeemed
+            q.update_account(
+                cursor, account["id"], status="active", access_enabled=1, activated_at=now
+            )
+            access.audit_event(
+                cursor,
+                "access.verify_email",
+                "ok",
+                patient_id=account["patient_id"],
+                client_ip=client_ip,
+            )
+            return True
+
+        if not await access.db.transaction(verify):
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"verified": True}
 
     def _complete(
@@ -289,7 +309,7 @@ class Registrations:
         patient_id, why = _chart_to_activate(cursor, charts, address)
 
         def refuse(outcome: str) -> str:
-            access._audit(
+            access.audit_event(
                 cursor,
                 "access.verify_email",
                 outcome,
@@ -360,7 +380,7 @@ class Registrations:
             activated_at=now,
             access_enabled=1,
         )
-        access._audit(
+        access.audit_event(
             cursor,
             "access.verify_email",
             "ok",

@@ -11,8 +11,10 @@ from typing import Any
 
 from agent import audit
 from agent.access import queries as q
+from agent.access.credentials import EMAIL_CHANGE_VALID
+from agent.access.enrolment import INVITE_VALID
 from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
-from agent.access.service import EMAIL_CHANGE_VALID, INVITE_VALID, AccessService
+from agent.access.service import AccessService
 
 REFUSED = "\x00refused:"
 
@@ -155,7 +157,7 @@ class StaffActions:
                     cursor, account_id, email=address, login_email=address if email_login else None
                 )
             token = q.issue_token(cursor, account_id, "invite", now, INVITE_VALID)
-            access._send(
+            access.send(
                 cursor,
                 access.mail.invite(to=address, first_name=patient["first_name"], token=token),
                 now,
@@ -231,7 +233,7 @@ class StaffActions:
                 # link, or "forgot password", is their way in instead. An account that was in
                 # use and is enabled again was not waiting: "your account is ready" would
                 # read as if someone had set one up in the patient's name.
-                access._send(
+                access.send(
                     cursor,
                     access.mail.portal_ready(to=account["email"], first_name=patient["first_name"]),
                     now,
@@ -279,7 +281,7 @@ class StaffActions:
                     "address changed on file (the patient has no portal account yet; an "
                     "invitation will go to the new address)"
                 )
-            access.send_email_confirmation(
+            access.credentials.send_email_confirmation(
                 cursor, account, address, now, actor=self.actor, client_ip=None
             )
             hours = int(EMAIL_CHANGE_VALID / timedelta(hours=1))
@@ -296,7 +298,8 @@ class StaffActions:
     ) -> AuditPage:
         """Up to `limit` audit rows in the order they were written, from the practice's local
         date `since` and after row `after`; and how many more match beyond them."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if patient_id is not None:
             where.append("patient_id = %s")
             args.append(patient_id)
