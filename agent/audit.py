@@ -7,20 +7,9 @@ text a patient typed — so the trail itself is safe to show an auditor.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-
-class PatientCaller(Protocol):
-    """A signed-in patient's request (agent.booking.reads.Caller): who and from where."""
-
-    @property
-    def actor(self) -> str: ...
-
-    @property
-    def patient_id(self) -> int: ...
-
-    @property
-    def client_ip(self) -> str | None: ...
+from agent.caller import Caller
 
 
 def record(
@@ -53,7 +42,7 @@ def record(
 
 def by_patient(
     cursor: Any,
-    caller: PatientCaller,
+    caller: Caller,
     *,
     now: datetime,
     action: str,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.db import is_duplicate_key
-from protocol.aio import LinkError
+from agent.errors import Refused
 from protocol.errors import ErrorCode
 
 
@@ -58,9 +58,9 @@ def stored_reply(
     )
     row = cursor.fetchone()
     if row is None or not row["response"]:
-        raise LinkError(ErrorCode.BUSY, "Your earlier request is still being handled; try again.")
+        raise Refused(ErrorCode.BUSY, "Your earlier request is still being handled; try again.")
     if row["method"] != method or row["request_hash"] != digest:
-        raise LinkError(
+        raise Refused(
             ErrorCode.INVALID_PARAMS,
             "idempotency_key: this key was already used for a different request",
         )

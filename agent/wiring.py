@@ -8,22 +8,25 @@ here opens a socket or starts a task: building is cheap and the caller decides w
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.access.context import AccessRules
+from agent.access.link import link_methods as access_methods
 from agent.access.passwords import PasswordHasher
-from agent.access.service import AccessRules, AccessService
+from agent.access.service import AccessService
+from agent.booking.link import link_methods as booking_methods
 from agent.booking.reads import BookingRules
 from agent.booking.service import BookingService
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.db import Database, DatabaseSettings
 from agent.forms.link import link_methods as form_methods
-from agent.mail.messages import MailTemplates
+from agent.mail.emails import MailTemplates
 from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
+from agent.practice import link_methods as practice_methods
 from agent.records.link import link_methods as record_methods
-from agent.rpc import AgentMethods, DomainContext, MethodTable, PracticeInfo, SessionCallers
+from agent.rpc import AgentMethods, DomainContext, SessionCallers
 
 
 def database_settings(config: AgentConfig) -> DatabaseSettings:
@@ -108,16 +111,18 @@ def build_methods(
         mail=mail_templates(config),
         zone=ZoneInfo(practice.timezone),
     )
-    extra: dict[str, Any] = {}
-    for build_table in (message_methods, form_methods, record_methods):
-        table: MethodTable = build_table(context)
-        extra.update(table)
     return AgentMethods(
-        PracticeInfo(practice.name, practice.phone, practice.timezone),
-        booking,
-        access,
-        callers,
-        extra,
+        [
+            practice_methods(context, booking, access),
+            booking_methods(context, booking),
+            access_methods(context, access),
+            message_methods(context),
+            form_methods(context),
+            record_methods(context),
+        ],
+        phone=practice.phone,
+        booking=booking,
+        access=access,
     )
 
 
@@ -130,7 +135,7 @@ def build_outbox(
         sender_from_config(config.email),
         clock,
         prepare=[
-            access.answer_reset_requests,
+            access.credentials.answer_reset_requests,
             # Expired links first: they no longer count towards an address's cap.
             access.registrations.forget_expired,
             access.registrations.answer_sign_ups,

@@ -77,7 +77,7 @@ import pymysql  # noqa: E402
 import structlog  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from agent.access import store  # noqa: E402
+from agent.access import queries as store  # noqa: E402
 from agent.clock import FixedClock  # noqa: E402
 from agent.daemon import Agent  # noqa: E402
 from agent.db.migrate import apply_migrations  # noqa: E402

@@ -13,13 +13,11 @@ same transaction that deletes the request, with one audit row per request either
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent import audit
-from agent.access import store
-
-if TYPE_CHECKING:
-    from agent.access.service import AccessService
+from agent.access import queries as q
+from agent.access.context import AccessContext
 
 RESET_VALID = timedelta(hours=1)
 CAP_WINDOW = timedelta(hours=1)
@@ -31,11 +29,11 @@ def queue_request(cursor: Any, login: str | None, client_ip: str | None, now: da
     an email address or a username (still queued: that request must cost the same)."""
     cursor.execute(
         "INSERT INTO portal_reset_requests (login, client_ip, requested_at) VALUES (%s, %s, %s)",
-        (login, client_ip, store.utc(now)),
+        (login, client_ip, q.utc(now)),
     )
 
 
-def answer_requests(cursor: Any, access: AccessService, now: datetime) -> int:
+def answer_requests(cursor: Any, access: AccessContext, now: datetime) -> int:
     """Answer up to BATCH waiting requests; returns how many. SKIP LOCKED lets several
     workers share the queue without waiting on each other."""
     cursor.execute(
@@ -55,27 +53,27 @@ def answer_requests(cursor: Any, access: AccessService, now: datetime) -> int:
     return len(rows)
 
 
-def _answer(cursor: Any, access: AccessService, request: dict[str, Any], now: datetime) -> None:
+def _answer(cursor: Any, access: AccessContext, request: dict[str, Any], now: datetime) -> None:
     login = request["login"]
-    account = None if login is None else store.account_by(cursor, *store.login_column(login))
+    account = None if login is None else q.account_by(cursor, *q.login_column(login))
     if account is None or not account["access_enabled"] or not account["email"]:
         outcome = "no_account"
     else:
         # Locked: two workers answering requests for one account count one after the other.
-        store.account_by(cursor, "a.id", account["id"], lock=True)
+        q.account_by(cursor, "a.id", account["id"], lock=True)
         since = now - CAP_WINDOW
-        if store.tokens_issued_since(cursor, account["id"], "reset_password", since) >= (
+        if q.tokens_issued_since(cursor, account["id"], "reset_password", since) >= (
             access.rules.reset_emails_per_hour
         ):
             # Someone asking again and again (from many addresses) must not flood a
             # patient's mailbox; the links already sent still work.
             outcome = "capped"
         else:
-            token = store.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
+            token = q.issue_token(cursor, account["id"], "reset_password", now, RESET_VALID)
             mail = access.mail.reset_password(
                 to=account["email"], first_name=account["first_name"], token=token
             )
-            access._send(cursor, mail, now)
+            access.send(cursor, mail, now)
             outcome = "sent"
     audit.record(
         cursor,

@@ -17,32 +17,25 @@ took their email as a login, so the office could no longer invite them. Now:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pymysql
 
 from agent import audit
-from agent.access import store
+from agent.access import queries as q
 from agent.access.charts import same_person
+from agent.access.context import CHECK_EMAIL, LINK_INVALID, AccessContext
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
-from protocol.aio import LinkError
+from agent.errors import Refused
 from protocol.errors import ErrorCode
-
-if TYPE_CHECKING:
-    from agent.access.service import AccessService
 
 VERIFY_VALID = timedelta(hours=48)
 ANSWER_BATCH = 50
 # Live verification links one address may have: enough for a typo, a lost email and a second
 # try; a script signing a stranger up again and again mails them no more than this.
 SIGN_UPS_PER_ADDRESS = 3
-CHECK_EMAIL = (
-    "If an account with portal access matches, we have sent an email with a link. "
-    "It may take a few minutes to arrive."
-)
-LINK_INVALID = "This link is not valid any more. Ask the office to send a new one."
 CALL_OFFICE = "We could not finish setting up your portal account online. Please call the office."
 
 
@@ -76,7 +69,7 @@ def _chart_to_activate(
     mine = [chart for chart in charts if _on_file(chart["email"]) == address]
     if len(mine) != 1:
         return None, "needs_office"
-    account = store.account_by(cursor, "a.patient_id", mine[0]["id"], lock=True)
+    account = q.account_by(cursor, "a.patient_id", mine[0]["id"], lock=True)
     if account is not None and account["status"] == "active":
         return None, "already_active"
     return int(mine[0]["id"]), "ok"
@@ -92,9 +85,9 @@ def _live_links(cursor: Any, address: str) -> int:
 
 
 class Registrations:
-    """register / verify_email of AccessService, with its rules, mail and audit."""
+    """access.register and access.verify_email, and the mail worker's half of a sign-up."""
 
-    def __init__(self, access: AccessService) -> None:
+    def __init__(self, access: AccessContext) -> None:
         self.access = access
 
     async def register(
@@ -111,14 +104,14 @@ class Registrations:
     ) -> dict[str, Any]:
         access = self.access
         if not access.rules.self_registration:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.FORBIDDEN, "This office does not take sign-ups online; please call."
             )
         now = access.clock.now()
-        access._possible_birth_date(date_of_birth, now)
-        address = access._email(email, "email")
-        chosen = access._username(username)
-        access._policy(password, "password", [address, chosen, first_name])
+        access.check_birth_date(date_of_birth, now)
+        address = access.checked_email(email, "email")
+        chosen = access.checked_username(username)
+        access.check_policy(password, "password", [address, chosen, first_name])
         hashed = await access.hasher.hash(password)
         zip_code = zip_code.strip()
 
@@ -126,8 +119,8 @@ class Registrations:
             # The username is the browser's to choose, so whether it is taken is said; whether
             # the person is a patient here is not: that is left to answer_sign_ups, and this
             # row is the only trace every sign-up leaves before the answer.
-            if chosen is not None and store.account_by(cursor, "a.username", chosen):
-                raise LinkError(ErrorCode.INVALID_PARAMS, "username: that username is taken")
+            if chosen is not None and q.account_by(cursor, "a.username", chosen):
+                raise Refused(ErrorCode.INVALID_PARAMS, "username: that username is taken")
             cursor.execute(
                 "INSERT INTO portal_registrations (first_name, last_name, date_of_birth,"
                 " home_zip, email, username, client_ip, password_hash, created_at, expires_at)"
@@ -141,8 +134,8 @@ class Registrations:
                     chosen,
                     client_ip,
                     hashed,
-                    store.utc(now),
-                    store.utc(now + VERIFY_VALID),
+                    q.utc(now),
+                    q.utc(now + VERIFY_VALID),
                 ),
             )
 
@@ -181,7 +174,7 @@ class Registrations:
         if charts and patient_id is None:
             # Already a patient, but this address is not theirs on file (or the chart is
             # ambiguous, or already has an account): no link, and nothing about the chart.
-            access._send(
+            access.send(
                 cursor,
                 access.mail.registration_call_office(to=address, first_name=row["first_name"]),
                 now,
@@ -190,7 +183,7 @@ class Registrations:
         elif (
             patient_id is None
             and access.rules.identity == "email"
-            and store.account_by(cursor, "a.login_email", address) is not None
+            and q.account_by(cursor, "a.login_email", address) is not None
         ):
             # Same email as a new sign-up would get, none: whether an address has an account
             # stays secret.
@@ -203,7 +196,7 @@ class Registrations:
                 "UPDATE portal_registrations SET token_hash = %s, patient_id = %s WHERE id = %s",
                 (hashed_token, patient_id, row["id"]),
             )
-            access._send(
+            access.send(
                 cursor,
                 access.mail.verify_email(to=address, first_name=row["first_name"], token=token),
                 now,
@@ -231,7 +224,7 @@ class Registrations:
         def delete(cursor: Any) -> int:
             cursor.execute(
                 "DELETE FROM portal_registrations WHERE expires_at <= %s",
-                (store.utc(self.access.clock.now()),),
+                (q.utc(self.access.clock.now()),),
             )
             return int(cursor.rowcount)
 
@@ -245,7 +238,7 @@ class Registrations:
             cursor.execute(
                 "SELECT * FROM portal_registrations"
                 " WHERE token_hash = %s AND expires_at > %s FOR UPDATE",
-                (token_hash(token), store.utc(now)),
+                (token_hash(token), q.utc(now)),
             )
             row = cursor.fetchone()
             if row is None:
@@ -260,16 +253,43 @@ class Registrations:
             # A concurrent sign-in name or address claim won the unique key; nothing changed.
             if not is_duplicate_key(exc):
                 raise
-            await access._audit_alone(
+            await access.audit_event_alone(
                 "access.verify_email", "conflict", patient_id=None, client_ip=client_ip
             )
             outcome = "call_office"
         if outcome == "unknown":
-            return await access._verify_legacy_account(token, client_ip)
+            return await self._verify_legacy_account(token, client_ip)
         if outcome == "invalid":
-            raise LinkError(ErrorCode.NOT_FOUND, LINK_INVALID)
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         if outcome == "call_office":
-            raise LinkError(ErrorCode.FORBIDDEN, CALL_OFFICE)
+            raise Refused(ErrorCode.FORBIDDEN, CALL_OFFICE)
+        return {"verified": True}
+
+    async def _verify_legacy_account(self, token: str, client_ip: str | None) -> dict[str, Any]:
+        """A link mailed before portal_registrations existed: its account (and chart) were
+        made at sign-up, status "pending"; opening the link gives it access, as it did."""
+        access = self.access
+        now = access.clock.now()
+
+        def verify(cursor: Any) -> bool:
+            redeemed = q.redeem_token(cursor, token, "verify_email", now)
+            if redeemed is None:
+                return False
+            _row, account = redeemed
+            q.update_account(
+                cursor, account["id"], status="active", access_enabled=1, activated_at=now
+            )
+            access.audit_event(
+                cursor,
+                "access.verify_email",
+                "ok",
+                patient_id=account["patient_id"],
+                client_ip=client_ip,
+            )
+            return True
+
+        if not await access.db.transaction(verify):
+            raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
         return {"verified": True}
 
     def _complete(
@@ -289,7 +309,7 @@ class Registrations:
         patient_id, why = _chart_to_activate(cursor, charts, address)
 
         def refuse(outcome: str) -> str:
-            access._audit(
+            access.audit_event(
                 cursor,
                 "access.verify_email",
                 outcome,
@@ -304,11 +324,11 @@ class Registrations:
             return refuse("already_active" if why == "already_active" else "match_needs_office")
         login_email = address if access.rules.identity == "email" else None
         if login_email is not None:
-            other = store.account_by(cursor, "a.login_email", login_email)
+            other = q.account_by(cursor, "a.login_email", login_email)
             if other is not None and other["patient_id"] != patient_id:
                 return refuse("address_in_use")
         if row["username"] is not None:
-            other = store.account_by(cursor, "a.username", row["username"])
+            other = q.account_by(cursor, "a.username", row["username"])
             if other is not None and other["patient_id"] != patient_id:
                 return refuse("username_taken")
         if patient_id is None:
@@ -328,9 +348,9 @@ class Registrations:
             detail = "new_chart"
         else:
             detail = "existing_chart"
-        account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+        account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
         if account is None:
-            account_id = store.create_account(
+            account_id = q.create_account(
                 cursor,
                 patient_id=patient_id,
                 email=address,
@@ -343,8 +363,8 @@ class Registrations:
         else:
             # Invited meanwhile: the sign-up's password wins, and the invitation link ends.
             account_id = account["id"]
-            store.end_unused_tokens(cursor, account_id, now)
-            store.update_account(
+            q.end_unused_tokens(cursor, account_id, now)
+            q.update_account(
                 cursor,
                 account_id,
                 email=address,
@@ -352,7 +372,7 @@ class Registrations:
                 username=row["username"],
                 status="active",
             )
-        store.update_account(
+        q.update_account(
             cursor,
             account_id,
             password_hash=row["password_hash"],
@@ -360,7 +380,7 @@ class Registrations:
             activated_at=now,
             access_enabled=1,
         )
-        access._audit(
+        access.audit_event(
             cursor,
             "access.verify_email",
             "ok",

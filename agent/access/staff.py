@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from agent import audit
-from agent.access import store
+from agent.access import queries as q
+from agent.access.credentials import EMAIL_CHANGE_VALID
+from agent.access.enrolment import INVITE_VALID
 from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
-from agent.access.service import EMAIL_CHANGE_VALID, INVITE_VALID, AccessService
+from agent.access.service import AccessService
 
 REFUSED = "\x00refused:"
 
@@ -75,7 +77,7 @@ class StaffActions:
 
     async def duplicates(self) -> dict[str, list[dict[str, Any]]]:
         """Patients sharing an email once normalised (case, spaces, lookalike characters)."""
-        rows = await self.access.db.transaction(store.all_patients)
+        rows = await self.access.db.transaction(q.all_patients)
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             address = _normalised(row["email"])
@@ -86,7 +88,7 @@ class StaffActions:
     async def invite_all(self) -> InviteSummary:
         """Every patient with a valid email and zip and no active account, except those whose
         email another patient shares (in email-login mode): they are listed instead."""
-        rows = await self.access.db.transaction(store.all_patients)
+        rows = await self.access.db.transaction(q.all_patients)
         summary = InviteSummary()
         by_address: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -117,7 +119,7 @@ class StaffActions:
         email_login = access.rules.identity == "email"
 
         def invite(cursor: Any) -> str:
-            patient = store.patient(cursor, patient_id, lock=True)
+            patient = q.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
             address = _normalised(patient["email"])
@@ -127,11 +129,11 @@ class StaffActions:
                 raise StaffRefused(
                     f"patient {patient_id} has no home zip code on file; activation asks for it"
                 )
-            account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
             if account is not None and account["status"] == "active":
                 raise StaffRefused(f"patient {patient_id} already has an active portal account")
             if email_login:
-                other = store.account_by(cursor, "a.login_email", address)
+                other = q.account_by(cursor, "a.login_email", address)
                 if other is not None and other["patient_id"] != patient_id:
                     raise StaffRefused(
                         f"patient {patient_id}'s email is already the login of patient "
@@ -139,7 +141,7 @@ class StaffActions:
                         "(see `portico-agent patients duplicates`)"
                     )
             if account is None:
-                account_id = store.create_account(
+                account_id = q.create_account(
                     cursor,
                     patient_id=patient_id,
                     email=address,
@@ -151,11 +153,11 @@ class StaffActions:
                 )
             else:
                 account_id = account["id"]
-                store.update_account(
+                q.update_account(
                     cursor, account_id, email=address, login_email=address if email_login else None
                 )
-            token = store.issue_token(cursor, account_id, "invite", now, INVITE_VALID)
-            access._send(
+            token = q.issue_token(cursor, account_id, "invite", now, INVITE_VALID)
+            access.send(
                 cursor,
                 access.mail.invite(to=address, first_name=patient["first_name"], token=token),
                 now,
@@ -170,15 +172,15 @@ class StaffActions:
         now = self._now
 
         def change(cursor: Any) -> str:
-            patient = store.patient(cursor, patient_id, lock=True)
+            patient = q.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
             if not enabled:
                 if account is None:
                     return "had no portal account; nothing to disable"
-                store.update_account(cursor, account["id"], access_enabled=0)
-                ended = store.revoke_all_sessions(cursor, account["id"], now)
+                q.update_account(cursor, account["id"], access_enabled=0)
+                ended = q.revoke_all_sessions(cursor, account["id"], now)
                 self._audit(
                     cursor, "access.disable", "ok", patient_id, detail=f"sessions_ended:{ended}"
                 )
@@ -202,11 +204,11 @@ class StaffActions:
                 )
             if account is None:
                 email_login = access.rules.identity == "email"
-                if email_login and store.account_by(cursor, "a.login_email", address):
+                if email_login and q.account_by(cursor, "a.login_email", address):
                     raise StaffRefused(
                         f"patient {patient_id}'s email is already another account's login"
                     )
-                store.create_account(
+                q.create_account(
                     cursor,
                     patient_id=patient_id,
                     email=address,
@@ -223,15 +225,15 @@ class StaffActions:
                 )
             if account["access_enabled"]:
                 return "access was already enabled"
-            store.update_account(cursor, account["id"], access_enabled=1)
-            waiting = account["status"] == "active" and not store.has_signed_in(cursor, patient_id)
+            q.update_account(cursor, account["id"], access_enabled=1)
+            waiting = account["status"] == "active" and not q.has_signed_in(cursor, patient_id)
             if waiting and account["email"]:
                 # The activation page promised this email (activate_without_confirmation off).
                 # Without a password yet there is nothing to sign in with: the invitation's
                 # link, or "forgot password", is their way in instead. An account that was in
                 # use and is enabled again was not waiting: "your account is ready" would
                 # read as if someone had set one up in the patient's name.
-                access._send(
+                access.send(
                     cursor,
                     access.mail.portal_ready(to=account["email"], first_name=patient["first_name"]),
                     now,
@@ -263,11 +265,11 @@ class StaffActions:
         email_login = access.rules.identity == "email"
 
         def change(cursor: Any) -> str:
-            patient = store.patient(cursor, patient_id, lock=True)
+            patient = q.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            account = store.account_by(cursor, "a.patient_id", patient_id, lock=True)
-            other = store.account_by(cursor, "a.login_email", address) if email_login else None
+            account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            other = q.account_by(cursor, "a.login_email", address) if email_login else None
             if other is not None and (account is None or other["id"] != account["id"]):
                 raise StaffRefused("that address is already another account's login")
             if account is None:
@@ -279,7 +281,7 @@ class StaffActions:
                     "address changed on file (the patient has no portal account yet; an "
                     "invitation will go to the new address)"
                 )
-            access.send_email_confirmation(
+            access.credentials.send_email_confirmation(
                 cursor, account, address, now, actor=self.actor, client_ip=None
             )
             hours = int(EMAIL_CHANGE_VALID / timedelta(hours=1))
@@ -296,7 +298,8 @@ class StaffActions:
     ) -> AuditPage:
         """Up to `limit` audit rows in the order they were written, from the practice's local
         date `since` and after row `after`; and how many more match beyond them."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if patient_id is not None:
             where.append("patient_id = %s")
             args.append(patient_id)

@@ -1,1 +1,9 @@
-"""Online booking: pure slot computation (slots.py) and the transactional service."""
+"""Online booking: what a patient may book, and booking, cancelling and rescheduling.
+
+- ``slots.py``: the pure rules (which start times may be offered), no I/O;
+- ``queries.py``: the SQL;
+- ``service.py``: :class:`BookingService`, the change transactions, on top of ``reads.py``
+  (its read half, :class:`BookingReads`, and :class:`BookingRules`; two files because
+  together they pass 400 lines);
+- ``link.py``: the ``booking.*`` and ``appointments.list`` link methods.
+"""

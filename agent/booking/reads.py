@@ -21,9 +21,10 @@ from agent.booking.slots import (
     provider_slots,
     to_minute,
 )
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database
-from protocol.aio import LinkError
+from agent.errors import Refused
 from protocol.errors import ErrorCode
 
 DAY_MINUTES = 24 * 60
@@ -40,19 +41,6 @@ class BookingRules:
     allow_no_preference: bool = True
     late_cancel_fee_hours: int | None = None
     max_upcoming_per_patient: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asks: the patient the session belongs to, and from where (for the audit)."""
-
-    patient_id: int
-    client_ip: str | None = None
-    account_id: int | None = None
-
-    @property
-    def actor(self) -> str:
-        return f"patient:{self.patient_id}"
 
 
 class BookingReads:
@@ -101,7 +89,7 @@ class BookingReads:
         is already booked (`moving`: the appointment being rescheduled does not count)."""
         self._require_booking()
         if provider_id is None and not self.rules.allow_no_preference:
-            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+            raise Refused(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
         window = booking_window(
             self.clock.now(), self.rules.min_notice_hours, self.rules.horizon_days
         )
@@ -118,9 +106,9 @@ class BookingReads:
             _availability_rows, caller.patient_id, moving, type_id, provider_id, start, end
         )
         if atype is None:
-            raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
+            raise Refused(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
         if provider_id is not None and not providers:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
         free: dict[int, list[int]] = {}
@@ -179,7 +167,7 @@ class BookingReads:
 
     def _require_booking(self) -> None:
         if not self.rules.enabled:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.BOOKING_DISABLED,
                 f"This office does not take bookings online. Please call{self._phone_suffix()}.",
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 from agent import audit, idempotency
 from agent.booking import queries as q
-from agent.booking.reads import DAY_MINUTES, BookingReads, Caller
+from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
     booking_window,
     choose_provider,
@@ -23,10 +23,9 @@ from agent.booking.slots import (
     provider_slots,
     to_minute,
 )
-from protocol.aio import LinkError
+from agent.caller import Caller
+from agent.errors import Refused
 from protocol.errors import ErrorCode
-
-__all__ = ["BookingService", "Caller"]  # Caller is imported from here across the agent
 
 
 class BookingService(BookingReads):
@@ -42,7 +41,7 @@ class BookingService(BookingReads):
     ) -> dict[str, Any]:
         self._require_booking()
         if provider_id is None and not self.rules.allow_no_preference:
-            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+            raise Refused(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
         request = {"type": type_id, "provider": provider_id, "start": start.isoformat()}
         return await self._change(
             caller,
@@ -79,7 +78,7 @@ class BookingService(BookingReads):
         self._require_booking()
         self._require_changes()
         if provider_id is None and not self.rules.allow_no_preference:
-            raise LinkError(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
+            raise Refused(ErrorCode.INVALID_PARAMS, "provider_id: please choose a provider")
         request = {
             "appointment": appointment_id,
             "provider": provider_id,
@@ -117,7 +116,7 @@ class BookingService(BookingReads):
             return await self.db.transaction(
                 idempotency.stored_reply, caller.patient_id, key, action, digest
             )
-        except LinkError as exc:
+        except Refused as exc:
             await self.db.transaction(_audit_refusal, now, caller, action, exc.code)
             raise
 
@@ -150,9 +149,9 @@ class BookingService(BookingReads):
         start: int,
     ) -> tuple[dict[str, Any], str]:
         if not q.lock_patient(cursor, caller.patient_id):
-            raise LinkError(ErrorCode.NOT_FOUND, "Your patient record was not found.")
+            raise Refused(ErrorCode.NOT_FOUND, "Your patient record was not found.")
         if self._at_cap(cursor, caller.patient_id, now):
-            raise LinkError(
+            raise Refused(
                 ErrorCode.LIMIT_REACHED,
                 f"You already have {self.rules.max_upcoming_per_patient} upcoming "
                 "appointment(s), the most this office allows "
@@ -199,9 +198,9 @@ class BookingService(BookingReads):
     ) -> dict[str, Any]:
         row = q.appointment(cursor, appointment_id, caller.patient_id, lock=True)
         if row is None or row["status"] != "booked":
-            raise LinkError(ErrorCode.NOT_FOUND, "That appointment was not found.")
+            raise Refused(ErrorCode.NOT_FOUND, "That appointment was not found.")
         if q.db_minute(row["starts_at"]) - now < self.rules.cancel_cutoff_hours * 60:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.CANCEL_WINDOW_CLOSED,
                 "This appointment is too soon to change online. "
                 f"Please call the office{self._phone_suffix()}.",
@@ -219,12 +218,12 @@ class BookingService(BookingReads):
     ) -> int:
         atype = q.appointment_type(cursor, type_id)
         if atype is None:
-            raise LinkError(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
+            raise Refused(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
         window = booking_window(
             from_minute(now), self.rules.min_notice_hours, self.rules.horizon_days
         )
         if not window.earliest <= start <= window.latest:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.OUTSIDE_BOOKING_WINDOW,
                 "That time is outside the period this office takes online bookings for.",
             )
@@ -232,13 +231,13 @@ class BookingService(BookingReads):
         # booking of this patient can slip in between this check and the insert.
         duration = atype["duration_minutes"]
         if q.patient_busy(cursor, caller.patient_id, start, start + duration):
-            raise LinkError(
+            raise Refused(
                 ErrorCode.OVERLAPS_OWN_APPOINTMENT,
                 "You already have an appointment at that time. Please choose another time.",
             )
         candidates = [p["id"] for p in q.providers(cursor, type_id, provider_id, lock=True)]
         if not candidates:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
         day = from_minute(start).astimezone(self.tz).date()
@@ -260,7 +259,7 @@ class BookingService(BookingReads):
             )
         ]
         if not free:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.SLOT_UNAVAILABLE,
                 "That time is no longer available. Please choose another time.",
             )
@@ -273,7 +272,7 @@ class BookingService(BookingReads):
 
     def _require_changes(self) -> None:
         if not self.rules.allow_cancel_reschedule:
-            raise LinkError(
+            raise Refused(
                 ErrorCode.BOOKING_DISABLED,
                 "This office does not allow cancelling or rescheduling online. "
                 f"Please call{self._phone_suffix()}.",

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent.access import store
+from agent.access import queries as store
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.passwords import PasswordHasher
 from agent.config import ConfigInvalid, load_config

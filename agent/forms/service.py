@@ -19,19 +19,18 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agent import audit, idempotency
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database, is_duplicate_key
+from agent.errors import Refused
 from agent.forms import queries as q
+from agent.forms.answers import check_draft, validate_answers
 from agent.forms.definition import (
     Answer,
     FormDefinition,
     FormField,
-    check_draft,
     definition_from_json,
-    validate_answers,
 )
-from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 T = TypeVar("T")
@@ -145,7 +144,7 @@ class FormService:
                 idempotency.claim(cursor, caller.patient_id, key, SAVE, digest)
             row = _owned(cursor, caller, assignment_id, lock=True)
             if row["status"] == "submitted":
-                raise LinkError(ErrorCode.FORBIDDEN, ALREADY_SENT)
+                raise Refused(ErrorCode.FORBIDDEN, ALREADY_SENT)
             definition, now = self._definition(row), self._now()
             if submit:
                 normalised, errors = validate_answers(definition, answers)
@@ -181,7 +180,7 @@ class FormService:
 
         try:
             return await self.db.transaction(audited)
-        except LinkError as refused:
+        except Refused as refused:
             outcome = _OUTCOMES.get(refused.code, refused.code)
             await self.db.transaction(_audit_patient, now, caller, action, outcome, detail)
             raise
@@ -326,7 +325,7 @@ class FormService:
 def _owned(cursor: Any, caller: Caller, assignment_id: int, *, lock: bool) -> dict[str, Any]:
     row = q.owned_assignment(cursor, caller.patient_id, assignment_id, lock=lock)
     if row is None:
-        raise LinkError(ErrorCode.NOT_FOUND, NOT_FOUND)
+        raise Refused(ErrorCode.NOT_FOUND, NOT_FOUND)
     return row
 
 
@@ -334,7 +333,7 @@ def _refuse_wrong_answers(errors: Mapping[str, str]) -> None:
     # The message is the contract (docs/protocol.md: "answers.<name>: <what to fix>", joined
     # with "; "); details carry the same as a mapping for requesters that prefer one.
     if errors:
-        raise LinkError(
+        raise Refused(
             ErrorCode.INVALID_PARAMS,
             "; ".join(f"answers.{name}: {message}" for name, message in errors.items()),
             details={"answers": dict(errors)},

@@ -24,7 +24,7 @@ import structlog
 
 from agent.clock import Clock
 from agent.db.pool import Database, DatabaseUnavailable
-from agent.mail.messages import Mail
+from agent.mail.emails import Mail
 from agent.mail.senders import (
     FolderSender,
     MailError,

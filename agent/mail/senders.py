@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import aiosmtplib
 import structlog
 
-from agent.mail.messages import Mail
+from agent.mail.emails import Mail
 
 if TYPE_CHECKING:
     from agent.config import Email

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from agent import audit
-from agent.mail.messages import Mail
+from agent.mail.emails import Mail
 from agent.mail.outbox import enqueue
 from agent.messages import queries as q
 from agent.messages.rules import Attachment, MessageRefused, check_attachment_count

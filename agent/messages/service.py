@@ -19,9 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import audit, idempotency
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database
+from agent.errors import Refused
 from agent.messages import queries as q
 from agent.messages.office import NoticeMaker, OfficeMessage, SentMessage, write_office_message
 from agent.messages.rules import AUTHOR_MAX, MessageRefused, clean_body
@@ -35,7 +36,6 @@ from agent.messages.start import (
     check_new_conversation,
     start_tx,
 )
-from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 REPLY = "messages.reply"  # the method name its idempotency keys are stored under
@@ -124,7 +124,7 @@ class MessageService:
 
         row = await self.db.transaction(read)
         if row is None:
-            raise LinkError(ErrorCode.NOT_FOUND, THREAD_NOT_FOUND)
+            raise Refused(ErrorCode.NOT_FOUND, THREAD_NOT_FOUND)
         return {
             "id": row["id"],
             "subject": row["subject"],
@@ -140,7 +140,7 @@ class MessageService:
         try:
             body = clean_body(body)
         except MessageRefused as refused:
-            raise LinkError(ErrorCode.INVALID_PARAMS, str(refused)) from None
+            raise Refused(ErrorCode.INVALID_PARAMS, str(refused)) from None
         _check_key(idempotency_key)
         now = self.clock.now()
         request = json.dumps([REPLY, thread_id, body], ensure_ascii=False)
@@ -154,9 +154,9 @@ class MessageService:
                 idempotency.stored_reply, caller.patient_id, idempotency_key, REPLY, digest
             )
         if outcome == "not_found":
-            raise LinkError(ErrorCode.NOT_FOUND, THREAD_NOT_FOUND)
+            raise Refused(ErrorCode.NOT_FOUND, THREAD_NOT_FOUND)
         if outcome == "forbidden":
-            raise LinkError(ErrorCode.FORBIDDEN, NO_REPLIES)
+            raise Refused(ErrorCode.FORBIDDEN, NO_REPLIES)
         assert isinstance(outcome, dict)
         return outcome
 
@@ -214,7 +214,7 @@ class MessageService:
             await self.db.transaction(
                 self._audit, caller, now, "message.start", "forbidden", "patients_can_start:off"
             )
-            raise LinkError(ErrorCode.FORBIDDEN, NO_NEW_MESSAGES)
+            raise Refused(ErrorCode.FORBIDDEN, NO_NEW_MESSAGES)
         new = check_new_conversation(
             self.rules,
             topic=topic,
@@ -232,7 +232,7 @@ class MessageService:
             await self.db.transaction(
                 self._audit, caller, now, "message.start", "limit_reached", detail
             )
-            raise LinkError(ErrorCode.LIMIT_REACHED, TOO_MANY_TODAY) from None
+            raise Refused(ErrorCode.LIMIT_REACHED, TOO_MANY_TODAY) from None
         except idempotency.Replay:
             return await self.db.transaction(
                 idempotency.stored_reply, caller.patient_id, idempotency_key, START, digest
@@ -252,7 +252,7 @@ class MessageService:
 
         row = await self.db.transaction(read)
         if row is None:
-            raise LinkError(ErrorCode.NOT_FOUND, ATTACHMENT_NOT_FOUND)
+            raise Refused(ErrorCode.NOT_FOUND, ATTACHMENT_NOT_FOUND)
         return {
             "filename": row["filename"],
             "content_type": row["content_type"],
@@ -364,7 +364,7 @@ class MessageService:
 
 def _check_key(key: str | None) -> None:
     if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
-        raise LinkError(
+        raise Refused(
             ErrorCode.INVALID_PARAMS, f"idempotency_key: at most {IDEMPOTENCY_KEY_MAX} characters"
         )
 

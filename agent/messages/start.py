@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from agent import audit, idempotency
-from agent.booking.service import Caller
+from agent.caller import Caller
+from agent.errors import Refused
 from agent.messages import queries as q
 from agent.messages.rules import (
     ATTACHMENT_MAX_BYTES,
@@ -32,7 +33,6 @@ from agent.messages.rules import (
     clean_subject,
     too_large,
 )
-from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 START = "messages.start"  # the method name its idempotency keys are stored under
@@ -94,7 +94,7 @@ def check_new_conversation(
     filename: str | None,
     data_base64: str | None,
 ) -> NewConversation:
-    """The conversation to store, or LinkError(invalid_params) naming every field at fault
+    """The conversation to store, or Refused(invalid_params) naming every field at fault
     ("subject: ...; attachment: ..."), never quoting what the patient wrote."""
     problems: list[str] = []
 
@@ -112,7 +112,7 @@ def check_new_conversation(
     if filename is not None or data_base64 is not None:
         file = attempt(lambda: _attachment(filename or "", data_base64 or ""), "attachment")
     if problems or chosen is None or clean is None or text is None:
-        raise LinkError(ErrorCode.INVALID_PARAMS, "; ".join(problems))
+        raise Refused(ErrorCode.INVALID_PARAMS, "; ".join(problems))
     return NewConversation(chosen, clean, text, file)
 
 

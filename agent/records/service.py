@@ -12,9 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import audit
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.clock import Clock
 from agent.db import Database
+from agent.errors import Refused
 from agent.records import queries as q
 from agent.records.fhir import (
     health_record_bundle,
@@ -23,7 +24,6 @@ from agent.records.fhir import (
 )
 from agent.records.fhir_json import bundle_json
 from agent.records.units import unit_display
-from protocol.aio import LinkError
 from protocol.errors import ErrorCode
 
 
@@ -67,7 +67,7 @@ class RecordService:
         record = await self.db.transaction(read)
         if record is None:
             # The session outlived its patient row (merged or removed by the office).
-            raise LinkError(
+            raise Refused(
                 ErrorCode.NOT_FOUND,
                 "Your health record could not be found. Please call the office.",
             )

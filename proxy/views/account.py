@@ -17,7 +17,7 @@ NOTICES = {
     "password_changed": (
         "Your password is changed. Anywhere else you were signed in has been signed out."
     ),
-    # The agent tells the current address when the change happens (agent/access/service.py
+    # The agent tells the current address when the change happens (agent/access/credentials.py
     # _apply_email), not when it is asked for: nothing is sent there yet.
     "email_sent": (
         "We sent a link to the new address. Your email address changes when you open that "

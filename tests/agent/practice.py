@@ -16,7 +16,7 @@ from typing import Any
 
 import pymysql
 
-from agent.access import store
+from agent.access import queries as store
 from agent.access.passwords import PasswordHasher
 from agent.clock import FixedClock
 from agent.config import AgentConfig

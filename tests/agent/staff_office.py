@@ -75,7 +75,7 @@ class Office:
         """What the agent does when the patient opens the emailed confirmation link."""
 
         async def redeem(agent: Agent) -> dict[str, Any]:
-            return await agent.methods.access.confirm_email_change(token, "203.0.113.9")
+            return await agent.methods.access.credentials.confirm_email_change(token, "203.0.113.9")
 
         return self._with_agent(redeem)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.access.service import SIGN_IN_FAILED
+from agent.access.sessions import SIGN_IN_FAILED
 from agent.access.staff import StaffRefused
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.access.service import SIGN_IN_FAILED
+from agent.access.sessions import SIGN_IN_FAILED
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import (
     DOB,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agent.access.service import LINK_INVALID, SIGN_IN_FAILED
+from agent.access.context import LINK_INVALID
+from agent.access.sessions import SIGN_IN_FAILED
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
 from tests.agent.access_fixtures import (

@@ -21,7 +21,7 @@ from typing import Any
 
 import pymysql
 
-from agent.access import store
+from agent.access import queries as store
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
 from protocol.service.notify import ServiceNotifier

@@ -24,7 +24,7 @@ from tests.protocol.link_fixtures import LogCapture
 TITLE = "Check-up questions"  # CHECKUP's title
 NICKNAME = "Canarynick Zd5"
 NOTES = ("Canaryanswer Vb2 Qe9: my knee hurts on the stairs.", "It started in October.")
-MISSING = "This question needs an answer"  # agent/forms/definition.py NEEDS_ANSWER
+MISSING = "This question needs an answer"  # agent/forms/answers.py NEEDS_ANSWER
 SMOKER = "Do you smoke? (required)"
 # What the agent keeps once the form is sent (CHECKUP's field names).
 SENT = {

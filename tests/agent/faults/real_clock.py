@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from agent.access import store
+from agent.access import queries as store
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import connect, email_of
 from tests.agent.practice import TIMEZONE

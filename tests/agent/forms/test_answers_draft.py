@@ -8,14 +8,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.forms.definition import (
+from agent.forms.answers import (
     CHOOSE_FROM_LIST,
     NOT_ON_FORM,
     ONE_ANSWER,
-    FormDefinition,
     check_draft,
     validate_answers,
 )
+from agent.forms.definition import FormDefinition
 
 DEFINITION = FormDefinition.model_validate(
     {

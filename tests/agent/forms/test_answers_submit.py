@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.forms.definition import (
+from agent.forms.answers import (
     BAD_CHARACTER,
     CHOOSE_FROM_LIST,
     CHOOSE_ONE,
@@ -19,9 +19,9 @@ from agent.forms.definition import (
     NOT_ON_FORM,
     ONE_ANSWER,
     ONE_LINE,
-    FormDefinition,
     validate_answers,
 )
+from agent.forms.definition import FormDefinition
 
 
 def form(*fields: dict[str, Any]) -> FormDefinition:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.clock import FixedClock
 from agent.db import Database
 from agent.forms.service import FormService

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent.forms.definition import BAD_CHARACTER
+from agent.forms.answers import BAD_CHARACTER
 from protocol.aio import RemoteError
 from tests.agent.forms.seeding import CHECKUP, CHECKUP_ANSWERS, assign_form
 from tests.agent.practice import RunningPractice

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.mail.messages import MailTemplates
+from agent.mail.emails import MailTemplates
 from agent.mail.outbox import FolderSender, MailRetryLater
 
 PORTAL = "http://example-clinic.localhost:8080"

@@ -13,7 +13,7 @@ import structlog
 
 from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings
-from agent.mail.messages import Mail, MailTemplates
+from agent.mail.emails import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue
 from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
 from tests.agent.practice import fresh_database

@@ -17,7 +17,7 @@ import structlog
 
 from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings, DatabaseUnavailable
-from agent.mail.messages import Mail, MailTemplates
+from agent.mail.emails import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue, retry_delay
 from tests.agent.mail.smtp_server import RecordingHandler, free_port, smtp_server
 from tests.agent.practice import fresh_database

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 from agent.config import Email
-from agent.mail.messages import MailTemplates
+from agent.mail.emails import MailTemplates
 from agent.mail.outbox import MailRetryLater, SMTPSender, sender_from_config
 from tests.agent.mail.smtp_server import (
     Credentials,

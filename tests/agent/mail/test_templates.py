@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from agent.mail.messages import Mail, MailTemplates
+from agent.mail.emails import Mail, MailTemplates
 
 PORTAL = "https://example-clinic.portal.example.com"
 PRACTICE, PHONE = "Example Family Clinic", "+1 555 0100"

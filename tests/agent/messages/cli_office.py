@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.booking.service import Caller
+from agent.caller import Caller
 from agent.cli import main
 from agent.clock import FixedClock
 from agent.db import Database

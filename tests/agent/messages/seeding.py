@@ -15,7 +15,7 @@ import pymysql
 import pymysql.cursors
 
 from agent.db.pool import DatabaseSettings
-from agent.mail.messages import MailTemplates
+from agent.mail.emails import MailTemplates
 from agent.messages.office import OfficeMessage, write_office_message
 from agent.messages.rules import check_attachment, clean_author, clean_body, clean_subject
 from tests.agent.practice import NOW

@@ -12,7 +12,7 @@ import pytest
 from agent.clock import FixedClock
 from agent.db import Database
 from agent.db.pool import DatabaseSettings
-from agent.mail.messages import MailTemplates
+from agent.mail.emails import MailTemplates
 from agent.messages.office import OfficeMessage
 from agent.messages.rules import Attachment, MessageRefused
 from agent.messages.service import MessageService

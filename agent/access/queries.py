@@ -1,5 +1,7 @@
-"""SQL for accounts, one-time tokens and sessions; every function takes the transaction's
-cursor (agent/db/pool.py). DATETIMEs are UTC, naive."""
+"""SQL of agent.access: accounts, one-time tokens and sessions.
+
+Every function takes the transaction's cursor (agent/db/pool.py). DATETIMEs are UTC, naive.
+"""
 
 from __future__ import annotations
 
