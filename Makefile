@@ -13,6 +13,7 @@ test: venv db lint
 lint: venv
 	$(BIN)/ruff check protocol agent proxy tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 demo: venv db
 	scripts/demo.sh

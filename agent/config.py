@@ -32,9 +32,11 @@ from agent.config_values import (
     TimeZoneName,
     Topics,
 )
-from agent.messages.rules import DEFAULT_TOPICS
 from protocol.service.config_report import parse_yaml_model
 from protocol.service.fields import Network, Phone, Pin, Port, Subdomain, Whole
+
+# What a patient's new conversation may be about unless agent.yaml lists the office's own.
+DEFAULT_TOPICS = ("Appointments", "Prescriptions", "Billing", "Other")
 
 
 def _conflict(field: str, message: str) -> PydanticCustomError:

@@ -17,6 +17,8 @@ import structlog
 
 from agent import __version__
 from agent.access.passwords import PasswordHasher
+from agent.access.service import AccessService
+from agent.booking.service import BookingService
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.db import Database
@@ -25,7 +27,13 @@ from agent.mail.outbox import OutboxWorker
 from agent.metrics import AgentMetrics, MeasuredHandler
 from agent.reload import agent_reloader, report_identity_change
 from agent.rpc import AgentMethods
-from agent.wiring import access_rules, booking_rules, build_methods, build_outbox, database_settings
+from agent.wiring import (
+    access_rules,
+    booking_rules,
+    build_outbox,
+    build_services,
+    database_settings,
+)
 from protocol.aio import LinkError, LinkServer
 from protocol.errors import ErrorCode
 from protocol.events import HelloReceived
@@ -53,6 +61,10 @@ class Agent:
     methods: AgentMethods
     outbox: OutboxWorker
     metrics: AgentMetrics
+    booking: BookingService
+    """Its rules are replaced in place by a reload (apply_live_settings)."""
+    access: AccessService
+    """Likewise; stop() closes its password hasher."""
     _stop_mail: asyncio.Event = field(default_factory=asyncio.Event)
     _mail_task: asyncio.Task[None] | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -68,7 +80,8 @@ class Agent:
         clock = clock or SystemClock()
         db = Database(database_settings(config))
         practice = config.practice
-        methods = build_methods(config, db, clock, hasher)
+        services = build_services(config, db, clock, hasher)
+        methods = services.methods
 
         def on_hello(hello: HelloReceived) -> dict[str, Any]:
             if hello.tenant.lower() != practice.subdomain:
@@ -84,8 +97,8 @@ class Agent:
             allowed_networks=[str(n) for n in config.listen.proxy_networks()],
         )
         metrics.watch_connections(server)
-        outbox = build_outbox(config, db, clock, methods.access)
-        return cls(config, db, server, methods, outbox, metrics)
+        outbox = build_outbox(config, db, clock, services.access)
+        return cls(config, db, server, methods, outbox, metrics, services.booking, services.access)
 
     async def start(self, port: int | None = None) -> None:
         listen = self.config.listen
@@ -103,7 +116,7 @@ class Agent:
         if self._mail_task is not None:
             await self._mail_task
         await self.metrics.close()
-        self.methods.access.hasher.close()
+        self.access.hasher.close()
         await self.db.close()
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -119,8 +132,8 @@ class Agent:
         tls = self.server.tls.with_allowed_pins(config.tls.proxy_pins)
         networks = [str(n) for n in config.listen.proxy_networks()]
         booking, access = booking_rules(config), access_rules(config)
-        self.methods.booking.rules = booking
-        self.methods.access.rules = access
+        self.booking.rules = booking
+        self.access.rules = access
         self.server.reconfigure(tls=tls, allowed_networks=networks)
         set_log_level(config.logging.level)
         self.config = config

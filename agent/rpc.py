@@ -2,9 +2,10 @@
 
 Each domain package registers its own methods (`link_methods` in agent/booking/link.py,
 agent/access/link.py, agent/messages/link.py, agent/forms/link.py, agent/records/link.py,
-plus agent/practice.py); the daemon hands their tables to :class:`AgentMethods`. This module
-holds what they share: the strict parameter base and common field types, the session
-callers, and the one place where a domain refusal becomes the link's error answer.
+plus agent/practice.py); agent/wiring.py hands their tables to :class:`AgentMethods`. This
+module holds what they share: the strict parameter base and common field types, how a method
+learns who is calling (:class:`CallerResolver`; agent/access/link.py answers it), and the one
+place where a domain refusal becomes the link's error answer. It imports no domain package.
 
 Every method's parameters are a strict pydantic model (no coercion, no unknown keys), so bad
 input is answered `invalid_params` with a message naming the field — and never reaches SQL.
@@ -28,8 +29,6 @@ from protocol.aio import LinkError, Request
 from protocol.errors import ErrorCode
 
 if TYPE_CHECKING:
-    from agent.access.service import AccessService
-    from agent.booking.service import BookingService
     from agent.clock import Clock
     from agent.config import AgentConfig
     from agent.db import Database
@@ -68,16 +67,6 @@ class CallerResolver(Protocol):
         ...
 
 
-class SessionCallers:
-    """Sessions are the only way to act as a patient: the proxy carries the opaque token."""
-
-    def __init__(self, access: AccessService) -> None:
-        self.access = access
-
-    async def caller_for(self, request: Request) -> Caller:
-        return await self.access.sessions.resolve_session(request.session, client_ip(request))
-
-
 def client_ip(request: Request) -> str | None:
     """The patient's address as the proxy saw it (for the audit), bounded to an IPv6's length."""
     ip = (request.client or {}).get("ip")
@@ -110,15 +99,8 @@ class AgentMethods:
         tables: Iterable[MethodTable],
         *,
         phone: str,
-        booking: BookingService,
-        access: AccessService,
     ) -> None:
         self.phone = phone
-        # Kept here, though their methods live in their link.py, because a reload replaces
-        # their rules in place (agent/daemon.py apply_live_settings) and stop() closes the
-        # access hasher: the daemon and the test practices reach both through this handler.
-        self.booking = booking
-        self.access = access
         self._table: dict[str, tuple[type[Params], Method]] = {}
         for table in tables:
             for name, entry in table.items():

@@ -8,9 +8,11 @@ here opens a socket or starts a task: building is cheap and the caller decides w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from agent.access.context import AccessRules
+from agent.access.link import SessionCallers
 from agent.access.link import link_methods as access_methods
 from agent.access.passwords import PasswordHasher
 from agent.access.service import AccessService
@@ -26,7 +28,7 @@ from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
 from agent.practice import link_methods as practice_methods
 from agent.records.link import link_methods as record_methods
-from agent.rpc import AgentMethods, DomainContext, SessionCallers
+from agent.rpc import AgentMethods, DomainContext
 
 
 def database_settings(config: AgentConfig) -> DatabaseSettings:
@@ -89,9 +91,19 @@ def build_access(
     )
 
 
-def build_methods(
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the agent serves with: the link handler and the two services whose rules a
+    reload replaces in place (and whose password hasher stop() closes)."""
+
+    methods: AgentMethods
+    booking: BookingService
+    access: AccessService
+
+
+def build_services(
     config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
-) -> AgentMethods:
+) -> Services:
     """Every link method the agent serves, over services sharing `db` and `clock`."""
     practice = config.practice
     booking = BookingService(
@@ -111,7 +123,7 @@ def build_methods(
         mail=mail_templates(config),
         zone=ZoneInfo(practice.timezone),
     )
-    return AgentMethods(
+    methods = AgentMethods(
         [
             practice_methods(context, booking, access),
             booking_methods(context, booking),
@@ -121,9 +133,8 @@ def build_methods(
             record_methods(context),
         ],
         phone=practice.phone,
-        booking=booking,
-        access=access,
     )
+    return Services(methods, booking, access)
 
 
 def build_outbox(

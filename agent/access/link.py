@@ -11,8 +11,21 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from agent.access.service import AccessService
+from agent.caller import Caller
 from agent.rpc import Day, DomainContext, MethodTable, NoParams, Params, client_ip
 from protocol.aio import Request
+
+
+class SessionCallers:
+    """Sessions are the only way to act as a patient: the proxy carries the opaque token.
+    The rpc.CallerResolver every other domain package asks who is calling."""
+
+    def __init__(self, access: AccessService) -> None:
+        self.access = access
+
+    async def caller_for(self, request: Request) -> Caller:
+        return await self.access.sessions.resolve_session(request.session, client_ip(request))
+
 
 Token = Annotated[str, Field(min_length=1, max_length=128)]
 Secret = Annotated[str, Field(max_length=100_000)]  # policy, not the parser, judges length

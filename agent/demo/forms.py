@@ -7,8 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-# No stubs for PyMySQL in the environment.
-import pymysql.cursors  # type: ignore[import-untyped]
+import pymysql.cursors
 
 from agent.forms import queries as q
 from agent.forms.definition import parse_definition

@@ -26,8 +26,6 @@ _JPEG = ("image/jpeg", b"\xff\xd8\xff")
 _TEXT = ("text/plain", b"")
 ALLOWED_TYPES = {".pdf": _PDF, ".png": _PNG, ".jpg": _JPEG, ".jpeg": _JPEG, ".txt": _TEXT}
 ALLOWED_NAMES = "pdf, png, jpg, jpeg or txt"
-# What a patient's new conversation may be about unless agent.yaml lists the office's own.
-DEFAULT_TOPICS = ("Appointments", "Prescriptions", "Billing", "Other")
 
 
 class MessageRefused(Exception):

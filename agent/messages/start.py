@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 from agent import audit, idempotency
 from agent.caller import Caller
+from agent.config import DEFAULT_TOPICS
 from agent.errors import Refused
 from agent.messages import queries as q
 from agent.messages.rules import (
     ATTACHMENT_MAX_BYTES,
-    DEFAULT_TOPICS,
     Attachment,
     MessageRefused,
     check_attachment,

@@ -215,7 +215,7 @@ class AccessPractice:
 
     async def set_password(self, patient: int, password: str, *, enabled: bool = True) -> None:
         """An active account with this password, made directly (not under test here)."""
-        hashed = await self.agent.methods.access.hasher.hash(password)
+        hashed = await self.agent.access.hasher.hash(password)
         rows = self.query("SELECT id FROM portal_accounts WHERE patient_id = %s", (patient,))
         if rows:
             self.execute(
@@ -293,7 +293,7 @@ async def access_practice(
                 requester_id="test-proxy",
             )
             try:
-                staff = StaffActions(agent.methods.access, "staff:test", agent.methods.booking.tz)
+                staff = StaffActions(agent.access, "staff:test", agent.booking.tz)
                 yield AccessPractice(agent, client, clock, settings, handler, staff)
             finally:
                 await client.close()

@@ -55,7 +55,7 @@ class Office:
             try:
                 return await work(agent)
             finally:
-                agent.methods.access.hasher.close()
+                agent.access.hasher.close()
                 await agent.db.close()
 
         return asyncio.run(run())
@@ -75,7 +75,7 @@ class Office:
         """What the agent does when the patient opens the emailed confirmation link."""
 
         async def redeem(agent: Agent) -> dict[str, Any]:
-            return await agent.methods.access.credentials.confirm_email_change(token, "203.0.113.9")
+            return await agent.access.credentials.confirm_email_change(token, "203.0.113.9")
 
         return self._with_agent(redeem)
 

@@ -71,7 +71,7 @@ def report(endpoint: str, times: dict[str, list[float]]) -> float:
 
 
 async def with_account(practice: AccessPractice) -> None:
-    hasher = practice.agent.methods.access.hasher
+    hasher = practice.agent.access.hasher
     encoded = await hasher.hash("the-real-password-of-pat9")
     assert f"$m={MIN_MEMORY_COST_KIB},t={MIN_TIME_COST}," in encoded  # production parameters
     await practice.set_password(P, "the-real-password-of-pat9")
@@ -112,7 +112,7 @@ async def test_forgot_password_answers_the_same_in_the_same_time(
         # It really did mail the existing account, and only it, up to the hourly cap.
         sent = await practice.deliver()
         assert {tuple(m.rcpt_tos) for m in sent} == {(EXISTING,)}
-        assert len(sent) == practice.agent.methods.access.rules.reset_emails_per_hour
+        assert len(sent) == practice.agent.access.rules.reset_emails_per_hour
 
 
 async def test_sign_up_answers_the_same_in_the_same_time_whether_or_not_a_chart_matches(

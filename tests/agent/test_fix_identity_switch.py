@@ -49,7 +49,7 @@ def switch_to(practice: AccessPractice, tmp_path: Path, identity: str) -> None:
     data["metrics"] = {"enabled": False}
     path = write_config_file(tmp_path / "agent.yaml", data)
     assert practice.agent.reload_config(Path(path)) is not None
-    assert practice.agent.methods.access.rules.identity == identity
+    assert practice.agent.access.rules.identity == identity
 
 
 async def activate(practice: AccessPractice, patient: int, username: str | None = None) -> None:

@@ -116,7 +116,7 @@ async def running_office(
                 requester_id="e2e-staff",
             )
             try:
-                staff = StaffActions(agent.methods.access, "staff:e2e", agent.methods.booking.tz)
+                staff = StaffActions(agent.access, "staff:e2e", agent.booking.tz)
                 yield AccessPractice(agent, client, clock, settings, relay, staff)
             finally:
                 await client.close()

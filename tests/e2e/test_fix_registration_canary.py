@@ -29,7 +29,7 @@ async def test_a_sign_up_leaves_nothing_in_the_proxy_logs(
     site: PortalSite, patient: Patient, checks: PageChecks, logs: LogCapture
 ) -> None:
     clinic = site.clinic
-    access = clinic.office.agent.methods.access
+    access = clinic.office.agent.access
     access.rules = replace(access.rules, self_registration=True)  # as a reload would
 
     await patient.open(clinic.url("/register"), "register")
