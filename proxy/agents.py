@@ -16,10 +16,10 @@ registry no longer vouches for is *retired*: no new request uses it, and it is c
 once the requests already on it are answered (``LinkClient.close``'s grace period), so
 nobody's page is cut off half-way.
 
-Longer than ~400 lines on purpose: :class:`AgentConnections` is one object whose state (each office's
-link, its dialler, the links being retired) every method reads and changes, and the reload path
-(:meth:`AgentConnections.apply_registry`) races the dialling path by design; kept in one file,
-the interleavings they must survive can be read together. Dialling itself (resolving, TLS,
+Longer than ~400 lines on purpose: :class:`AgentConnections` is one object whose state
+(each office's link, its dialler, the links being retired) every method reads and changes, and
+the reload path (:meth:`AgentConnections.apply_registry`) races the dialling path by design;
+kept in one file, the interleavings they must survive can be read together. Dialling itself (resolving, TLS,
 backoff) is in proxy/dialling.py.
 """
 
