@@ -19,8 +19,8 @@ nobody's page is cut off half-way.
 Longer than ~400 lines on purpose: :class:`AgentConnections` is one object whose state
 (each office's link, its dialler, the links being retired) every method reads and changes, and
 the reload path (:meth:`AgentConnections.apply_registry`) races the dialling path by design;
-kept in one file, the interleavings they must survive can be read together. Dialling itself (resolving, TLS,
-backoff) is in proxy/dialling.py.
+kept in one file, the interleavings they must survive can be read together. Dialling itself
+(resolving, TLS, backoff) is in proxy/dialling.py.
 """
 
 from __future__ import annotations
