@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.db import MariaDB, throwaway_database
+from tests.support.database import MariaDB, throwaway_database
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import agent_config_data, fresh_database, make_keys
-from tests.db import MariaDB
+from tests.support.database import MariaDB
+from tests.support.practice import agent_config_data, fresh_database, make_keys
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).parents[1] / "config"

@@ -29,8 +29,8 @@ from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
 from protocol.tls import client_config
-from tests.agent.mail.smtp_server import Received, RecordingHandler, smtp_server
-from tests.agent.practice import NOW, agent_config_data, cheap_hasher
+from tests.support.practice import NOW, agent_config_data, cheap_hasher
+from tests.support.smtp import Received, RecordingHandler, smtp_server
 
 PORTAL_URL = "http://example-clinic.localhost:8080"
 FROM_ADDRESS = "portal@example.org"
@@ -56,7 +56,7 @@ def config_dict(
     booking: dict[str, Any] | None = None,
     messages: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """tests/agent/practice.py's agent config, plus `access`, `messages` and SMTP `email`."""
+    """tests/support/practice.py's agent config, plus `access`, `messages` and SMTP `email`."""
     data = agent_config_data(settings, keys, **(booking or {}))
     data["access"] = dict(access or {})
     data["messages"] = dict(messages or {})

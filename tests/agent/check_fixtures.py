@@ -22,7 +22,7 @@ import yaml
 from agent.check import run_check
 from agent.clock import Clock
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import agent_config_data
+from tests.support.practice import agent_config_data
 
 _LINE = re.compile(r"^(OK|WARN|FAIL|SKIP)\s+(\S+(?: \S+)?)\s{2,}")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import fresh_database, make_keys, seed_small_practice
-from tests.db import MariaDB
+from tests.support.database import MariaDB
+from tests.support.practice import fresh_database, make_keys, seed_small_practice
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +17,7 @@ def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
-    """A fresh, migrated database holding the small practice of tests/agent/practice.py."""
+    """A fresh, migrated database holding the small practice of tests/support/practice.py."""
     with fresh_database(mariadb) as settings:
         seed_small_practice(settings)
         yield settings

@@ -25,8 +25,8 @@ from tests.agent.access_fixtures import (
     mail_relay,
     write_config_file,
 )
-from tests.agent.mail.smtp_server import RecordingHandler
-from tests.agent.practice import cheap_hasher
+from tests.support.practice import cheap_hasher
+from tests.support.smtp import RecordingHandler
 
 T = TypeVar("T")
 SHARED_RAW = ("Ann.Lee@Example.org ", "ann.lee@example.org")  # patients 2 and 3

@@ -13,7 +13,7 @@ from typing import Any
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
 from tests.agent.access_fixtures import AccessPractice, access_practice, as_json, email_of
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 
 A, B = 1, 2
 NOT_FOUND = ("not_found", "That appointment was not found.")

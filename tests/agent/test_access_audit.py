@@ -20,7 +20,7 @@ from tests.agent.access_fixtures import (
     link_token,
     utc_naive,
 )
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 P = 8
 NEW_BY_PATIENT = "pat8.moved@example.org"

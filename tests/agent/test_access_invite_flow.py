@@ -16,7 +16,7 @@ from tests.agent.access_fixtures import (
     link_token,
     text_of,
 )
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 PATIENT = 7
 

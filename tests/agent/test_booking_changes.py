@@ -10,7 +10,7 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NOW, running_practice
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NOW, running_practice
 
 WEDNESDAY_10AM = "2026-11-25T15:00:00Z"  # 10:00 New York, 51 h after NOW
 

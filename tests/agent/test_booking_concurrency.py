@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT, running_practice
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT, running_practice
 
 WEDNESDAY_10AM = "2026-11-25T15:00:00Z"  # 10:00 in New York
 WEDNESDAY_1030 = "2026-11-25T15:30:00Z"

@@ -9,7 +9,7 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP, running_practice
+from tests.support.practice import DR_ADAMS, FOLLOW_UP, running_practice
 
 PARAMS = {
     "appointment_type_id": FOLLOW_UP,

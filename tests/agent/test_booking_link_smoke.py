@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP, running_practice
+from tests.support.practice import DR_ADAMS, FOLLOW_UP, running_practice
 
 
 async def test_book_and_list_over_the_link(practice_db: DatabaseSettings, link_keys: Path) -> None:

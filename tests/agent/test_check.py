@@ -18,7 +18,7 @@ from tests.agent.check_fixtures import (
     least_privilege_user,
     write_config,
 )
-from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
+from tests.support.smtp import RecordingHandler, smtp_server
 
 ITEMS = [
     "config",

@@ -16,8 +16,8 @@ from tests.agent.check_fixtures import (
     run_as_admin,
     write_config,
 )
-from tests.agent.practice import settings_for
-from tests.db import MariaDB
+from tests.support.database import MariaDB
+from tests.support.practice import settings_for
 
 
 def config_for(tmp_path: Path, keys: Path, settings: DatabaseSettings) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
 from tests.agent.check_fixtures import check, database_user, run_as_admin, write_config
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, running_practice
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, running_practice
 
 
 async def test_the_agent_books_and_cancels_with_only_the_printed_grants(

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.check_network import check_mail
 from agent.config import Email
-from tests.agent.mail.smtp_server import (
+from tests.support.smtp import (
     Credentials,
     RecordingHandler,
     free_port,

@@ -11,8 +11,8 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, running_practice
 from tests.agent.tcp_relay import TcpRelay
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, running_practice
 
 
 async def test_outage_gives_unavailable_and_recovers(

@@ -18,7 +18,7 @@ import pytest
 from agent.db.migrate import apply_migrations, connect
 from agent.db.pool import DatabaseSettings
 from agent.demo_seed import DemoSeedRefused, SeedSummary, seed_demo
-from tests.db import MariaDB
+from tests.support.database import MariaDB
 
 # Daylight saving starts on 2025-03-09 in New York, inside the ±60-day window: appointments
 # on both sides must still sit inside the local working hours.

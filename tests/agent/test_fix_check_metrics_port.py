@@ -16,8 +16,8 @@ from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from tests.agent.check_fixtures import check, free_port, write_config
-from tests.agent.practice import agent_config_data, cheap_hasher
 from tests.agent.test_check_listen_port import check_in_thread
+from tests.support.practice import agent_config_data, cheap_hasher
 
 
 def metrics_on(port: int) -> dict[str, object]:

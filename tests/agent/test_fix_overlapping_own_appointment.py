@@ -19,8 +19,8 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT, running_practice
 from tests.agent.test_booking_changes import _book, _code
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT, running_practice
 
 WEDNESDAY = "2026-11-25"
 AT_10 = "2026-11-25T15:00:00Z"  # 10:00 New York

@@ -14,7 +14,7 @@ from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import PORTAL_URL, ZIP, email_of, text_of
 from tests.agent.access_fixtures import access_practice as practice_with
 
-PATIENT = 7  # Pat7 Example, born 1970-01-01, zip 10001 (tests/agent/practice.py)
+PATIENT = 7  # Pat7 Example, born 1970-01-01, zip 10001 (tests/support/practice.py)
 
 
 async def test_staff_enabling_a_waiting_account_mails_the_patient_a_sign_in_link(

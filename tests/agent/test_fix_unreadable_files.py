@@ -26,7 +26,7 @@ import yaml
 
 from agent.check_files import DEFAULT_SERVICE_USER, service_user
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import agent_config_data, make_keys
+from tests.support.practice import agent_config_data, make_keys
 
 AGENT = str(Path(sys.executable).parent / "portico-agent")
 

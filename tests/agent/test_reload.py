@@ -26,7 +26,8 @@ from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.keys import write_identity
 from protocol.tls import client_config
 from tests.agent.access_fixtures import write_config_file
-from tests.agent.practice import (
+from tests.protocol.link_fixtures import LogCapture, captured_logs, until
+from tests.support.practice import (
     DR_ADAMS,
     FOLLOW_UP,
     NOW,
@@ -34,7 +35,6 @@ from tests.agent.practice import (
     agent_config_data,
     cheap_hasher,
 )
-from tests.protocol.link_fixtures import LogCapture, captured_logs, until
 
 SLOT = "2026-11-25T15:00:00Z"  # Wednesday 10:00 in New York, two days ahead of NOW
 

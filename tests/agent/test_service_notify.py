@@ -3,7 +3,7 @@ NOTIFY_SOCKET (READY, WATCHDOG, RELOADING/READY, STOPPING, in that order), when 
 and how SIGTERM ends it (requests in flight finish, exit 0).
 
 The agent is the real console script in a subprocess, on a throwaway MariaDB database; the test
-plays systemd's end of the notify socket (tests/service_daemons.py).
+plays systemd's end of the notify socket (tests/support/systemd.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from protocol.aio import LinkClient
 from protocol.sdnotify import ServiceNotifier
 from protocol.tls import client_config
 from tests.agent.access_fixtures import connect, query, write_config_file
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP, agent_config_data
 from tests.agent.tcp_relay import TcpRelay
 from tests.protocol.link_fixtures import captured_logs
-from tests.service_daemons import (
+from tests.support.practice import DR_ADAMS, FOLLOW_UP, agent_config_data
+from tests.support.systemd import (
     PATIENCE,
     NotifySocket,
     abstract_notify,

@@ -18,12 +18,12 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import fresh_database, make_keys, seed_small_practice
-from tests.db import MariaDB
 from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite, portal_site
 from tests.protocol.link_fixtures import LogCapture, captured_logs
+from tests.support.database import MariaDB
+from tests.support.practice import fresh_database, make_keys, seed_small_practice
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -74,7 +74,7 @@ def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
-    """A fresh, migrated database holding the small practice of tests/agent/practice.py."""
+    """A fresh, migrated database holding the small practice of tests/support/practice.py."""
     with fresh_database(mariadb) as settings:
         seed_small_practice(settings)
         yield settings

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pymysql
 
-from tests.agent.mail.smtp_server import free_port
-from tests.db import MariaDB
+from tests.support.database import MariaDB
+from tests.support.smtp import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "demo.sh"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import fresh_database, make_keys, seed_small_practice
-from tests.db import MariaDB
 from tests.protocol.link_fixtures import LogCapture, captured_logs
 from tests.proxy.agent_fixtures import Offices, ProxySetup
+from tests.support.database import MariaDB
+from tests.support.practice import fresh_database, make_keys, seed_small_practice
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
-    """A fresh, migrated database holding the small practice of tests/agent/practice.py."""
+    """A fresh, migrated database holding the small practice of tests/support/practice.py."""
     with fresh_database(mariadb) as settings:
         seed_small_practice(settings)
         yield settings

@@ -35,8 +35,8 @@ from tests.agent.access_fixtures import (
     email_of,
     execute,
 )
-from tests.agent.practice import NOW
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
+from tests.support.practice import NOW
 
 HOST = f"{SUBDOMAIN}.localhost:8080"
 ORIGIN = f"http://{HOST}"

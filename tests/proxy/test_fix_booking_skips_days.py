@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_BAKER, FOLLOW_UP, TIMEZONE
 from tests.proxy.portal import Browser, portal
+from tests.support.practice import DR_BAKER, FOLLOW_UP, TIMEZONE
 
 # Friday 2026-11-27 18:00 in New York: after hours, so "today" has no free time left, and the
 # notice periods below land on a weekend evening or after a weekday's hours.

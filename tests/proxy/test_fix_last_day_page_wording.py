@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_BAKER, FOLLOW_UP
 from tests.proxy.portal import portal
+from tests.support.practice import DR_BAKER, FOLLOW_UP
 
 # Friday 2026-11-27 18:00 New York; a 9-day window ends Sunday 2026-12-06 18:00.
 NOW = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)

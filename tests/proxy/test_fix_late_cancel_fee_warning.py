@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
 from tests.proxy.portal import portal
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 FEE_WARNING = "the office may charge a late-cancellation fee"
 # Now is Monday 2026-11-23 12:00 UTC. Cancelling is allowed until 24 h before; a fee may be

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
 from tests.proxy.portal import portal
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 LIMIT = "as many upcoming appointments as this office allows online"
 # Now is Monday 2026-11-23 12:00 UTC; the office allows one upcoming appointment online.

@@ -12,8 +12,8 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import PASSWORD, email_of
-from tests.agent.practice import FOLLOW_UP
 from tests.proxy.portal import Browser, Page, portal
+from tests.support.practice import FOLLOW_UP
 
 ATTACKS = [
     "//evil.example",

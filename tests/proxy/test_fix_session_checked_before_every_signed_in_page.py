@@ -14,8 +14,8 @@ from aiohttp import web
 
 from agent.db.pool import DatabaseSettings
 from proxy.views.base import SIGNED_OUT_ROUTES
-from tests.agent.practice import FOLLOW_UP
 from tests.proxy.portal import Browser, Portal, portal
+from tests.support.practice import FOLLOW_UP
 
 SESSION_COOKIE = "__Host-portico"
 

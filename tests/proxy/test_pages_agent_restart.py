@@ -8,8 +8,8 @@ from pathlib import Path
 
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import cheap_hasher
 from tests.proxy.portal import portal
+from tests.support.practice import cheap_hasher
 
 
 async def test_pages_say_call_us_while_the_agent_is_down_then_recover(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import execute
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 from tests.proxy.portal import Portal, portal
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 
 
 async def test_signed_in_patient_sees_appointments_in_local_time(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
 from tests.proxy.portal import Browser, Page, Portal, portal
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 # Now is Monday 2026-11-23 07:00 New York; 24 hours' notice makes Tuesday 9:00 AM the first
 # free time (14:00 UTC), on a 15-minute grid.

@@ -10,9 +10,9 @@ from pathlib import Path
 from agent.db.pool import DatabaseSettings
 from proxy.agents import AgentConnections
 from tests.agent.access_fixtures import PASSWORD, email_of
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
 from tests.proxy.portal import ORIGIN, Browser, Portal, portal, serve_proxy
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 
 def _status(site: Portal, appointment: int) -> str:

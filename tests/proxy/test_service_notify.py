@@ -16,7 +16,7 @@ import aiohttp
 import yaml
 
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
-from tests.service_daemons import (
+from tests.support.systemd import (
     Daemon,
     NotifySocket,
     accepts_tcp,

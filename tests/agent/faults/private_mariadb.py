@@ -21,9 +21,9 @@ import pymysql
 
 from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
-from tests.agent.faults.daemons import PATIENCE, free_port
-from tests.agent.practice import seed_small_practice, settings_for
-from tests.db import MariaDB
+from tests.support.daemons import PATIENCE, free_port
+from tests.support.database import MariaDB
+from tests.support.practice import seed_small_practice, settings_for
 
 
 def _program(name: str) -> str:
@@ -48,11 +48,11 @@ class PrivateMariaDB:
 
     @property
     def server(self) -> MariaDB:
-        """Connection details as tests/db.py gives them (any user: grants are off)."""
+        """Connection details as tests/support/database.py gives them (any user: grants are off)."""
         return MariaDB(host="127.0.0.1", port=self.port, user="root", password="", database="")
 
     def small_practice(self, name: str = "practice") -> DatabaseSettings:
-        """A migrated database holding tests/agent/practice.py's small practice. Never dropped:
+        """A migrated database holding tests/support/practice.py's small practice. Never dropped:
         the whole server goes away with the test's directory."""
         admin = pymysql.connect(host="127.0.0.1", port=self.port, user="root")
         with admin, admin.cursor() as cursor:

@@ -1,6 +1,6 @@
 """Sessions and bookable times for an agent process on the real clock.
 
-A separate `portico-agent run` cannot be given the FixedClock of tests/agent/practice.py, so its
+A separate `portico-agent run` cannot be given the FixedClock of tests/support/practice.py, so its
 sessions are made at the real "now" and its slots lie a few days ahead of it: past the small
 practice's 24 hours of minimum notice, well inside its 30-day horizon, in the providers'
 weekday hours (09:00-17:00 in New York, see seed_small_practice).
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from agent.access import store
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import connect, email_of
-from tests.agent.practice import TIMEZONE
+from tests.support.practice import TIMEZONE
 
 FIRST_DAY_AHEAD = 3  # the earliest day offered, counted from today in the practice's zone
 SLOT_MINUTES = 30  # a Follow-up

@@ -15,7 +15,7 @@ from agent import audit
 from agent.db.pool import DatabaseSettings
 from agent.forms import queries
 from agent.forms.definition import parse_definition
-from tests.agent.practice import NOW
+from tests.support.practice import NOW
 
 REPO = Path(__file__).resolve().parents[3]
 INTAKE = REPO / "config" / "forms" / "new-patient-intake.yaml"

@@ -19,10 +19,10 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings, DatabaseUnavailable
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue, retry_delay
-from tests.agent.mail.smtp_server import RecordingHandler, free_port, smtp_server
-from tests.agent.practice import fresh_database
 from tests.agent.tcp_relay import TcpRelay
-from tests.db import MariaDB
+from tests.support.database import MariaDB
+from tests.support.practice import fresh_database
+from tests.support.smtp import RecordingHandler, free_port, smtp_server
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PORTAL = "https://example-clinic.portal.example.com"

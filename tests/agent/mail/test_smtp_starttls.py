@@ -11,7 +11,7 @@ import structlog
 from agent.config import Email
 from agent.mail.messages import MailTemplates
 from agent.mail.outbox import MailRetryLater, SMTPSender, sender_from_config
-from tests.agent.mail.smtp_server import (
+from tests.support.smtp import (
     Credentials,
     RecordingHandler,
     RelayCertificate,

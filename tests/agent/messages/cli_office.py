@@ -18,7 +18,7 @@ from agent.db import Database
 from agent.db.pool import DatabaseSettings
 from agent.messages.service import MessageService
 from tests.agent.access_fixtures import query, write_config_file
-from tests.agent.practice import NOW, TIMEZONE, agent_config_data
+from tests.support.practice import NOW, TIMEZONE, agent_config_data
 
 STAFF = f"staff:{getpass.getuser()}"
 

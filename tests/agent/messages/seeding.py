@@ -18,9 +18,9 @@ from agent.db.pool import DatabaseSettings
 from agent.mail.messages import MailTemplates
 from agent.messages.office import OfficeMessage, write_office_message
 from agent.messages.rules import check_attachment, clean_author, clean_body, clean_subject
-from tests.agent.practice import NOW
+from tests.support.practice import NOW
 
-# tests/agent/practice.py's practice (agent_config_data).
+# tests/support/practice.py's practice (agent_config_data).
 PRACTICE_NAME = "Example Family Clinic"
 PRACTICE_PHONE = "+1 555 0100"
 PORTAL_URL = "http://example-clinic.localhost:8080"

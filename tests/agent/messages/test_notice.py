@@ -25,7 +25,7 @@ from tests.agent.access_fixtures import (
     text_of,
 )
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW, TIMEZONE
+from tests.support.practice import NOW, TIMEZONE
 
 A, B = 1, 2
 SUBJECT = "Your biopsy result"

@@ -17,9 +17,9 @@ from agent.db.pool import DatabaseSettings
 from agent.demo_seed import DemoSeedRefused, seed_demo
 from agent.records import queries as q
 from agent.records.demo import seed_demo_records
-from tests.agent.practice import NOW, TIMEZONE, fresh_database
 from tests.agent.records.sample import bundle_of, validated
-from tests.db import MariaDB
+from tests.support.database import MariaDB
+from tests.support.practice import NOW, TIMEZONE, fresh_database
 
 PATIENTS = 60
 

@@ -1,6 +1,6 @@
 """`portico-agent run` (and `portico-proxy serve`) as real processes a test can SIGKILL.
 
-The in-process agent of tests/agent/practice.py dies with the test; a fault test needs the
+The in-process agent of tests/support/practice.py dies with the test; a fault test needs the
 daemon exactly as systemd starts it: its own process, config file, real clock and memory, so
 that SIGKILL, a restart and /proc/<pid>/status mean what they mean in production.
 """
@@ -21,7 +21,7 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, LinkRefused
 from protocol.tls import client_config
 from tests.agent.access_fixtures import write_config_file
-from tests.agent.practice import agent_config_data
+from tests.support.practice import agent_config_data
 
 # Generous: a loaded two-core CI machine imports the whole stack in a second or two.
 PATIENCE = 30.0

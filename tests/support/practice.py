@@ -26,7 +26,7 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
 from protocol.keys import write_identity
 from protocol.tls import client_config
-from tests.db import MariaDB
+from tests.support.database import MariaDB
 
 TIMEZONE = "America/New_York"
 # Monday 2026-11-23, 07:00 in New York.
