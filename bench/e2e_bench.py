@@ -93,7 +93,8 @@ from proxy.app import create_app  # noqa: E402
 from proxy.config import ProxyConfig  # noqa: E402
 from proxy.security import PRE_COOKIE, SESSION_COOKIE  # noqa: E402
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup  # noqa: E402
-from tests.support.practice import NOW, TIMEZONE, agent_config, make_keys  # noqa: E402
+from tests.support.keys import make_keys
+from tests.support.practice import NOW, TIMEZONE, agent_config
 
 HOST = f"{SUBDOMAIN}.localhost"
 PATHS = ("baseline", "ours")

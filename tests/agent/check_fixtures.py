@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import yaml
 
 from agent.check import run_check
 from agent.clock import Clock
 from agent.db.pool import DatabaseSettings
+from tests.support.database import connect
 from tests.support.practice import agent_config_data
 
 _LINE = re.compile(r"^(OK|WARN|FAIL|SKIP)\s+(\S+(?: \S+)?)\s{2,}")
@@ -102,14 +102,7 @@ def check(
 
 
 def admin_connection(settings: DatabaseSettings) -> Any:
-    return pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        autocommit=True,
-    )
+    return connect(settings)
 
 
 def run_as_admin(settings: DatabaseSettings, *statements: str) -> None:

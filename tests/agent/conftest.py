@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.support.database import MariaDB
-from tests.support.practice import fresh_database, make_keys, seed_small_practice
+from tests.support.database import MariaDB, fresh_database
+from tests.support.keys import make_keys
+from tests.support.practice import seed_small_practice
 
 
 @pytest.fixture(scope="session")

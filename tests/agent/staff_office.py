@@ -17,16 +17,10 @@ from agent.cli import main
 from agent.clock import FixedClock
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import (
-    access_config,
-    config_dict,
-    email_of,
-    execute,
-    mail_relay,
-    write_config_file,
-)
-from tests.support.practice import cheap_hasher
-from tests.support.smtp import RecordingHandler
+from tests.agent.access_fixtures import access_config, config_dict, email_of
+from tests.support.database import execute
+from tests.support.practice import cheap_hasher, write_config_file
+from tests.support.smtp import RecordingHandler, mail_relay
 
 T = TypeVar("T")
 SHARED_RAW = ("Ann.Lee@Example.org ", "ann.lee@example.org")  # patients 2 and 3

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.agent.access_fixtures import email_of, execute, link_token, query
+from tests.agent.access_fixtures import email_of, link_token
 from tests.agent.staff_office import ACTIVE, BAD_EMAIL, NO_EMAIL, NO_ZIP, Office
 from tests.agent.staff_office import office as office
+from tests.support.database import execute, query
 from tests.support.practice import PATIENTS
 
 INVITED = sorted(set(range(1, PATIENTS + 1)) - {2, 3, NO_EMAIL, NO_ZIP, ACTIVE, BAD_EMAIL})

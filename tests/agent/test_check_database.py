@@ -17,7 +17,6 @@ from tests.agent.check_fixtures import (
     write_config,
 )
 from tests.support.database import MariaDB
-from tests.support.practice import settings_for
 
 
 def config_for(tmp_path: Path, keys: Path, settings: DatabaseSettings) -> Path:
@@ -88,12 +87,12 @@ def test_a_database_without_portico_tables_fails_with_run_migrate(
     mariadb: MariaDB, link_keys: Path, tmp_path: Path
 ) -> None:
     name = f"portico_t_{secrets.token_hex(5)}"
-    run_as_admin(settings_for(mariadb, ""), f"CREATE DATABASE `{name}`")
+    run_as_admin(mariadb.settings(""), f"CREATE DATABASE `{name}`")
     try:
-        path = config_for(tmp_path, link_keys, settings_for(mariadb, name))
+        path = config_for(tmp_path, link_keys, mariadb.settings(name))
         run = check(path)
     finally:
-        run_as_admin(settings_for(mariadb, ""), f"DROP DATABASE `{name}`")
+        run_as_admin(mariadb.settings(""), f"DROP DATABASE `{name}`")
 
     schema = run.line("schema")
     assert run.status == 1
@@ -147,7 +146,7 @@ def test_a_wrong_password_fails_and_skips_what_needs_the_database(
 def test_an_unknown_database_name_fails_with_its_name(
     mariadb: MariaDB, link_keys: Path, tmp_path: Path
 ) -> None:
-    run = check(config_for(tmp_path, link_keys, settings_for(mariadb, "no_such_practice_db")))
+    run = check(config_for(tmp_path, link_keys, mariadb.settings("no_such_practice_db")))
 
     assert "there is no database named no_such_practice_db" in run.line("database")
     assert "set database.name" in run.line("database")

@@ -17,7 +17,8 @@ from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from tests.agent.check_fixtures import Run, check, free_port, write_config
-from tests.support.practice import agent_config_data, cheap_hasher, make_keys
+from tests.support.keys import make_keys
+from tests.support.practice import agent_config_data, cheap_hasher
 
 
 async def check_in_thread(path: Path, **kwargs: Any) -> Run:

@@ -9,13 +9,9 @@ from typing import Any
 
 from agent.check_network import check_mail
 from agent.config import Email
-from tests.support.smtp import (
-    Credentials,
-    RecordingHandler,
-    free_port,
-    self_signed_certificate,
-    smtp_server,
-)
+from tests.support.keys import self_signed_certificate
+from tests.support.ports import free_port
+from tests.support.smtp import Credentials, RecordingHandler, smtp_server
 
 
 def smtp(port: int, **settings: Any) -> Email:

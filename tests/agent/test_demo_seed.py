@@ -15,10 +15,10 @@ import pymysql
 import pymysql.cursors
 import pytest
 
-from agent.db.migrate import apply_migrations, connect
+from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
 from agent.demo_seed import DemoSeedRefused, SeedSummary, seed_demo
-from tests.support.database import MariaDB
+from tests.support.database import MariaDB, connect
 
 # Daylight saving starts on 2025-03-09 in New York, inside the ±60-day window: appointments
 # on both sides must still sit inside the local working hours.
@@ -62,15 +62,10 @@ def seed_into(
     cursorclass: type[pymysql.cursors.Cursor] = pymysql.cursors.Cursor,
     **kwargs: Any,
 ) -> SeedSummary:
-    conn = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        charset="utf8mb4",
+    conn = connect(
+        settings,
+        dict_rows=cursorclass is pymysql.cursors.DictCursor,
         autocommit=autocommit,
-        cursorclass=cursorclass,
     )
     with conn:
         return seed_demo(conn, now=NOW, timezone=TZ_NAME, **kwargs)

@@ -16,8 +16,9 @@ import pytest
 from agent.access.logins import identity_meaning
 from agent.cli import main
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import access_practice, config_dict, write_config_file
+from tests.agent.access_fixtures import access_practice, config_dict
 from tests.agent.test_fix_identity_switch import ENABLED, activate
+from tests.support.practice import write_config_file
 
 
 async def test_no_account_the_other_way_is_not_announced_as_zero(

@@ -24,9 +24,9 @@ from tests.agent.access_fixtures import (
     config_dict,
     email_of,
     link_token,
-    write_config_file,
 )
-from tests.protocol.link_fixtures import LogCapture, captured_logs
+from tests.support.logs import LogCapture, captured_logs
+from tests.support.practice import write_config_file
 
 ENABLED = {"activate_without_confirmation": True}
 

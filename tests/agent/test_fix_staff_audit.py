@@ -13,15 +13,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.agent.access_fixtures import connect
 from tests.agent.staff_office import Office
 from tests.agent.staff_office import office as office
+from tests.support.database import connect
 
 PATIENT, OTHER = 9, 10
 
 
 def _insert(office: Office, rows: list[tuple[datetime, int, str]]) -> None:
-    connection = connect(office.settings)
+    connection = connect(office.settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO portal_audit (occurred_at, actor, patient_id, action, outcome)"

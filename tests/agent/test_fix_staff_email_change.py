@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.access_fixtures import email_of, execute, link_token, query
+from tests.agent.access_fixtures import email_of, link_token
 from tests.agent.staff_office import ACTIVE, Office
 from tests.agent.staff_office import office as office
+from tests.support.database import execute, query
 
 NEW = "pat6.new@example.org"
 AGENT = str(Path(sys.executable).with_name("portico-agent"))

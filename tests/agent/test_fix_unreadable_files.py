@@ -26,7 +26,8 @@ import yaml
 
 from agent.check_files import DEFAULT_SERVICE_USER, service_user
 from agent.db.pool import DatabaseSettings
-from tests.support.practice import agent_config_data, make_keys
+from tests.support.keys import make_keys
+from tests.support.practice import agent_config_data
 
 AGENT = str(Path(sys.executable).parent / "portico-agent")
 

@@ -24,7 +24,7 @@ from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.tls import client_config
-from tests.protocol.link_fixtures import captured_logs
+from tests.support.logs import captured_logs
 from tests.support.practice import (
     DR_ADAMS,
     FOLLOW_UP,

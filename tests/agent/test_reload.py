@@ -25,8 +25,8 @@ from agent.reload import plan_reload, reload_from_file
 from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.keys import write_identity
 from protocol.tls import client_config
-from tests.agent.access_fixtures import write_config_file
-from tests.protocol.link_fixtures import LogCapture, captured_logs, until
+from tests.protocol.link_fixtures import until
+from tests.support.logs import LogCapture, captured_logs
 from tests.support.practice import (
     DR_ADAMS,
     FOLLOW_UP,
@@ -34,6 +34,7 @@ from tests.support.practice import (
     RunningPractice,
     agent_config_data,
     cheap_hasher,
+    write_config_file,
 )
 
 SLOT = "2026-11-25T15:00:00Z"  # Wednesday 10:00 in New York, two days ahead of NOW

@@ -21,9 +21,10 @@ from agent.db.pool import DatabaseSettings
 from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite, portal_site
-from tests.protocol.link_fixtures import LogCapture, captured_logs
-from tests.support.database import MariaDB
-from tests.support.practice import fresh_database, make_keys, seed_small_practice
+from tests.support.database import MariaDB, fresh_database
+from tests.support.keys import make_keys
+from tests.support.logs import LogCapture, captured_logs
+from tests.support.practice import seed_small_practice
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

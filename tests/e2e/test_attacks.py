@@ -18,7 +18,7 @@ from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import OTHER_SUBDOMAIN, PortalSite, Tenant, portal_site
 from tests.e2e.signed_in import signed_in_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 WEDNESDAY_9 = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import signed_in_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 
 # Now is Monday 2026-11-23 07:00 in New York (12:00 UTC); 24 hours' notice makes Tuesday

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.protocol.link_fixtures import LogCapture, captured_logs
 from tests.proxy.agent_fixtures import Offices, ProxySetup
-from tests.support.database import MariaDB
-from tests.support.practice import fresh_database, make_keys, seed_small_practice
+from tests.support.database import MariaDB, fresh_database
+from tests.support.keys import make_keys
+from tests.support.logs import LogCapture, captured_logs
+from tests.support.practice import seed_small_practice
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from proxy.agents import AgentConnections, AgentUnavailable, backoff_delay
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
+from tests.support.logs import LogCapture
 
 HOSTNAME = "clinic.example-ddns.test"
 

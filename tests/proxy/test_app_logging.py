@@ -8,8 +8,8 @@ from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import PASSWORD, email_of
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.portal import portal
+from tests.support.logs import LogCapture
 from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 

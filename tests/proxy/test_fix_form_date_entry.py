@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import query
 from tests.agent.forms.seeding import CHECKUP, INTAKE, assign_form
 from tests.proxy.clinical_pages_fixtures import fill_in
 from tests.proxy.portal import Page, portal
+from tests.support.database import query
 
 BOXES = {"answer.born.month": "4", "answer.born.day": "27", "answer.born.year": "1950"}
 

@@ -19,9 +19,10 @@ from protocol.keys import write_identity
 from proxy.app import run_proxy
 from proxy.config import ProxyConfig
 from proxy.security import SECURITY_HEADERS
-from tests.protocol.link_fixtures import LogCapture, read_until_closed
+from tests.protocol.link_fixtures import read_until_closed
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
 from tests.proxy.test_app_serve import _until_listening
+from tests.support.logs import LogCapture
 
 CANARY = b"CanaryInput7"
 HOST = f"Host: {SUBDOMAIN}.localhost\r\n".encode()

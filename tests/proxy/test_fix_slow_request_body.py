@@ -17,9 +17,10 @@ import pytest
 from aiohttp import web
 
 from proxy.app import BODY_SECONDS, create_app, portal_runner
-from tests.protocol.link_fixtures import PATIENCE, LogCapture, read_until_closed
+from tests.protocol.link_fixtures import PATIENCE, read_until_closed
 from tests.proxy.agent_fixtures import ProxySetup, closed_port
 from tests.proxy.portal import HOST, proxy_config
+from tests.support.logs import LogCapture
 
 DEADLINE = 0.3
 LENGTH = 200

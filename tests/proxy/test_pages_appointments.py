@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import execute
 from tests.proxy.portal import Portal, portal
+from tests.support.database import execute
 from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
 from tests.agent.messages.seeding import send_office_message
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.clinical_pages_fixtures import ESCAPED_SCRIPT, SCRIPT, nav_messages_link
 from tests.proxy.portal import Portal, portal
+from tests.support.logs import LogCapture
 from tests.support.practice import NOW
 
 PDF = b"%PDF-1.4\n% a tiny test file\n"

@@ -6,27 +6,24 @@ loopback port, with a FixedClock so "now" is whatever the test says.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pymysql
+import yaml
 
 from agent.access import store
 from agent.access.passwords import PasswordHasher
 from agent.clock import FixedClock
 from agent.config import AgentConfig
 from agent.daemon import Agent
-from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
-from protocol.keys import write_identity
 from protocol.tls import client_config
-from tests.support.database import MariaDB
+from tests.support.database import connect, query
 
 TIMEZONE = "America/New_York"
 # Monday 2026-11-23, 07:00 in New York.
@@ -36,43 +33,8 @@ DR_ADAMS, DR_BAKER = 1, 2
 PATIENTS = 60
 
 
-def settings_for(server: MariaDB, name: str) -> DatabaseSettings:
-    return DatabaseSettings(
-        host=server.host, port=server.port, name=name, user=server.user, password=server.password
-    )
-
-
-@contextmanager
-def fresh_database(server: MariaDB) -> Iterator[DatabaseSettings]:
-    name = f"portico_t_{secrets.token_hex(5)}"
-    admin = pymysql.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        autocommit=True,
-    )
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
-        settings = settings_for(server, name)
-        apply_migrations(settings)
-        yield settings
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-
 def seed_small_practice(settings: DatabaseSettings) -> None:
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        autocommit=True,
-    )
+    connection = connect(settings)
     with connection, connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO providers (id, display_name) VALUES (%s, %s)",
@@ -138,14 +100,14 @@ def agent_config_data(settings: DatabaseSettings, keys: Path, **booking: Any) ->
     }
 
 
+def write_config_file(path: Path, config: dict[str, Any]) -> str:
+    """The YAML file `portico-agent` reads (`--config`)."""
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return str(path)
+
+
 def agent_config(settings: DatabaseSettings, keys: Path, **booking: Any) -> AgentConfig:
     return AgentConfig.model_validate(agent_config_data(settings, keys, **booking))
-
-
-def make_keys(directory: Path) -> Path:
-    (directory / "agent.pin").write_text(write_identity(directory / "agent", "portico-agent"))
-    (directory / "proxy.pin").write_text(write_identity(directory / "proxy", "portico-proxy"))
-    return directory
 
 
 def cheap_hasher() -> PasswordHasher:
@@ -198,21 +160,10 @@ class RunningPractice:
         return await self.client.request(method, params, session=session, deadline=20)
 
     def connect(self) -> Any:
-        return pymysql.connect(
-            host=self.settings.host,
-            port=self.settings.port,
-            user=self.settings.user,
-            password=self.settings.password,
-            database=self.settings.name,
-            cursorclass=pymysql.cursors.DictCursor,
-            autocommit=True,
-        )
+        return connect(self.settings, dict_rows=True)
 
     def query(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
-        connection = self.connect()
-        with connection, connection.cursor() as cursor:
-            cursor.execute(sql, args)
-            return list(cursor.fetchall())
+        return query(self.settings, sql, args)
 
 
 @asynccontextmanager

@@ -6,9 +6,6 @@ talks to it over a real socket exactly as it would to the office's relay.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -17,15 +14,12 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.support.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -105,13 +99,6 @@ class Credentials:
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on (bound and released at once)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def smtp_server(
     handler: RecordingHandler,
@@ -139,52 +126,9 @@ def smtp_server(
         controller.stop()
 
 
-@dataclass(frozen=True)
-class RelayCertificate:
-    cert_file: Path
-    key_file: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert_file, self.key_file)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        """Verifies the relay's certificate and name as usual, trusting only this one."""
-        return ssl.create_default_context(cafile=str(self.cert_file))
-
-
-def self_signed_certificate(directory: Path) -> RelayCertificate:
-    """A self-signed certificate for 127.0.0.1 and localhost."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portico test relay")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "relay-cert.pem", directory / "relay-key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return RelayCertificate(cert_file, key_file)
+@contextmanager
+def mail_relay() -> Iterator[tuple[RecordingHandler, int]]:
+    """A recording aiosmtpd server on loopback: (handler, port)."""
+    handler = RecordingHandler()
+    with smtp_server(handler) as controller:
+        yield handler, int(controller.port)

@@ -3,27 +3,25 @@
 
 A test plays systemd: it binds the NOTIFY_SOCKET the daemon reports to, starts the daemon's
 real console script with that socket (and WATCHDOG_USEC) in its environment, sends it SIGHUP
-and SIGTERM, and reads its JSON log lines from stderr.
+and SIGTERM, and reads its JSON log lines. The process itself is tests/support/daemons.py's
+`Daemon`; this module adds only systemd's end of the notify socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
-import signal
 import socket
 import struct
-from collections.abc import AsyncIterator, Iterator
+import tempfile
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-import pytest
+from tests.support.daemons import PATIENCE, Daemon
 
-PATIENCE = 30.0
 STATES = ("READY", "RELOADING", "STOPPING", "WATCHDOG")
 
 
@@ -86,90 +84,22 @@ class NotifySocket:
         self.sock.close()
 
 
-class Daemon:
-    """A daemon subprocess started the way systemd starts it, and its JSON log lines."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.lines: list[str] = []
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        async for line in self.process.stderr:
-            self.lines.append(line.decode())
-
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        records = [json.loads(line) for line in self.lines if line.startswith("{")]
-        return [r for r in records if name is None or r["event"] == name]
-
-    async def wait_for_log(self, name: str) -> dict[str, Any]:
-        async with asyncio.timeout(PATIENCE):
-            while not self.events(name):
-                if self.process.returncode is not None:
-                    raise AssertionError(f"exited before logging {name}:\n{''.join(self.lines)}")
-                await asyncio.sleep(0.02)
-        return self.events(name)[0]
-
-    def send(self, signum: signal.Signals) -> None:
-        self.process.send_signal(signum)
-
-    async def exit_code(self) -> int:
-        async with asyncio.timeout(PATIENCE):
-            code = await self.process.wait()
-            await self._reader
-        return code
-
-
 @asynccontextmanager
 async def daemon(
     *argv: str, notify: NotifySocket, watchdog_usec: int | None = None
 ) -> AsyncIterator[Daemon]:
+    """`argv` started as systemd starts a Type=notify service (NOTIFY_SOCKET, and
+    WATCHDOG_USEC if given, in its environment); killed at the end if still running."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WATCHDOG_", "NOTIFY_"))}
     env["NOTIFY_SOCKET"] = notify.env_value
     if watchdog_usec is not None:
         env["WATCHDOG_USEC"] = str(watchdog_usec)
-    process = await asyncio.create_subprocess_exec(
-        *argv, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    running = Daemon(process)
-    try:
-        yield running
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-@pytest.fixture
-def notify(tmp_path: Path) -> Iterator[NotifySocket]:
-    """A notify socket at a path, as systemd makes it."""
-    receiver = NotifySocket.at_path(tmp_path / "notify.sock")
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
-def abstract_notify() -> Iterator[NotifySocket]:
-    """A notify socket in the abstract namespace ("@name")."""
-    receiver = NotifySocket.abstract()
-    yield receiver
-    receiver.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-async def accepts_tcp(port: int) -> bool:
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.close()
-    await writer.wait_closed()
-    return True
+    with tempfile.TemporaryDirectory(prefix="portico-daemon-") as directory:
+        running = Daemon(argv, None, Path(directory) / "daemon.log", env=env)
+        await running.start()
+        try:
+            yield running
+        finally:
+            if running.running:
+                await running.kill()
+            running.log_text()  # kept for the test's checks after the directory is gone

@@ -21,9 +21,10 @@ import pymysql
 
 from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
-from tests.support.daemons import PATIENCE, free_port
-from tests.support.database import MariaDB
-from tests.support.practice import seed_small_practice, settings_for
+from tests.support.daemons import PATIENCE
+from tests.support.database import MariaDB, connect
+from tests.support.ports import free_port
+from tests.support.practice import seed_small_practice
 
 
 def _program(name: str) -> str:
@@ -54,10 +55,10 @@ class PrivateMariaDB:
     def small_practice(self, name: str = "practice") -> DatabaseSettings:
         """A migrated database holding tests/support/practice.py's small practice. Never dropped:
         the whole server goes away with the test's directory."""
-        admin = pymysql.connect(host="127.0.0.1", port=self.port, user="root")
+        admin = connect(self.server.settings(""))
         with admin, admin.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        settings = settings_for(self.server, name)
+        settings = self.server.settings(name)
         apply_migrations(settings)
         seed_small_practice(settings)
         return settings
@@ -112,9 +113,7 @@ class PrivateMariaDB:
                     f"mariadbd exited with {self.process.returncode}:\n{self.tail()}"
                 )
             try:
-                pymysql.connect(
-                    host="127.0.0.1", port=self.port, user="root", connect_timeout=2
-                ).close()
+                connect(self.server.settings(""), connect_timeout=2).close()
                 return
             except pymysql.err.OperationalError:
                 assert time.monotonic() < deadline, f"mariadbd never answered:\n{self.tail()}"

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from agent.access import store
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import connect, email_of
+from tests.agent.access_fixtures import email_of
+from tests.support.database import connect
 from tests.support.practice import TIMEZONE
 
 FIRST_DAY_AHEAD = 3  # the earliest day offered, counted from today in the practice's zone
@@ -26,7 +27,7 @@ def sessions_for(settings: DatabaseSettings, patients: Iterable[int]) -> dict[in
     session row), without an argon2 hash each; as RunningPractice.session_for, on real time."""
     now = datetime.now(UTC)
     sessions = {}
-    connection = connect(settings)
+    connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         for patient in patients:
             account = store.account_by(cursor, "a.patient_id", patient)

@@ -24,7 +24,8 @@ from tests.agent.faults.ledger import double_booked, half_written, portal_appoin
 from tests.agent.faults.real_clock import bookable_starts, sessions_for
 from tests.proxy.agent_fixtures import ProxySetup
 from tests.proxy.portal import Browser, proxy_config, serve_proxy
-from tests.support.daemons import PATIENCE, Daemon, agent_yaml, free_port, link_to
+from tests.support.daemons import PATIENCE, Daemon, agent_yaml, link_to
+from tests.support.ports import free_port
 from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, PATIENTS
 
 REQUESTS = 100

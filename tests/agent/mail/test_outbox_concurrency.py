@@ -15,8 +15,7 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue
-from tests.support.database import MariaDB
-from tests.support.practice import fresh_database
+from tests.support.database import MariaDB, fresh_database
 from tests.support.smtp import RecordingHandler, smtp_server
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pymysql
 import pytest
 import structlog
 
@@ -15,8 +14,7 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue
-from tests.support.database import MariaDB
-from tests.support.practice import fresh_database
+from tests.support.database import MariaDB, fresh_database, query
 from tests.support.smtp import RecordingHandler, smtp_server
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -38,18 +36,7 @@ async def outbox_db(mariadb: MariaDB) -> AsyncIterator[tuple[Database, DatabaseS
 
 
 def rows(settings: DatabaseSettings) -> list[dict[str, Any]]:
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM portal_outbox ORDER BY id")
-        return list(cursor.fetchall())
+    return query(settings, "SELECT * FROM portal_outbox ORDER BY id")
 
 
 async def queue(db: Database, mail: Mail, now: datetime = NOW) -> int:

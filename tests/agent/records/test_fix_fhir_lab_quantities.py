@@ -18,8 +18,8 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import execute
 from tests.agent.records.sample import assert_no_empty_values, assert_r4_codes, resources
+from tests.support.database import execute
 from tests.support.practice import running_practice
 
 PATIENT = 3

@@ -23,7 +23,8 @@ from tests.proxy.faults.replicas import (
     proxy_yaml,
     retries,
 )
-from tests.support.daemons import PATIENCE, Daemon, free_port
+from tests.support.daemons import PATIENCE, Daemon
+from tests.support.ports import free_port
 from tests.support.practice import running_practice
 
 PATIENTS = 8  # each a browser of its own, loading page after page
