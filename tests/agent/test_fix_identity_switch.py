@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,10 @@ from tests.agent.access_fixtures import (
     email_of,
     link_token,
 )
-from tests.support.logs import LogCapture, captured_logs
+from tests.support.logs import LogCapture
 from tests.support.practice import write_config_file
 
 ENABLED = {"activate_without_confirmation": True}
-
-
-@pytest.fixture
-def logs() -> Iterator[LogCapture]:
-    with captured_logs() as capture:
-        yield capture
 
 
 def switch_to(practice: AccessPractice, tmp_path: Path, identity: str) -> None:
