@@ -26,12 +26,12 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
 from protocol.sdnotify import ServiceNotifier
 from protocol.tls import client_config
-from tests.agent.tcp_relay import TcpRelay
 from tests.support.database import connect, query
 from tests.support.logs import captured_logs
 from tests.support.ports import accepts_tcp, free_port
 from tests.support.practice import DR_ADAMS, FOLLOW_UP, agent_config_data, write_config_file
 from tests.support.systemd import PATIENCE, NotifySocket, daemon
+from tests.support.tcp_relay import TcpRelay
 
 AGENT = str(Path(sys.executable).with_name("portico-agent"))
 

@@ -18,10 +18,10 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings, DatabaseUnavailable
 from agent.mail.messages import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue, retry_delay
-from tests.agent.tcp_relay import TcpRelay
 from tests.support.database import MariaDB, fresh_database, query
 from tests.support.ports import free_port
 from tests.support.smtp import RecordingHandler, smtp_server
+from tests.support.tcp_relay import TcpRelay
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PORTAL = "https://example-clinic.portal.example.com"
