@@ -1,9 +1,9 @@
 """A real agent with chosen access rules, mailing through a real SMTP server (aiosmtpd).
 
-Shared by tests/agent/access/ and the other agent areas. The agent is the one `portico-agent run` starts
-(Agent.build), driven over a real link with a FixedClock; its mail goes through the outbox and
-aiosmtplib to an aiosmtpd server on loopback, and the tests read links out of what that server
-actually received.
+Shared by tests/agent/access/ and the other agent areas. The agent is the one `portico-agent
+run` starts (Agent.build), driven over a real link with a FixedClock; its mail goes through the
+outbox and aiosmtplib to an aiosmtpd server on loopback, and the tests read links out of what
+that server actually received.
 """
 
 from __future__ import annotations

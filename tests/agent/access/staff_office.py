@@ -1,6 +1,7 @@
 """The staff CLI's office: the small practice made untidy, a config file pointing at a real
 SMTP relay, and a way to deliver what the commands queued (through the agent's own outbox).
-Shared by the staff command tests (tests/agent/access/test_access_staff_cli.py, test_fix_staff_*)."""
+Shared by the staff command tests (tests/agent/access/test_access_staff_cli.py,
+test_fix_staff_*)."""
 
 from __future__ import annotations
 

@@ -4,12 +4,11 @@
 > 50-100 pairs, 95% of existing slower than the 90th percentile of unknown). Make the two
 > paths do the same work before answering (e.g. all mail work deferred to the outbox in both).
 
-No wall-clock bound here (tests/agent/access/test_access_enumeration.py measures the time): this test
-checks the cause instead. Before the answer, a request for an existing account and one for an
-unknown login must leave the same trace in the database (every portal_* table grows by the
-same number of rows), and no mail work at all may have been done; the email only comes when
-the outbox worker runs.
-"""
+No wall-clock bound here (tests/agent/access/test_access_enumeration.py measures the time):
+this test checks the cause instead. Before the answer, a request for an existing account and
+one for an unknown login must leave the same trace in the database (every portal_* table grows
+by the same number of rows), and no mail work at all may have been done; the email only comes
+when the outbox worker runs."""
 
 from __future__ import annotations
 

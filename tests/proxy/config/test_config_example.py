@@ -1,5 +1,6 @@
 """The commented example an operator copies must validate, once its placeholder pin is replaced
-(its only problem: tests/proxy/config/test_fix_placeholder_pin.py), and show every setting, commented."""
+(its only problem: tests/proxy/config/test_fix_placeholder_pin.py), and show every setting,
+commented."""
 
 from __future__ import annotations
 
