@@ -5,7 +5,7 @@ appointments, computing the slots costs no more than fetching the rows it needs 
 MariaDB. Both are measured here in one run, on the same rows; the ratio is what counts and
 nothing asserts a wall-clock time.
 
-    .venv/bin/python bench/availability_bench.py [--repeat N]
+    .venv/bin/python -m bench.availability_bench [--repeat N]   (from the repo root)
 
 Uses the MariaDB the tests use (PORTICO_TEST_DB_* or root@127.0.0.1:3306) and a throwaway
 database it drops afterwards.
@@ -14,21 +14,16 @@ database it drops afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pymysql
-
 from agent.booking import queries as q
 from agent.booking.slots import booking_window, from_minute, provider_slots
-from agent.db.migrate import apply_migrations
-from agent.db.pool import DatabaseSettings
+from tests.support.database import configured_server, connect, fresh_database
 
 PROVIDERS = 20
 DAYS = 90
@@ -37,28 +32,6 @@ STEP = 15
 DURATION = 30
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def _settings(name: str) -> DatabaseSettings:
-    return DatabaseSettings(
-        host=os.environ.get("PORTICO_TEST_DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORTICO_TEST_DB_PORT", "3306")),
-        user=os.environ.get("PORTICO_TEST_DB_USER", "root"),
-        password=os.environ.get("PORTICO_TEST_DB_PASSWORD", ""),
-        name=name,
-    )
-
-
-def _connect(settings: DatabaseSettings, database: str | None) -> Any:
-    return pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=database,
-        autocommit=True,
-        cursorclass=pymysql.cursors.DictCursor,
-    )
 
 
 def _fill(cursor: Any, rng: random.Random) -> None:
@@ -149,14 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="measurements of each (median)")
     args = parser.parse_args()
-    name = f"portico_bench_{secrets.token_hex(4)}"
-    settings = _settings(name)
-    admin = _connect(settings, None)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
-        apply_migrations(settings)
-        connection = _connect(settings, name)
+    with fresh_database(configured_server(), prefix="portico_bench_") as settings:
+        connection = connect(settings, dict_rows=True)
         with connection.cursor() as cursor:
             _fill(cursor, random.Random(1))
         first_day = NOW.astimezone(TZ).date()
@@ -190,10 +157,6 @@ def main() -> None:
         print(f"  compute slots                       {compute_ms:8.1f} ms")
         print(f"  ratio compute/fetch                 {compute_ms / fetch_ms:8.2f}   goal <= 1.0")
         connection.close()
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
 
 
 if __name__ == "__main__":

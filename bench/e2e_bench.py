@@ -38,7 +38,7 @@ too). Where all of them share a few cores, throughput follows their sum; where o
 has cores of its own and is the bottleneck, the req/s ratio tends to the inverse of its CPU
 ratio, which the summary shows for the front and the back.
 
-    .venv/bin/python bench/e2e_bench.py [--quick] [--profile] [--clients 64]
+    .venv/bin/python -m bench.e2e_bench [--quick] [--profile] [--clients 64]   (from the repo root)
 
 Uses the MariaDB the tests use (PORTICO_TEST_DB_* or root@127.0.0.1:3306).
 """
@@ -57,7 +57,6 @@ import pstats
 import secrets
 import ssl
 import statistics
-import sys
 import tempfile
 import time
 import traceback
@@ -68,33 +67,31 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
+import pymysql
+import structlog
+from aiohttp import web
+
+from agent.access import queries as store
+from agent.clock import FixedClock
+from agent.daemon import Agent
+from agent.db.pool import DatabaseSettings
+from agent.demo.practice import seed_demo
+from agent.rpc import AgentMethods
+from protocol.aio import LinkError, RemoteError, Request
+from protocol.errors import ErrorCode
+from protocol.keys import write_identity
+from protocol.service.logs import configure_logging
+from proxy.agents import AgentConnections, AgentUnavailable
+from proxy.app import create_app
+from proxy.config import ProxyConfig
+from proxy.security import PRE_COOKIE, SESSION_COOKIE
+from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
+from tests.support.database import configured_server, connect, fresh_database
+from tests.support.keys import make_keys
+from tests.support.practice import NOW, TIMEZONE, agent_config
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for tests.* (the practice fixtures), here and in children
-
-import aiohttp  # noqa: E402
-import pymysql  # noqa: E402
-import structlog  # noqa: E402
-from aiohttp import web  # noqa: E402
-
-from agent.access import queries as store  # noqa: E402
-from agent.clock import FixedClock  # noqa: E402
-from agent.daemon import Agent  # noqa: E402
-from agent.db.migrate import apply_migrations  # noqa: E402
-from agent.db.pool import DatabaseSettings  # noqa: E402
-from agent.demo.practice import seed_demo  # noqa: E402
-from agent.rpc import AgentMethods  # noqa: E402
-from protocol.aio import LinkError, RemoteError, Request  # noqa: E402
-from protocol.errors import ErrorCode  # noqa: E402
-from protocol.keys import write_identity  # noqa: E402
-from protocol.service.logs import configure_logging  # noqa: E402
-from proxy.agents import AgentConnections, AgentUnavailable  # noqa: E402
-from proxy.app import create_app  # noqa: E402
-from proxy.config import ProxyConfig  # noqa: E402
-from proxy.security import PRE_COOKIE, SESSION_COOKIE  # noqa: E402
-from tests.agent.practice import NOW, TIMEZONE, agent_config, make_keys  # noqa: E402
-from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup  # noqa: E402
-
 HOST = f"{SUBDOMAIN}.localhost"
 PATHS = ("baseline", "ours")
 log = structlog.get_logger("portico.bench")
@@ -380,33 +377,11 @@ class Practice:
     appointments: list[int]  # how many each client's patient has
 
 
-def _database_settings(name: str) -> DatabaseSettings:
-    return DatabaseSettings(
-        host=os.environ.get("PORTICO_TEST_DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORTICO_TEST_DB_PORT", "3306")),
-        user=os.environ.get("PORTICO_TEST_DB_USER", "root"),
-        password=os.environ.get("PORTICO_TEST_DB_PASSWORD", ""),
-        name=name,
-    )
-
-
-def _connect(settings: DatabaseSettings, database: str | None) -> Any:
-    return pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=database,
-        charset="utf8mb4",
-        autocommit=True,
-    )
-
-
 def seed_practice(settings: DatabaseSettings, clients: int) -> Practice:
     """The demo practice, plus a signed-in session (made as sign-in makes one, without an
     argon2 hash each) for `clients` patients who have between 2 and 6 appointments, at least
     one of them upcoming and one past."""
-    connection = _connect(settings, settings.name)
+    connection = connect(settings)
     with connection:
         seed_demo(connection, now=NOW, timezone=TIMEZONE, patients=max(300, 5 * clients))
         with connection.cursor() as cursor:
@@ -734,20 +709,13 @@ async def run(args: argparse.Namespace, practice: Practice, front: Child, back: 
 @contextlib.contextmanager
 def bench_database() -> Iterator[DatabaseSettings]:
     """A new, migrated database, dropped afterwards."""
-    settings = _database_settings(f"portico_bench_{secrets.token_hex(4)}")
+    server = configured_server()
     try:
-        admin = _connect(settings, None)
+        connect(server.settings(""), connect_timeout=5).close()
     except pymysql.MySQLError as exc:
         raise SystemExit(f"MariaDB is not reachable ({exc}): scripts/ensure-mariadb.sh") from None
-    with admin:
-        with admin.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE `{settings.name}` CHARACTER SET utf8mb4")
-        try:
-            apply_migrations(settings)
-            yield settings
-        finally:
-            with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS `{settings.name}`")
+    with fresh_database(server, prefix="portico_bench_") as settings:
+        yield settings
 
 
 @contextlib.contextmanager

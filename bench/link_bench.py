@@ -9,7 +9,7 @@ Every number is printed next to a baseline measured in the same run, and the rat
 counts; nothing here asserts a wall-clock time. Client and server share one event loop in one
 process, for the baseline and for the link alike, so both sides' CPU is in every round trip.
 
-    .venv/bin/python bench/link_bench.py [--quick] [--profile]
+    .venv/bin/python -m bench.link_bench [--quick] [--profile]   (from the repo root)
 """
 
 from __future__ import annotations

@@ -1,10 +1,19 @@
+"""Fixtures every test area shares: the session's database, a fresh small practice in it, the
+link's keys, captured logs and systemd's notify socket. Their code is in tests/support/."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.db import MariaDB, throwaway_database
+from agent.db.pool import DatabaseSettings
+from tests.support.database import MariaDB, fresh_database, throwaway_database
+from tests.support.keys import make_keys
+from tests.support.logs import LogCapture, captured_logs
+from tests.support.practice import seed_small_practice
+from tests.support.systemd import NotifySocket
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +21,40 @@ def mariadb() -> Iterator[MariaDB]:
     """A fresh utf8mb4 database for the whole session, dropped at the end."""
     with throwaway_database() as db:
         yield db
+
+
+@pytest.fixture(scope="session")
+def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """agent/ and proxy/ identities, with agent.pin and proxy.pin beside them."""
+    return make_keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
+    """A fresh, migrated database holding the small practice of tests/support/practice.py."""
+    with fresh_database(mariadb) as settings:
+        seed_small_practice(settings)
+        yield settings
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """Everything the code under test logs during the test, as parsed JSON records."""
+    with captured_logs() as capture:
+        yield capture
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[NotifySocket]:
+    """systemd's notify socket at a path, as systemd makes it."""
+    receiver = NotifySocket.at_path(tmp_path / "notify.sock")
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def abstract_notify() -> Iterator[NotifySocket]:
+    """systemd's notify socket in the abstract namespace ("@name")."""
+    receiver = NotifySocket.abstract()
+    yield receiver
+    receiver.close()

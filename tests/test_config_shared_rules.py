@@ -14,7 +14,7 @@ from agent.config import ConfigInvalid as AgentConfigInvalid
 from agent.config import parse_config
 from proxy.config import ConfigInvalid as ProxyConfigInvalid
 from proxy.config import parse_proxy_config
-from tests.agent.example_config import EXAMPLE_TEXT
+from tests.agent.config.example_config import EXAMPLE_TEXT
 
 PIN = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 ENTRY = '"{subdomain}": {{host: 203.0.113.7, pins: ["{pin}"], name: Some Clinic, phone: "{phone}"}}'

@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import agent_config_data, fresh_database, make_keys
-from tests.db import MariaDB
+from tests.support.database import MariaDB, fresh_database
+from tests.support.keys import make_keys
+from tests.support.practice import agent_config_data
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).parents[1] / "config"

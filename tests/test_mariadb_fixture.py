@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.db import MariaDB
+from tests.support.database import MariaDB
 
 
 def test_database_is_fresh_and_utf8mb4(mariadb: MariaDB) -> None:

@@ -1,9 +1,9 @@
 """A real agent with chosen access rules, mailing through a real SMTP server (aiosmtpd).
 
-Shared by tests/agent/test_access_*.py. The agent is the one `portico-agent run` starts
-(Agent.build), driven over a real link with a FixedClock; its mail goes through the outbox and
-aiosmtplib to an aiosmtpd server on loopback, and the tests read links out of what that server
-actually received.
+Shared by tests/agent/access/ and the other agent areas. The agent is the one `portico-agent
+run` starts (Agent.build), driven over a real link with a FixedClock; its mail goes through the
+outbox and aiosmtplib to an aiosmtpd server on loopback, and the tests read links out of what
+that server actually received.
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import pymysql
-import yaml
 
 from agent.access.staff import StaffActions
 from agent.clock import FixedClock
@@ -29,8 +26,9 @@ from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
 from protocol.tls import client_config
-from tests.agent.mail.smtp_server import Received, RecordingHandler, smtp_server
-from tests.agent.practice import NOW, agent_config_data, cheap_hasher
+from tests.support.database import execute, query
+from tests.support.practice import NOW, agent_config_data, cheap_hasher
+from tests.support.smtp import Received, RecordingHandler, mail_relay
 
 PORTAL_URL = "http://example-clinic.localhost:8080"
 FROM_ADDRESS = "portal@example.org"
@@ -56,7 +54,7 @@ def config_dict(
     booking: dict[str, Any] | None = None,
     messages: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """tests/agent/practice.py's agent config, plus `access`, `messages` and SMTP `email`."""
+    """tests/support/practice.py's agent config, plus `access`, `messages` and SMTP `email`."""
     data = agent_config_data(settings, keys, **(booking or {}))
     data["access"] = dict(access or {})
     data["messages"] = dict(messages or {})
@@ -75,20 +73,6 @@ def access_config(
     return AgentConfig.model_validate(config_dict(settings, keys, smtp_port, **sections))
 
 
-def write_config_file(path: Path, config: dict[str, Any]) -> str:
-    """The YAML file the staff CLI reads (`--config`)."""
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return str(path)
-
-
-@contextmanager
-def mail_relay() -> Iterator[tuple[RecordingHandler, int]]:
-    """A recording aiosmtpd server on loopback: (handler, port)."""
-    handler = RecordingHandler()
-    with smtp_server(handler) as controller:
-        yield handler, int(controller.port)
-
-
 def text_of(message: Received) -> str:
     return message.part("text/plain")
 
@@ -102,31 +86,6 @@ def link_token(message: Received, path: str) -> str:
     assert f"{parts.scheme}://{parts.netloc}" == PORTAL_URL
     (token,) = parse_qs(parts.query, strict_parsing=True)["token"]
     return token
-
-
-def connect(settings: DatabaseSettings) -> Any:
-    return pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
-
-
-def query(settings: DatabaseSettings, sql: str, args: Any = ()) -> list[dict[str, Any]]:
-    connection = connect(settings)
-    with connection, connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return list(cursor.fetchall())
-
-
-def execute(settings: DatabaseSettings, sql: str, args: Any = ()) -> int:
-    connection = connect(settings)
-    with connection, connection.cursor() as cursor:
-        return int(cursor.execute(sql, args))
 
 
 async def outbox_drained(agent: Agent, settings: DatabaseSettings, timeout: float = 10) -> None:

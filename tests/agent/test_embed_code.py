@@ -9,7 +9,7 @@ import pytest
 
 from agent.cli import main
 from agent.embed import embed_code, text_colour_for
-from tests.agent.example_config import EXAMPLE_TEXT
+from tests.agent.config.example_config import EXAMPLE_TEXT
 
 
 class _Collect(HTMLParser):

@@ -15,8 +15,9 @@ from pathlib import Path
 from agent.db.pool import DatabaseSettings
 from protocol.frames import FrameType, encode_frame, encode_message
 from protocol.tls import client_config
-from tests.agent.faults.daemons import TENANT, Daemon, agent_yaml, free_port
 from tests.protocol.raw_link import RawLink, body
+from tests.support.daemons import TENANT, Daemon, agent_yaml
+from tests.support.ports import free_port
 
 
 async def test_sigterm_mid_split_request_still_answers_it(

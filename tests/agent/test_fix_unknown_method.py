@@ -13,7 +13,7 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import running_practice
+from tests.support.practice import running_practice
 
 
 @pytest.mark.parametrize("params", [{}, {"appointment_id": "not an id", "extra": 1}])

@@ -24,7 +24,8 @@ from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.tls import client_config
-from tests.agent.practice import (
+from tests.support.logs import captured_logs
+from tests.support.practice import (
     DR_ADAMS,
     FOLLOW_UP,
     NOW,
@@ -32,7 +33,6 @@ from tests.agent.practice import (
     agent_config_data,
     cheap_hasher,
 )
-from tests.protocol.link_fixtures import captured_logs
 
 CANARY = "Canary-Zebulon-1970-01-01"
 REQUESTS = "portico_agent_link_requests_total"

@@ -26,16 +26,17 @@ from protocol.aio import LinkClient, LinkRefused, RemoteError
 from protocol.keys import write_identity
 from protocol.service.reload import plan_changes
 from protocol.tls import client_config
-from tests.agent.access_fixtures import write_config_file
-from tests.agent.practice import (
+from tests.protocol.link_fixtures import until
+from tests.support.logs import LogCapture, captured_logs
+from tests.support.practice import (
     DR_ADAMS,
     FOLLOW_UP,
     NOW,
     RunningPractice,
     agent_config_data,
     cheap_hasher,
+    write_config_file,
 )
-from tests.protocol.link_fixtures import LogCapture, captured_logs, until
 
 SLOT = "2026-11-25T15:00:00Z"  # Wednesday 10:00 in New York, two days ahead of NOW
 

@@ -9,7 +9,7 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import FOLLOW_UP, running_practice
+from tests.support.practice import FOLLOW_UP, running_practice
 
 GOOD_START = "2026-11-25T15:00:00Z"
 

@@ -3,7 +3,7 @@ NOTIFY_SOCKET (READY, WATCHDOG, RELOADING/READY, STOPPING, in that order), when 
 and how SIGTERM ends it (requests in flight finish, exit 0).
 
 The agent is the real console script in a subprocess, on a throwaway MariaDB database; the test
-plays systemd's end of the notify socket (tests/service_daemons.py).
+plays systemd's end of the notify socket (tests/support/systemd.py).
 """
 
 from __future__ import annotations
@@ -26,21 +26,12 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
 from protocol.service.notify import ServiceNotifier
 from protocol.tls import client_config
-from tests.agent.access_fixtures import connect, query, write_config_file
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP, agent_config_data
-from tests.agent.tcp_relay import TcpRelay
-from tests.protocol.link_fixtures import captured_logs
-from tests.service_daemons import (
-    PATIENCE,
-    NotifySocket,
-    abstract_notify,
-    accepts_tcp,
-    daemon,
-    free_port,
-    notify,
-)
-
-__all__ = ["abstract_notify", "notify"]  # fixtures
+from tests.support.database import connect, query
+from tests.support.logs import captured_logs
+from tests.support.ports import accepts_tcp, free_port
+from tests.support.practice import DR_ADAMS, FOLLOW_UP, agent_config_data, write_config_file
+from tests.support.systemd import PATIENCE, NotifySocket, daemon
+from tests.support.tcp_relay import TcpRelay
 
 AGENT = str(Path(sys.executable).with_name("portico-agent"))
 
@@ -185,7 +176,7 @@ async def test_sighup_rereads_the_file_given_with_config(
 def signed_in(settings: DatabaseSettings, patient: int) -> str:
     """A session token for the patient, made the way sign-in makes one (real clock)."""
     now = datetime.now(UTC)
-    connection = connect(settings)
+    connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         account = store.create_account(
             cursor, patient_id=patient, email=f"pat{patient}@example.org",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from tests.agent.access_fixtures import AccessPractice
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 CANARY_FIRST = "Canaryfirst Zq9"
 CANARY_LAST = "Canarylast Xv7"

@@ -18,12 +18,12 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import fresh_database, make_keys, seed_small_practice
-from tests.db import MariaDB
 from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite, portal_site
-from tests.protocol.link_fixtures import LogCapture, captured_logs
+from tests.support.database import MariaDB, fresh_database
+from tests.support.logs import LogCapture
+from tests.support.practice import seed_small_practice
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -67,32 +67,12 @@ def _chromium_before_anything_else(request: pytest.FixtureRequest) -> None:
         chromium_executable()
 
 
-@pytest.fixture(scope="session")
-def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_keys(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture
-def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
-    """A fresh, migrated database holding the small practice of tests/agent/practice.py."""
-    with fresh_database(mariadb) as settings:
-        seed_small_practice(settings)
-        yield settings
-
-
 @pytest.fixture
 def other_practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
     """A second office's own database (same small practice, different rows' owner)."""
     with fresh_database(mariadb) as settings:
         seed_small_practice(settings)
         yield settings
-
-
-@pytest.fixture
-def logs() -> Iterator[LogCapture]:
-    """Every log line of the test (proxy and agents), as JSON, in memory."""
-    with captured_logs() as capture:
-        yield capture
 
 
 @pytest.fixture

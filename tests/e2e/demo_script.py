@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pymysql
 
-from tests.agent.mail.smtp_server import free_port
-from tests.db import MariaDB
+from tests.support.database import MariaDB, connect
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "demo.sh"
@@ -90,15 +90,7 @@ class Demo:
 
     def connect(self, *, server_only: bool = False) -> pymysql.connections.Connection:
         """A connection to the demo's database (or only to the server), autocommitting."""
-        return pymysql.connect(
-            host=self.server.host,
-            port=self.server.port,
-            user=self.server.user,
-            password=self.server.password,
-            database=None if server_only else self.database,
-            cursorclass=pymysql.cursors.DictCursor,
-            autocommit=True,
-        )
+        return connect(self.server.settings(self.database), dict_rows=True, server_only=server_only)
 
     def database_exists(self) -> bool:
         with self.connect(server_only=True) as connection, connection.cursor() as cursor:

@@ -24,7 +24,7 @@ from tests.e2e.canary import (
 )
 from tests.e2e.page_checks import PageChecks
 from tests.e2e.portal_site import PortalSite, Tenant
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 CANARY_PATIENT = 1  # tests/e2e/canary.plant_canary's default
 SESSION_COOKIE = "__Host-portico"

@@ -30,10 +30,10 @@ from protocol.aio import LinkClient
 from protocol.tls import client_config
 from proxy.app import create_app
 from proxy.config import ProxyConfig
-from tests.agent.access_fixtures import AccessPractice, config_dict, mail_relay, text_of
-from tests.agent.mail.smtp_server import Received
-from tests.agent.practice import NOW, cheap_hasher
+from tests.agent.access_fixtures import AccessPractice, config_dict, text_of
 from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, ProxySetup
+from tests.support.practice import NOW, cheap_hasher
+from tests.support.smtp import Received, mail_relay
 
 OTHER_SUBDOMAIN = "other-clinic"
 OTHER_NAME = "Other Town Clinic"

@@ -16,7 +16,7 @@ from tests.e2e.canary import (
 from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite, emailed_link
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 
 async def fill_activation(

@@ -12,14 +12,14 @@ import pytest
 from playwright.async_api import APIResponse, Page, Request, expect
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
 from tests.e2e.attacker_site import attacker_site
 from tests.e2e.canary import CANARY_FIRST
 from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import OTHER_SUBDOMAIN, PortalSite, Tenant, portal_site
 from tests.e2e.signed_in import signed_in_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 WEDNESDAY_9 = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 FOREIGN = "https://evil.example"

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from playwright.async_api import expect
 
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 from tests.e2e.canary import (
     CANARY_EMAIL,
     CANARY_FIRST,
@@ -20,7 +19,8 @@ from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import signed_in_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
 
 # Now is Monday 2026-11-23 07:00 in New York (12:00 UTC); 24 hours' notice makes Tuesday
 # 9:00 AM the first free time. New York is UTC-5 in November.

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from playwright.async_api import expect
 
 from tests.agent.access_fixtures import AccessPractice
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP
 from tests.e2e.canary import (
     CANARY_EMAIL,
     CANARY_FIRST,
@@ -22,7 +21,8 @@ from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import signed_in_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP
 
 # Now is Monday 2026-11-23 07:00 in New York (12:00 UTC); New York is UTC-5 in November.
 WEDNESDAY_9 = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)

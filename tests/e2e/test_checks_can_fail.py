@@ -11,7 +11,7 @@ from playwright.async_api import Page
 
 from tests.e2e.canary import CANARY_EMAIL, leaks_in_proxy_logs
 from tests.e2e.page_checks import PageChecks, security_header_problems
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 GOOD_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",

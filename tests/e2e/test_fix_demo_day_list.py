@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 from playwright.async_api import Browser, Page, expect
 
 from agent.config import load_config
-from tests.db import MariaDB
 from tests.e2e.demo_script import Demo, Running, demo_beside_others, running_demo
+from tests.support.database import MariaDB
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 

@@ -21,8 +21,8 @@ from urllib.request import urlopen
 
 from agent.access.passwords import PasswordHasher
 from agent.demo.login import DEMO_PASSWORD
-from tests.db import MariaDB
 from tests.e2e.demo_script import LOGIN, ROOT, demo_beside_others, running_demo
+from tests.support.database import MariaDB
 
 DEFAULT_METRICS_PORTS = (9123, 9124)
 NEW_PASSWORD = "tangerine-viaduct-harmonica-42"

@@ -20,7 +20,7 @@ from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_content import CANARY_PATIENT, assert_clean
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import activated_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 SUBJECT = "Refill Canarysubj Qv3 Hx7"
 BODY = "Canarystart Zp4 Lw9: I am almost out of my blood pressure tablets."

@@ -15,7 +15,7 @@ from tests.e2e.page_checks import PageChecks
 from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_content import assert_clean
 from tests.e2e.portal_site import PortalSite, emailed_link
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 FIRST = "Regfirst Kq8"
 LAST = "Reglast Wy3"

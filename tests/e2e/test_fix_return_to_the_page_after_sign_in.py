@@ -13,7 +13,7 @@ from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_content import assert_clean
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import activated_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 
 async def test_the_offices_book_button_leads_to_booking_after_signing_in(

@@ -10,7 +10,7 @@ from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_content import assert_clean
 from tests.e2e.portal_site import PortalSite, emailed_link
 from tests.e2e.signed_in import activated_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 NEW_PASSWORD = "Another-long-passphrase-2231"
 

@@ -19,7 +19,7 @@ from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_content import CANARY_PATIENT, assert_clean
 from tests.e2e.portal_site import PortalSite, Tenant
 from tests.e2e.signed_in import activated_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 TITLE = "Check-up questions"  # CHECKUP's title
 NICKNAME = "Canarynick Zd5"

@@ -22,7 +22,7 @@ from tests.e2e.portal_content import (
 )
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import activated_canary
-from tests.protocol.link_fixtures import LogCapture
+from tests.support.logs import LogCapture
 
 RESULTS_SUBJECT = "Your blood test results"
 RESULTS_BODY = "Your results are back.\nCanarybody Mq4 Fj8: cholesterol slightly high."

@@ -20,8 +20,8 @@ from tests.e2e.patient_steps import Patient
 from tests.e2e.portal_content import CANARY_PATIENT, assert_clean, download_headers_checked
 from tests.e2e.portal_site import PortalSite
 from tests.e2e.signed_in import activated_canary
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import SUBDOMAIN
+from tests.support.logs import LogCapture
 
 MARKER = "Canaryrecord Hx4"  # in patient A's (the canary patient's) entries
 OTHER = 2  # patient B, Pat2 Example

@@ -24,7 +24,7 @@ import protocol.tls
 from protocol.client_hello import MAX_CLIENT_HELLO, Alpn, alpn_offered
 from protocol.tls import TLSEngine, TLSRefused, server_config
 from tests.protocol.test_fix_alpn_required import client_hello
-from tests.protocol.tls_pair import make_identity
+from tests.support.keys import make_identity
 
 
 def in_records(message: bytes, size: int) -> list[bytes]:

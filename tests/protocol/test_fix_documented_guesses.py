@@ -28,7 +28,8 @@ from protocol.tls import ALPN_PROTOCOL, TLSEngine, client_config, server_config
 from tests.protocol.link_fixtures import HOST, SHORT, LinkHarness, until
 from tests.protocol.pair import frame, opened_pair, refused, request_body
 from tests.protocol.raw_link import RawLink, body
-from tests.protocol.tls_pair import Identity, RawEndpoint, TLSPair, make_identity
+from tests.protocol.tls_pair import RawEndpoint, TLSPair
+from tests.support.keys import Identity, make_identity
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from protocol.tls import client_config, server_config
-from tests.protocol.tls_pair import make_identity
+from tests.support.keys import make_identity
 
 
 def test_key_that_does_not_match_certificate_is_refused(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from OpenSSL import SSL
 
 from protocol.keys import spki_pin
 from protocol.tls import ALPN_PROTOCOL, TLSEngine, TLSRefused, client_config, server_config
-from tests.protocol.tls_pair import Identity, RawEndpoint, TLSPair, engine_pair, make_identity
+from tests.protocol.tls_pair import RawEndpoint, TLSPair, engine_pair
+from tests.support.keys import Identity, make_identity
 
 
 @pytest.fixture

@@ -4,41 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from OpenSSL import SSL
 
-from protocol.keys import generate_identity as _generate
-from protocol.keys import spki_pin, write_identity
 from protocol.tls import TLSEngine
 
 
 class Endpoint(Protocol):
     def receive_ciphertext(self, data: bytes) -> bytes: ...
     def ciphertext_to_send(self) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class Identity:
-    key_file: Path
-    cert_file: Path
-    pin: str
-
-
-def make_identity(
-    directory: Path, name: str, algorithm: Literal["ed25519", "ec"] = "ed25519"
-) -> Identity:
-    """A key pair and self-signed certificate on disk, as the CLI would write them."""
-    if algorithm == "ed25519":
-        pin = write_identity(directory, name)
-    else:
-        directory.mkdir(parents=True)
-        key_pem, cert_pem = _generate(name, algorithm=algorithm)
-        (directory / "key.pem").write_bytes(key_pem)
-        (directory / "cert.pem").write_bytes(cert_pem)
-        pin = spki_pin(cert_pem)
-    return Identity(directory / "key.pem", directory / "cert.pem", pin)
 
 
 class RawEndpoint:

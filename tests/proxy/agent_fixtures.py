@@ -1,6 +1,6 @@
 """Real agents on loopback for the proxy's link tests, and a proxy config pointing at them.
 
-The agents are the real daemon (tests/agent/practice.py builds them) with real TLS and pins;
+The agents are the real daemon (tests/support/practice.py builds them) with real TLS and pins;
 each test starts, stops and restarts them as its story needs. The one fault injector is
 :class:`LinkCutter`, a TCP relay on the link's path that can hold the agent's answers and then
 drop the connection: the only way to have a request in flight at the moment the link dies.
@@ -22,7 +22,7 @@ import yaml
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from proxy.config import ProxyConfig
-from tests.agent.practice import agent_config, cheap_hasher
+from tests.support.practice import agent_config, cheap_hasher
 
 PRACTICE_NAME = "Example Family Clinic"
 SUBDOMAIN = "example-clinic"  # what agent_config's practice serves; the HELLO must name it

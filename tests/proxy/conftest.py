@@ -1,38 +1,14 @@
-"""Fixtures for the proxy's tests: the agent tests' keys and database, real agents, logs."""
+"""Fixtures for the proxy's tests: real agents for its offices, and its config."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import fresh_database, make_keys, seed_small_practice
-from tests.db import MariaDB
-from tests.protocol.link_fixtures import LogCapture, captured_logs
 from tests.proxy.agent_fixtures import Offices, ProxySetup
-
-
-@pytest.fixture(scope="session")
-def link_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """agent/ and proxy/ identities, with agent.pin and proxy.pin beside them."""
-    return make_keys(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture
-def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
-    """A fresh, migrated database holding the small practice of tests/agent/practice.py."""
-    with fresh_database(mariadb) as settings:
-        seed_small_practice(settings)
-        yield settings
-
-
-@pytest.fixture
-def logs() -> Iterator[LogCapture]:
-    """Everything the proxy and the agents log during the test, as parsed JSON records."""
-    with captured_logs() as capture:
-        yield capture
 
 
 @pytest.fixture

@@ -28,15 +28,10 @@ from agent.db.pool import DatabaseSettings
 from proxy.agents import AgentConnections
 from proxy.app import create_app
 from proxy.config import ProxyConfig
-from tests.agent.access_fixtures import (
-    PASSWORD,
-    AccessPractice,
-    access_practice,
-    email_of,
-    execute,
-)
-from tests.agent.practice import NOW
+from tests.agent.access_fixtures import PASSWORD, AccessPractice, access_practice, email_of
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
+from tests.support.database import execute
+from tests.support.practice import NOW
 
 HOST = f"{SUBDOMAIN}.localhost:8080"
 ORIGIN = f"http://{HOST}"

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from proxy.agents import AgentConnections, AgentUnavailable
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, LinkCutter, Offices, ProxySetup
+from tests.support.logs import LogCapture
 
 FAST = 1.0  # seconds: the most a request may take to say the agent is unavailable
 

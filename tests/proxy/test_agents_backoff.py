@@ -18,8 +18,8 @@ import pytest
 
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.dialling import backoff_delay
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
+from tests.support.logs import LogCapture
 
 HOSTNAME = "clinic.example-ddns.test"
 

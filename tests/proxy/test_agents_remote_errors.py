@@ -12,8 +12,8 @@ import pytest
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
 from proxy.agents import AgentConnections, AgentUnavailable
-from tests.agent.tcp_relay import TcpRelay
 from tests.proxy.agent_fixtures import SUBDOMAIN, Offices, ProxySetup
+from tests.support.tcp_relay import TcpRelay
 
 
 async def test_application_errors_are_remote_errors_on_a_link_that_stays_up(

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from proxy.agents import AgentConnections
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, Offices, ProxySetup
+from tests.support.logs import LogCapture
 
 
 async def test_hundred_concurrent_first_requests_share_one_link(

@@ -12,8 +12,8 @@ import pytest
 
 from protocol.aio import Request
 from proxy.agents import AgentConnections, AgentUnavailable
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import SUBDOMAIN, Offices, ProxySetup
+from tests.support.logs import LogCapture
 
 
 async def test_an_unpinned_agent_is_refused_before_any_request(

@@ -11,10 +11,10 @@ from multidict import CIMultiDict
 from agent.db.pool import DatabaseSettings
 from proxy.agents import AgentConnections
 from tests.agent.access_fixtures import PASSWORD, email_of
-from tests.agent.tcp_relay import TcpRelay
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import PRACTICE_NAME, ProxySetup, closed_port
 from tests.proxy.portal import Browser, FailingAgents, portal, proxy_config, serve_proxy
+from tests.support.logs import LogCapture
+from tests.support.tcp_relay import TcpRelay
 
 UNKNOWN_HOSTS = [
     "nobody.localhost",

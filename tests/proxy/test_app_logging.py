@@ -8,9 +8,9 @@ from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import PASSWORD, email_of
-from tests.agent.practice import DR_ADAMS, FOLLOW_UP
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.portal import portal
+from tests.support.logs import LogCapture
+from tests.support.practice import DR_ADAMS, FOLLOW_UP
 
 
 async def test_access_log_names_routes_and_carries_no_secrets(

@@ -26,9 +26,9 @@ from agent.db.pool import DatabaseSettings
 from protocol.keys import write_identity
 from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import ProxyConfig
-from tests.agent.practice import agent_config_data, cheap_hasher
-from tests.protocol.link_fixtures import LogCapture
 from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, ProxySetup
+from tests.support.logs import LogCapture
+from tests.support.practice import agent_config_data, cheap_hasher
 
 
 class Office:

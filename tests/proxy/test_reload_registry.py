@@ -28,11 +28,12 @@ from proxy.agents import AgentConnections, AgentUnavailable
 from proxy.config import load_proxy_config
 from proxy.serve import run_proxy
 from proxy.views.errors import UNKNOWN_SITE_BODY
-from tests.agent.practice import agent_config, cheap_hasher
-from tests.protocol.link_fixtures import LogCapture, until
+from tests.protocol.link_fixtures import until
 from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, LinkCutter, ProxySetup
 from tests.proxy.portal import Browser, Page
-from tests.service_daemons import free_port
+from tests.support.logs import LogCapture
+from tests.support.ports import free_port
+from tests.support.practice import agent_config, cheap_hasher
 
 SECOND = "north-clinic"
 SECOND_NAME = "North Street Clinic"

@@ -16,16 +16,9 @@ import aiohttp
 import yaml
 
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup, closed_port
-from tests.service_daemons import (
-    Daemon,
-    NotifySocket,
-    accepts_tcp,
-    daemon,
-    free_port,
-    notify,
-)
-
-__all__ = ["notify"]  # a fixture
+from tests.support.daemons import Daemon
+from tests.support.ports import accepts_tcp, free_port
+from tests.support.systemd import NotifySocket, daemon
 
 PROXY = str(Path(sys.executable).with_name("portico-proxy"))
 

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import query
+from tests.support.database import query
 
 
 def portal_appointments(settings: DatabaseSettings) -> dict[int, dict[str, Any]]:

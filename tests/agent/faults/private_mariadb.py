@@ -21,9 +21,10 @@ import pymysql
 
 from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
-from tests.agent.faults.daemons import PATIENCE, free_port
-from tests.agent.practice import seed_small_practice, settings_for
-from tests.db import MariaDB
+from tests.support.daemons import PATIENCE
+from tests.support.database import MariaDB, connect
+from tests.support.ports import free_port
+from tests.support.practice import seed_small_practice
 
 
 def _program(name: str) -> str:
@@ -48,16 +49,16 @@ class PrivateMariaDB:
 
     @property
     def server(self) -> MariaDB:
-        """Connection details as tests/db.py gives them (any user: grants are off)."""
+        """Connection details as tests/support/database.py gives them (any user: grants are off)."""
         return MariaDB(host="127.0.0.1", port=self.port, user="root", password="", database="")
 
     def small_practice(self, name: str = "practice") -> DatabaseSettings:
-        """A migrated database holding tests/agent/practice.py's small practice. Never dropped:
+        """A migrated database holding tests/support/practice.py's small practice. Never dropped:
         the whole server goes away with the test's directory."""
-        admin = pymysql.connect(host="127.0.0.1", port=self.port, user="root")
+        admin = connect(self.server.settings(""))
         with admin, admin.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        settings = settings_for(self.server, name)
+        settings = self.server.settings(name)
         apply_migrations(settings)
         seed_small_practice(settings)
         return settings
@@ -112,9 +113,7 @@ class PrivateMariaDB:
                     f"mariadbd exited with {self.process.returncode}:\n{self.tail()}"
                 )
             try:
-                pymysql.connect(
-                    host="127.0.0.1", port=self.port, user="root", connect_timeout=2
-                ).close()
+                connect(self.server.settings(""), connect_timeout=2).close()
                 return
             except pymysql.err.OperationalError:
                 assert time.monotonic() < deadline, f"mariadbd never answered:\n{self.tail()}"

@@ -1,6 +1,6 @@
 """Sessions and bookable times for an agent process on the real clock.
 
-A separate `portico-agent run` cannot be given the FixedClock of tests/agent/practice.py, so its
+A separate `portico-agent run` cannot be given the FixedClock of tests/support/practice.py, so its
 sessions are made at the real "now" and its slots lie a few days ahead of it: past the small
 practice's 24 hours of minimum notice, well inside its 30-day horizon, in the providers'
 weekday hours (09:00-17:00 in New York, see seed_small_practice).
@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from agent.access import queries as store
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import connect, email_of
-from tests.agent.practice import TIMEZONE
+from tests.agent.access_fixtures import email_of
+from tests.support.database import connect
+from tests.support.practice import TIMEZONE
 
 FIRST_DAY_AHEAD = 3  # the earliest day offered, counted from today in the practice's zone
 SLOT_MINUTES = 30  # a Follow-up
@@ -26,7 +27,7 @@ def sessions_for(settings: DatabaseSettings, patients: Iterable[int]) -> dict[in
     session row), without an argon2 hash each; as RunningPractice.session_for, on real time."""
     now = datetime.now(UTC)
     sessions = {}
-    connection = connect(settings)
+    connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         for patient in patients:
             account = store.account_by(cursor, "a.patient_id", patient)

@@ -20,12 +20,13 @@ from typing import Any
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
 from proxy.security import SESSION_COOKIE
-from tests.agent.faults.daemons import PATIENCE, Daemon, agent_yaml, free_port, link_to
 from tests.agent.faults.ledger import double_booked, half_written, portal_appointments
 from tests.agent.faults.real_clock import bookable_starts, sessions_for
-from tests.agent.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, PATIENTS
 from tests.proxy.agent_fixtures import ProxySetup
 from tests.proxy.portal import Browser, proxy_config, serve_proxy
+from tests.support.daemons import PATIENCE, Daemon, agent_yaml, link_to
+from tests.support.ports import free_port
+from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, PATIENTS
 
 REQUESTS = 100
 STARTS = 25  # x 2 providers: 50 slots, each asked for by two different patients

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from protocol.aio import RemoteError
-from tests.agent.faults.daemons import PATIENCE
 from tests.agent.faults.ledger import double_booked, half_written, portal_appointments
 from tests.agent.faults.private_mariadb import private_mariadb
-from tests.agent.practice import (
+from tests.support.daemons import PATIENCE
+from tests.support.practice import (
     DR_ADAMS,
     FOLLOW_UP,
     RunningPractice,

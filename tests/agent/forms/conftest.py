@@ -10,8 +10,13 @@ import pytest
 
 from agent.cli import main
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import execute, query, write_config_file
-from tests.agent.practice import RunningPractice, agent_config_data, running_practice
+from tests.support.database import execute, query
+from tests.support.practice import (
+    RunningPractice,
+    agent_config_data,
+    running_practice,
+    write_config_file,
+)
 
 
 @pytest.fixture

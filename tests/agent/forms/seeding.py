@@ -8,14 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import pymysql
-import pymysql.cursors
-
 from agent import audit
 from agent.db.pool import DatabaseSettings
 from agent.forms import queries
 from agent.forms.definition import parse_definition
-from tests.agent.practice import NOW
+from tests.support.database import connect
+from tests.support.practice import NOW
 
 REPO = Path(__file__).resolve().parents[3]
 INTAKE = REPO / "config" / "forms" / "new-patient-intake.yaml"
@@ -93,15 +91,7 @@ def assign_form(
     else:
         raw = Path(yaml_path_or_text).read_bytes()
     definition = parse_definition(raw)
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        charset="utf8mb4",
-        cursorclass=pymysql.cursors.DictCursor,
-    )
+    connection = connect(settings, dict_rows=True, autocommit=False)
     with connection, connection.cursor() as cursor:
         queries.add_form_version(cursor, definition, now, STAFF_ACTOR)
         form = queries.latest_form(cursor, definition.key, lock=True)

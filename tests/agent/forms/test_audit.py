@@ -8,7 +8,7 @@ import pytest
 
 from protocol.aio import RemoteError
 from tests.agent.forms.seeding import CHECKUP, CHECKUP_ANSWERS, assign_form
-from tests.agent.practice import RunningPractice
+from tests.support.practice import RunningPractice
 
 A, B = 1, 2
 CANARY = "CANARY-ANSWER-7f3e"

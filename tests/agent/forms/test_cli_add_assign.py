@@ -9,7 +9,7 @@ import pytest
 
 from tests.agent.forms.conftest import Office
 from tests.agent.forms.seeding import CHECKUP, HISTORY, INTAKE
-from tests.agent.practice import FOLLOW_UP, NEW_PATIENT
+from tests.support.practice import FOLLOW_UP, NEW_PATIENT
 
 Capture = pytest.CaptureFixture[str]
 

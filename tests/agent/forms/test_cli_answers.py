@@ -21,7 +21,7 @@ from agent.db import Database
 from agent.forms.service import FormService
 from tests.agent.forms.conftest import Office
 from tests.agent.forms.seeding import CHECKUP, CHECKUP_ANSWERS, assign_form
-from tests.agent.practice import NOW, TIMEZONE
+from tests.support.practice import NOW, TIMEZONE
 
 Capture = pytest.CaptureFixture[str]
 HEADER = [

@@ -11,7 +11,7 @@ from agent.db.pool import DatabaseSettings
 from agent.demo.forms import seed_demo_forms
 from agent.forms.definition import ConfigInvalid
 from tests.agent.forms.seeding import CHECKUP, INTAKE, assign_form
-from tests.agent.practice import NOW, RunningPractice
+from tests.support.practice import NOW, RunningPractice
 
 FORMS_DIR = INTAKE.parent
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.access_fixtures import execute
 from tests.agent.forms.conftest import Office
 from tests.agent.forms.seeding import CHECKUP_ANSWERS
 from tests.agent.forms.test_cli_answers import HEADER, csv_rows, send
+from tests.support.database import execute
 
 Capture = pytest.CaptureFixture[str]
 # Moves the cursor home and clears the screen (C1 CSI), retitles the window (ESC ] ... BEL),

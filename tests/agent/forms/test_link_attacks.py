@@ -14,7 +14,7 @@ import pytest
 from agent.forms.answers import BAD_CHARACTER
 from protocol.aio import RemoteError
 from tests.agent.forms.seeding import CHECKUP, CHECKUP_ANSWERS, assign_form
-from tests.agent.practice import RunningPractice
+from tests.support.practice import RunningPractice
 
 A, B = 1, 2
 MARKER = "'; DROP TABLE portal_forms; --"

@@ -16,7 +16,7 @@ from tests.agent.forms.seeding import (
     INTAKE,
     assign_form,
 )
-from tests.agent.practice import NOW, RunningPractice
+from tests.support.practice import NOW, RunningPractice
 
 PATIENT = 1
 

@@ -15,9 +15,8 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings
 from agent.mail.emails import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue
-from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
-from tests.agent.practice import fresh_database
-from tests.db import MariaDB
+from tests.support.database import MariaDB, fresh_database
+from tests.support.smtp import RecordingHandler, smtp_server
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PORTAL = "https://example-clinic.portal.example.com"

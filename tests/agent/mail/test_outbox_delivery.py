@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pymysql
 import pytest
 import structlog
 
@@ -15,9 +14,8 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings
 from agent.mail.emails import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue
-from tests.agent.mail.smtp_server import RecordingHandler, smtp_server
-from tests.agent.practice import fresh_database
-from tests.db import MariaDB
+from tests.support.database import MariaDB, fresh_database, query
+from tests.support.smtp import RecordingHandler, smtp_server
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PORTAL = "https://example-clinic.portal.example.com"
@@ -38,18 +36,7 @@ async def outbox_db(mariadb: MariaDB) -> AsyncIterator[tuple[Database, DatabaseS
 
 
 def rows(settings: DatabaseSettings) -> list[dict[str, Any]]:
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM portal_outbox ORDER BY id")
-        return list(cursor.fetchall())
+    return query(settings, "SELECT * FROM portal_outbox ORDER BY id")
 
 
 async def queue(db: Database, mail: Mail, now: datetime = NOW) -> int:

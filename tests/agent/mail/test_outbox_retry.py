@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pymysql
 import pytest
 import structlog
 
@@ -19,10 +18,10 @@ from agent.clock import FixedClock
 from agent.db.pool import Database, DatabaseSettings, DatabaseUnavailable
 from agent.mail.emails import Mail, MailTemplates
 from agent.mail.outbox import OutboxWorker, SMTPSender, enqueue, retry_delay
-from tests.agent.mail.smtp_server import RecordingHandler, free_port, smtp_server
-from tests.agent.practice import fresh_database
-from tests.agent.tcp_relay import TcpRelay
-from tests.db import MariaDB
+from tests.support.database import MariaDB, fresh_database, query
+from tests.support.ports import free_port
+from tests.support.smtp import RecordingHandler, smtp_server
+from tests.support.tcp_relay import TcpRelay
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PORTAL = "https://example-clinic.portal.example.com"
@@ -49,18 +48,7 @@ async def outbox_db(mariadb: MariaDB) -> AsyncIterator[tuple[Database, DatabaseS
 
 
 def rows(settings: DatabaseSettings) -> dict[int, dict[str, Any]]:
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM portal_outbox ORDER BY id")
-        return {row["id"]: row for row in cursor.fetchall()}
+    return {row["id"]: row for row in query(settings, "SELECT * FROM portal_outbox ORDER BY id")}
 
 
 async def queue(db: Database, mail: Mail, now: datetime = NOW) -> int:

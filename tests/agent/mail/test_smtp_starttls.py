@@ -11,13 +11,8 @@ import structlog
 from agent.config import Email
 from agent.mail.emails import MailTemplates
 from agent.mail.outbox import MailRetryLater, SMTPSender, sender_from_config
-from tests.agent.mail.smtp_server import (
-    Credentials,
-    RecordingHandler,
-    RelayCertificate,
-    self_signed_certificate,
-    smtp_server,
-)
+from tests.support.keys import RelayCertificate, self_signed_certificate
+from tests.support.smtp import Credentials, RecordingHandler, smtp_server
 
 PORTAL = "https://example-clinic.portal.example.com"
 templates = MailTemplates(

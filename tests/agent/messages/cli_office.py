@@ -17,8 +17,8 @@ from agent.clock import FixedClock
 from agent.db import Database
 from agent.db.pool import DatabaseSettings
 from agent.messages.service import MessageService
-from tests.agent.access_fixtures import query, write_config_file
-from tests.agent.practice import NOW, TIMEZONE, agent_config_data
+from tests.support.database import query
+from tests.support.practice import NOW, TIMEZONE, agent_config_data, write_config_file
 
 STAFF = f"staff:{getpass.getuser()}"
 

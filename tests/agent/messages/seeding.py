@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import pymysql
-import pymysql.cursors
-
 from agent.db.pool import DatabaseSettings
 from agent.mail.emails import MailTemplates
 from agent.messages.office import OfficeMessage, write_office_message
 from agent.messages.rules import check_attachment, clean_author, clean_body, clean_subject
-from tests.agent.practice import NOW
+from tests.support.database import connect
+from tests.support.practice import NOW
 
-# tests/agent/practice.py's practice (agent_config_data).
+# tests/support/practice.py's practice (agent_config_data).
 PRACTICE_NAME = "Example Family Clinic"
 PRACTICE_PHONE = "+1 555 0100"
 PORTAL_URL = "http://example-clinic.localhost:8080"
@@ -57,16 +55,7 @@ def send_office_message(
     templates = MailTemplates(
         practice_name=PRACTICE_NAME, practice_phone=PRACTICE_PHONE, portal_url=portal_url
     )
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        charset="utf8mb4",
-        autocommit=False,
-        cursorclass=pymysql.cursors.DictCursor,
-    )
+    connection = connect(settings, dict_rows=True, autocommit=False)
     with connection:
         with connection.cursor() as cursor:
             cursor.execute("SET time_zone = '+00:00'")

@@ -10,7 +10,7 @@ import pytest
 from agent.cli import main
 from tests.agent.messages.cli_office import STAFF, CliOffice
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW
+from tests.support.practice import NOW
 
 A, B = 1, 2
 HEADER = (

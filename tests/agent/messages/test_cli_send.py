@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from tests.agent.access_fixtures import email_of, execute
+from tests.agent.access_fixtures import email_of
 from tests.agent.messages.cli_office import STAFF, CliOffice
+from tests.support.database import execute
 
 A, B = 1, 2
 PDF = b"%PDF-1.4\n% results\n"

@@ -10,10 +10,10 @@ from agent.db.migrate import connect
 from agent.db.pool import DatabaseSettings
 from agent.demo.messages import WELCOME_SUBJECT, seed_demo_messages
 from agent.messages.rules import MessageRefused
-from tests.agent.access_fixtures import query
 from tests.agent.messages.cli_office import CliOffice
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW
+from tests.support.database import query
+from tests.support.practice import NOW
 
 A, B = 1, 2
 PDF = b"%PDF-1.4\n% results\n"

@@ -21,7 +21,7 @@ from agent.config import AgentConfig, Messages
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import AccessPractice, access_practice
 from tests.agent.messages.cli_office import STAFF, CliOffice
-from tests.agent.practice import agent_config_data
+from tests.support.practice import agent_config_data
 
 A, B = 1, 2
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

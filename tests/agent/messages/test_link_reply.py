@@ -7,7 +7,7 @@ import asyncio
 
 from tests.agent.access_fixtures import AccessPractice
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW
+from tests.support.practice import NOW
 
 A = 1
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tests.agent.access_fixtures import AccessPractice
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW
+from tests.support.practice import NOW
 
 PDF = b"%PDF-1.4\n% lab results\n"
 A, B = 1, 2

@@ -16,16 +16,10 @@ from agent.mail.emails import MailTemplates
 from agent.messages.office import OfficeMessage
 from agent.messages.rules import Attachment, MessageRefused
 from agent.messages.service import MessageService
-from tests.agent.access_fixtures import (
-    PORTAL_URL,
-    AccessPractice,
-    email_of,
-    execute,
-    query,
-    text_of,
-)
+from tests.agent.access_fixtures import PORTAL_URL, AccessPractice, email_of, text_of
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW, TIMEZONE
+from tests.support.database import execute, query
+from tests.support.practice import NOW, TIMEZONE
 
 A, B = 1, 2
 SUBJECT = "Your biopsy result"

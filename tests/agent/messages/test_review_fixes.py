@@ -16,7 +16,7 @@ import pytest
 from tests.agent.access_fixtures import AccessPractice
 from tests.agent.messages.cli_office import STAFF, CliOffice
 from tests.agent.messages.seeding import send_office_message
-from tests.agent.practice import NOW
+from tests.support.practice import NOW
 
 A, B, C = 1, 2, 3
 

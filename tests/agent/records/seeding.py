@@ -12,10 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import pymysql
-import pymysql.cursors
-
 from agent.db.pool import DatabaseSettings
+from tests.support.database import connect
 
 KINDS = ("allergies", "medications", "problems", "visits", "labs")
 
@@ -32,16 +30,7 @@ def seed_records(
     settings: DatabaseSettings, patient_id: int, *, marker: str = ""
 ) -> dict[str, list[dict[str, Any]]]:
     """Plant one patient's rows of every kind; returns {kind: [row, ...]} with ids."""
-    connection = pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        charset="utf8mb4",
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
+    connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT MIN(id) AS id FROM providers")
         provider = cursor.fetchone()["id"]

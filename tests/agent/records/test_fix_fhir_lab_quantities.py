@@ -18,9 +18,9 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.access_fixtures import execute
-from tests.agent.practice import running_practice
 from tests.agent.records.sample import assert_no_empty_values, assert_r4_codes, resources
+from tests.support.database import execute
+from tests.support.practice import running_practice
 
 PATIENT = 3
 UCUM = "http://unitsofmeasure.org"
@@ -161,7 +161,7 @@ async def test_the_patient_has_the_practices_patient_id_as_identifier(
                     }
                 ]
             },
-            # The small practice's subdomain (tests/agent/practice.py).
+            # The small practice's subdomain (tests/support/practice.py).
             "system": "urn:portico:example-clinic:patient",
             "value": str(PATIENT),
         }

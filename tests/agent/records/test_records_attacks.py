@@ -10,9 +10,9 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import running_practice
 from tests.agent.records.sample import downloaded
 from tests.agent.records.seeding import seed_records
+from tests.support.practice import running_practice
 
 A, B = 3, 4
 METHODS = ("records.summary", "records.bundle")

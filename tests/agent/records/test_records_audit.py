@@ -11,8 +11,8 @@ import pytest
 
 from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.practice import NOW, RunningPractice, running_practice
 from tests.agent.records.seeding import seed_records
+from tests.support.practice import NOW, RunningPractice, running_practice
 
 A, B = 3, 4
 CLIENT = {"ip": "203.0.113.9", "user_agent": "test"}

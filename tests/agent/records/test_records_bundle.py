@@ -11,9 +11,9 @@ from typing import Any
 
 from agent.db.pool import DatabaseSettings
 from agent.records.fhir import practice_namespace, resource_id
-from tests.agent.practice import running_practice
 from tests.agent.records.sample import downloaded, resources, validated
 from tests.agent.records.seeding import seed_records
+from tests.support.practice import running_practice
 
 A, B = 3, 4
 NAMESPACE = practice_namespace("example-clinic")  # the small practice's subdomain

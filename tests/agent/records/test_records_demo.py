@@ -8,18 +8,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pymysql
-import pymysql.cursors
 import pytest
 
-from agent.db.migrate import connect
 from agent.db.pool import DatabaseSettings
 from agent.demo.practice import DemoSeedRefused, seed_demo
 from agent.demo.records import seed_demo_records
 from agent.records import queries as q
-from tests.agent.practice import NOW, TIMEZONE, fresh_database
 from tests.agent.records.sample import bundle_of, validated
-from tests.db import MariaDB
+from tests.support.database import MariaDB, connect, fresh_database
+from tests.support.practice import NOW, TIMEZONE
 
 PATIENTS = 60
 
@@ -36,15 +33,7 @@ def seed(settings: DatabaseSettings, rng_seed: int = 11) -> list[int]:
 
 
 def dict_connection(settings: DatabaseSettings) -> Any:
-    return pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        database=settings.name,
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
+    return connect(settings, dict_rows=True)
 
 
 @pytest.fixture(scope="module")

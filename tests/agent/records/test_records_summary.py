@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from agent.db.pool import DatabaseSettings
-from tests.agent.practice import DR_ADAMS, running_practice
 from tests.agent.records.seeding import KINDS, seed_records
+from tests.support.practice import DR_ADAMS, running_practice
 
 A, B = 3, 4
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from protocol.keys import generate_identity
-from tests.agent.faults.daemons import Daemon
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
+from tests.support.daemons import Daemon
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "haproxy.example.cfg"
 HOST = f"{SUBDOMAIN}.localhost"

@@ -15,8 +15,6 @@ import aiohttp
 
 from agent.db.pool import DatabaseSettings
 from proxy.security import SESSION_COOKIE
-from tests.agent.faults.daemons import PATIENCE, Daemon, free_port
-from tests.agent.practice import running_practice
 from tests.proxy.faults.replicas import (
     HOST,
     haproxy,
@@ -25,6 +23,9 @@ from tests.proxy.faults.replicas import (
     proxy_yaml,
     retries,
 )
+from tests.support.daemons import PATIENCE, Daemon
+from tests.support.ports import free_port
+from tests.support.practice import running_practice
 
 PATIENTS = 8  # each a browser of its own, loading page after page
 BEFORE_KILL = 40  # pages each replica serves before one dies

@@ -26,15 +26,10 @@ import aiohttp
 
 from agent.db.pool import DatabaseSettings
 from proxy.security import SESSION_COOKIE
-from tests.agent.faults.daemons import (
-    PATIENCE,
-    Daemon,
-    agent_yaml,
-    free_port,
-    raise_open_file_limit,
-)
 from tests.agent.faults.real_clock import sessions_for
 from tests.proxy.faults.replicas import HOST, proxy_yaml
+from tests.support.daemons import PATIENCE, Daemon, agent_yaml, raise_open_file_limit
+from tests.support.ports import free_port
 
 SLOW = 500  # on each of the agent and the proxy
 ROUNDS = 4  # quiet, then attacked, this many times
