@@ -3,7 +3,7 @@ with the same code, message and details, retryable exactly when the code is."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -35,8 +35,6 @@ def _methods(refusal: Refused) -> AgentMethods:
     return AgentMethods(
         [{"test.refuse": (NoParams, refuse)}],
         phone="555-0100",
-        booking=cast(Any, None),
-        access=cast(Any, None),
     )
 
 
