@@ -31,7 +31,6 @@ def _methods(refusal: Refused) -> AgentMethods:
     async def refuse(request: Request, params: NoParams) -> Any:
         raise refusal
 
-    # The dispatcher never touches the two services; only the daemon's reload does.
     return AgentMethods(
         [{"test.refuse": (NoParams, refuse)}],
         phone="555-0100",
