@@ -22,9 +22,9 @@ from pathlib import Path
 
 import aiosmtplib
 
-from agent.check.report import CheckResult, Status, fail, ok, warn
 from agent.config import SMTP, AgentConfig, Email
 from protocol.keys import spki_pin
+from protocol.service.check_report import CheckResult, Status, fail, ok, warn
 from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import ALPN_PROTOCOL
 
