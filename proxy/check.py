@@ -19,19 +19,31 @@ import http.client
 import ssl
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from cryptography import x509
 
 from protocol.aio import RemoteError
+from protocol.service.check_report import (
+    ITEM_WIDTH,
+    CheckResult,
+    Status,
+    exit_status,
+    fail,
+    format_result,
+    format_totals,
+    ok,
+    skip,
+    warn,
+)
 from protocol.service.config_report import ConfigInvalid, ConfigProblem, with_lines
 from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import Timeouts
 from proxy.config import ProxyConfig, TenantConfig, parse_proxy_config
 from proxy.dialling import ConnectFailed, Resolver, connect_agent, resolve_host
+from proxy.security import CONTENT_SECURITY_POLICY
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,7 +52,6 @@ REQUESTER_ID = "portico-proxy check"
 # Any well-formed pin: loading the link identity must not depend on a tenant being configured.
 _ANY_PIN = "sha256/" + "A" * 43 + "="
 EXPIRY_WARNING = timedelta(days=21)
-_ITEM_WIDTH = 12
 _FIXES = {
     "dns": "check tenants.{t}.host; a dynamic-DNS name must be kept up to date by the office",
     "refused": "the agent is not running there, or the office's router does not forward port "
@@ -54,30 +65,11 @@ _FIXES = {
 }
 
 
-@dataclass(frozen=True)
-class CheckLine:
-    status: str
-    """OK, WARN, FAIL or SKIP."""
-    item: str
-    summary: str
-    details: tuple[str, ...] = ()
-    fix: tuple[str, ...] = ()
-
-    def format(self, width: int = _ITEM_WIDTH) -> str:
-        indent = " " * (6 + width + 1)
-        lines = [f"{self.status:<4}  {self.item:<{width}} {self.summary}"]
-        lines += [f"{indent}  {detail}" for detail in self.details]
-        if self.fix:
-            first, *more = self.fix
-            lines += [f"{indent}fix: {first}", *(f"{indent}  {line}" for line in more)]
-        return "\n".join(lines)
+def _problem_line(item: str, problem: ConfigProblem, *fix: str) -> CheckResult:
+    return fail(item, str(problem), fix=fix)
 
 
-def _problem_line(status: str, item: str, problem: ConfigProblem, *fix: str) -> CheckLine:
-    return CheckLine(status, item, str(problem), fix=fix)
-
-
-def check_link_key(config: ProxyConfig, raw: str) -> tuple[CheckLine, bool]:
+def check_link_key(config: ProxyConfig, raw: str) -> tuple[CheckResult, bool]:
     """The line, and whether the link identity loads (the agents cannot be checked without)."""
     link = config.link
     init = f"`portico-proxy init-keys {link.key_file.parent}` writes a new pair; every office "
@@ -89,15 +81,15 @@ def check_link_key(config: ProxyConfig, raw: str) -> tuple[CheckLine, bool]:
         problem = ConfigProblem(
             f"link.{which}", None, f"cannot read {exc.filename}: {exc.strerror}"
         )
-        return _problem_line("FAIL", "link key", with_lines([problem], raw)[0], init), False
+        return _problem_line("link key", with_lines([problem], raw)[0], init), False
     except (ValueError, TypeError) as exc:
         problem = ConfigProblem("link.key_file", None, f"unusable link identity: {exc}")
-        return _problem_line("FAIL", "link key", with_lines([problem], raw)[0], init), False
+        return _problem_line("link key", with_lines([problem], raw)[0], init), False
     summary = f"readable; this proxy's pin (every office trusts it): {identity.local_pin}"
-    return CheckLine("OK", "link key", summary), True
+    return ok("link key", summary), True
 
 
-def check_secret(config: ProxyConfig, raw: str) -> CheckLine:
+def check_secret(config: ProxyConfig, raw: str) -> CheckResult:
     try:
         config.secret()
     except OSError as exc:
@@ -105,20 +97,21 @@ def check_secret(config: ProxyConfig, raw: str) -> CheckLine:
     except ValueError as exc:
         message = str(exc)
     else:
-        return CheckLine("OK", "secret", f"{config.secret_file} is readable and long enough")
+        return ok("secret", f"{config.secret_file} is readable and long enough")
     problem = with_lines([ConfigProblem("secret_file", None, message)], raw)[0]
     fix = (
         f"head -c 48 /dev/urandom | base64 > {config.secret_file} (the same file on every replica)"
     )
-    return _problem_line("FAIL", "secret", problem, fix)
+    return _problem_line("secret", problem, fix)
 
 
-def check_web_tls(config: ProxyConfig, now: datetime) -> CheckLine:
+def check_web_tls(config: ProxyConfig, now: datetime) -> CheckResult:
     if config.tls is None:
         if config.behind_tls_proxy:
-            return CheckLine("OK", "web TLS", "HTTPS ends at the load balancer (behind_tls_proxy)")
-        return CheckLine("OK", "web TLS", "plain HTTP (only allowed for a localhost portal)")
-    # Imported here: the app (aiohttp, templates) is only needed for this item.
+            return ok("web TLS", "HTTPS ends at the load balancer (behind_tls_proxy)")
+        return ok("web TLS", "plain HTTP (only allowed for a localhost portal)")
+    # Imported here: the app (templates, views, the agents' registry) is only needed for this
+    # item, and only when the proxy serves HTTPS itself.
     from proxy.serve import web_tls_context
 
     tls = config.tls
@@ -126,14 +119,13 @@ def check_web_tls(config: ProxyConfig, now: datetime) -> CheckLine:
         web_tls_context(config)  # exactly what `serve` loads
         certificate = x509.load_pem_x509_certificates(tls.cert_file.read_bytes())[0]
     except (ssl.SSLError, ValueError) as exc:  # before OSError: SSLError is one
-        return CheckLine(
-            "FAIL",
+        return fail(
             "web TLS",
             f"tls.cert_file and tls.key_file are not a matching PEM pair ({exc})",
             fix=("use the full chain and the private key the certificate was issued for",),
         )
     except OSError as exc:
-        return CheckLine("FAIL", "web TLS", f"cannot read {exc.filename}: {exc.strerror or exc}")
+        return fail("web TLS", f"cannot read {exc.filename}: {exc.strerror or exc}")
     uncovered = [
         f"{tenant}.{config.portal_domain}"
         for tenant in config.tenants
@@ -142,23 +134,16 @@ def check_web_tls(config: ProxyConfig, now: datetime) -> CheckLine:
     expires = certificate.not_valid_after_utc
     renew = (f"renew the certificate for *.{config.portal_domain}",)
     if expires <= now:
-        return CheckLine(
-            "FAIL", "web TLS", f"{tls.cert_file} expired on {expires:%Y-%m-%d}", fix=renew
-        )
+        return fail("web TLS", f"{tls.cert_file} expired on {expires:%Y-%m-%d}", fix=renew)
     if uncovered:
-        return CheckLine(
-            "FAIL",
+        return fail(
             "web TLS",
             f"{tls.cert_file} does not cover {', '.join(uncovered)}",
             fix=(f"use a certificate for *.{config.portal_domain}",),
         )
     if expires - now < EXPIRY_WARNING:
-        return CheckLine(
-            "WARN", "web TLS", f"{tls.cert_file} expires on {expires:%Y-%m-%d}", fix=renew
-        )
-    return CheckLine(
-        "OK", "web TLS", f"{tls.cert_file} covers every office, valid until {expires:%Y-%m-%d}"
-    )
+        return warn("web TLS", f"{tls.cert_file} expires on {expires:%Y-%m-%d}", fix=renew)
+    return ok("web TLS", f"{tls.cert_file} covers every office, valid until {expires:%Y-%m-%d}")
 
 
 def _covers(certificate: x509.Certificate, host: str) -> bool:
@@ -173,15 +158,14 @@ def _covers(certificate: x509.Certificate, host: str) -> bool:
     return False
 
 
-def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
+def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckResult:
     host, port = config.listen.host, config.listen.port
     where = f"{host}:{port}"
     try:
         listen_probe(host, port)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
-            return CheckLine(
-                "FAIL",
+            return fail(
                 "listen port",
                 f"cannot listen on {where}: {exc.strerror or exc}",
                 fix=(
@@ -190,19 +174,18 @@ def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
                 ),
             )
         if _portico_answers(config, timeout):
-            return CheckLine("OK", "listen port", f"{where} is in use by a running Portico proxy")
-        return CheckLine(
-            "FAIL",
+            return ok("listen port", f"{where} is in use by a running Portico proxy")
+        return fail(
             "listen port",
             f"{where} is in use by another program",
             fix=(f"stop it (`ss -ltnp 'sport = :{port}'` shows which) or change listen.port",),
         )
-    return CheckLine("OK", "listen port", f"{where} is free")
+    return ok("listen port", f"{where} is free")
 
 
-def check_metrics_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
+def check_metrics_port(config: ProxyConfig, *, timeout: float) -> CheckResult:
     metrics = config.metrics
-    status, summary, fix = metrics_port_verdict(
+    return metrics_port_verdict(
         metrics.enabled,
         metrics.host,
         metrics.port,
@@ -210,13 +193,10 @@ def check_metrics_port(config: ProxyConfig, *, timeout: float) -> CheckLine:
         metric_prefix="portico_proxy_",
         timeout=timeout,
     )
-    return CheckLine(status, "metrics", summary, fix=fix)
 
 
 def _portico_answers(config: ProxyConfig, timeout: float) -> bool:
     """Whether what listens there answers with this proxy's own Content-Security-Policy."""
-    from proxy.security import CONTENT_SECURITY_POLICY
-
     host = LOOPBACK.get(config.listen.host, config.listen.host)
     connection: http.client.HTTPConnection
     if config.tls is None:
@@ -244,7 +224,7 @@ async def check_tenant(
     *,
     resolve: Resolver = resolve_host,
     timeout: float = 10.0,
-) -> CheckLine:
+) -> CheckResult:
     """Connect to one agent as the proxy would, and time a ``practice.info`` round trip."""
     where = f"{agent.host}:{agent.port}"
     item = f"agent {tenant}"
@@ -260,14 +240,13 @@ async def check_tenant(
     except ConnectFailed as failure:
         fix = _FIXES.get(failure.kind)
         fixes = (fix.format(t=tenant, port=agent.port),) if fix else ()
-        return CheckLine("FAIL", item, f"{where}: {failure.reason}", fix=fixes)
+        return fail(item, f"{where}: {failure.reason}", fix=fixes)
     try:
         started = time.perf_counter()
         info = await client.request("practice.info", {}, deadline=timeout)
         elapsed_ms = (time.perf_counter() - started) * 1000
     except RemoteError as exc:
-        return CheckLine(
-            "FAIL",
+        return fail(
             item,
             f"{where}: the agent answered {exc.code}: {exc.message}",
             fix=("ask the office to run `portico-agent check` (often: its database is down)",),
@@ -275,8 +254,7 @@ async def check_tenant(
     finally:
         await client.close()
     pinned = agent.pins[0] if len(agent.pins) == 1 else f"one of its {len(agent.pins)} pins"
-    return CheckLine(
-        "OK",
+    return ok(
         item,
         f"{where}: {info.get('name')!r} answered in {elapsed_ms:.1f} ms; pinned ({pinned})",
     )
@@ -284,7 +262,7 @@ async def check_tenant(
 
 async def check_tenants(
     config: ProxyConfig, *, resolve: Resolver = resolve_host, timeout: float = 10.0
-) -> list[CheckLine]:
+) -> list[CheckResult]:
     """Every tenant, concurrently, in the config's order. The link identity must load (see
     :func:`check_link_key`), else this raises OSError or ValueError."""
     link = config.link
@@ -301,19 +279,18 @@ async def check_tenants(
     return list(await asyncio.gather(*checks))
 
 
-def _check_config(path: Path, raw: bytes) -> tuple[ProxyConfig | None, CheckLine]:
+def _check_config(path: Path, raw: bytes) -> tuple[ProxyConfig | None, CheckResult]:
     try:
         config = parse_proxy_config(raw)
     except ConfigInvalid as invalid:
         count = len(invalid.problems)
-        return None, CheckLine(
-            "FAIL",
+        return None, fail(
             "config",
             f"{path}: {count} problem{'' if count == 1 else 's'}",
             details=tuple(str(problem) for problem in invalid.problems),
             fix=("correct each one at its line",),
         )
-    return config, CheckLine("OK", "config", f"{path} is valid")
+    return config, ok("config", f"{path} is valid")
 
 
 def run_check(
@@ -330,17 +307,17 @@ def run_check(
         raw = path.read_bytes()
     except OSError as exc:
         print(
-            CheckLine("FAIL", "config", f"cannot read {path}: {exc.strerror or exc}").format(),
+            format_result(fail("config", f"cannot read {path}: {exc.strerror or exc}")),
             file=out,
         )
         return 2
     config, first = _check_config(path, raw)
     if config is None:
-        print(first.format(), file=out)
+        print(format_result(first), file=out)
         print("cannot check the rest without a valid config", file=out)
         return 1
     # At least two spaces after the longest item, so the columns can be read apart.
-    width = max(_ITEM_WIDTH, *(len(f"agent {t}") + 1 for t in config.tenants))
+    width = max(ITEM_WIDTH, *(len(f"agent {t}") + 1 for t in config.tenants))
     text = raw.decode("utf-8-sig")
     key, identity_loads = check_link_key(config, text)
     lines = [
@@ -352,18 +329,14 @@ def run_check(
         check_metrics_port(config, timeout=min(timeout, 3.0)),
     ]
     for line in lines:
-        print(line.format(width), file=out, flush=True)
+        print(format_result(line, width), file=out, flush=True)
     if identity_loads:
         agents = asyncio.run(check_tenants(config, resolve=resolve, timeout=timeout))
     else:
-        agents = [
-            CheckLine("SKIP", f"agent {t}", "not checked: no link key") for t in config.tenants
-        ]
+        agents = [skip(f"agent {t}", "no link key") for t in config.tenants]
     for line in agents:
-        print(line.format(width), file=out)
+        print(format_result(line, width), file=out)
     lines += agents
-    working = sum(line.status == "OK" for line in agents)
-    counts = {s: sum(line.status == s for line in lines) for s in ("OK", "WARN", "FAIL", "SKIP")}
-    totals = ", ".join(f"{n} {s if s != 'SKIP' else 'not checked'}" for s, n in counts.items() if n)
-    print(f"{totals} ({working} of {len(agents)} agents OK)", file=out)
-    return 1 if counts["FAIL"] else 0
+    working = sum(line.status is Status.OK for line in agents)
+    print(f"{format_totals(lines)} ({working} of {len(agents)} agents OK)", file=out)
+    return exit_status(lines)

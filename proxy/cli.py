@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,8 +23,6 @@ def _init_keys(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     # Imported here: only this verb needs the app (aiohttp, templates, the agents' link).
-    import asyncio
-
     from proxy.config import ConfigInvalid, load_proxy_config
     from proxy.serve import StartupError, run_proxy
 
@@ -48,6 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _link_check(args: argparse.Namespace) -> int:
+    # Imported here so that `--help` and the other verbs work without the link and TLS stack.
     from proxy.link_check import run_link_check
 
     ok, message = run_link_check(
@@ -62,6 +62,8 @@ def _link_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    # Imported here: the checks load the config model, x509 and the link (about 0.4 s), which
+    # `--help` and the other verbs do not need.
     from proxy.check import run_check
 
     return run_check(Path(args.config), timeout=args.timeout)

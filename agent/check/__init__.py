@@ -5,6 +5,8 @@
 - ``network``: the link port, the metrics port, mail;
 - ``database``: reachable, schema current, grants, the database server's clock;
 - ``refusals``: why the database turned the check away, and the fix;
-- ``grants``: the pure reading of SHOW GRANTS, and the statements that fix them;
-- ``report``: one item's result and how it prints.
+- ``grants``: the pure reading of SHOW GRANTS, and the statements that fix them.
+
+How an item's result prints is shared with ``portico-proxy check``:
+:mod:`protocol.service.check_report`.
 """

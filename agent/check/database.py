@@ -27,10 +27,10 @@ from agent.check.grants import (
     quote_account,
 )
 from agent.check.refusals import DB_ACCESS_DENIED, connect_failure, error_code, error_reason
-from agent.check.report import CheckResult, Status, fail, ok, skip, warn
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.db.migrate import available_migrations
+from protocol.service.check_report import CheckResult, Status, fail, ok, skip, warn
 
 _CREATE_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?", re.IGNORECASE)
 _NO_SUCH_TABLE, _TABLE_ACCESS_DENIED = 1146, 1142

@@ -19,8 +19,8 @@ import pwd
 import re
 from pathlib import Path
 
-from agent.check.report import CheckResult, fail, ok, warn
 from agent.config import AgentConfig, named_files, unreadable_files
+from protocol.service.check_report import CheckResult, fail, ok, warn
 
 DEFAULT_SERVICE_USER = "portico"
 """``User=`` of systemd/portico-agent.service (and ``UserName`` of the launchd plist)."""

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import aiosmtplib
 
-from agent.check.report import CheckResult, Status, fail, ok, warn
 from agent.config import SMTP, AgentConfig, Email
 from protocol.keys import spki_pin
+from protocol.service.check_report import CheckResult, fail, ok, warn
 from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
 from protocol.tls import ALPN_PROTOCOL
 
@@ -57,7 +57,7 @@ def check_listen_port(config: AgentConfig, own_pin: str | None, *, timeout: floa
 
 def check_metrics_port(config: AgentConfig, *, timeout: float) -> CheckResult:
     metrics = config.metrics
-    status, summary, fix = metrics_port_verdict(
+    return metrics_port_verdict(
         metrics.enabled,
         metrics.host,
         metrics.port,
@@ -65,7 +65,6 @@ def check_metrics_port(config: AgentConfig, *, timeout: float) -> CheckResult:
         metric_prefix="portico_agent_",
         timeout=timeout,
     )
-    return CheckResult(Status(status), "metrics", summary, fix=fix)
 
 
 def _in_use(config: AgentConfig, own_pin: str | None, timeout: float) -> CheckResult:

@@ -10,8 +10,8 @@ import socket
 import pymysql
 
 from agent.check.grants import quote_account
-from agent.check.report import CheckResult, fail
 from agent.config import AgentConfig
+from protocol.service.check_report import CheckResult, fail
 
 ACCESS_DENIED, DB_ACCESS_DENIED, UNKNOWN_DATABASE = 1045, 1044, 1049
 HOST_NOT_ALLOWED = 1130  # no account of any user for this address

@@ -23,7 +23,10 @@ from typing import TextIO
 from agent.check.database import check_database
 from agent.check.files import check_files, service_user
 from agent.check.network import check_listen_port, check_mail, check_metrics_port
-from agent.check.report import (
+from agent.clock import Clock, SystemClock
+from agent.config import AgentConfig, ConfigInvalid, config_warnings, parse_config
+from agent.config_report import with_lines
+from protocol.service.check_report import (
     CheckResult,
     exit_status,
     fail,
@@ -32,9 +35,6 @@ from agent.check.report import (
     ok,
     warn,
 )
-from agent.clock import Clock, SystemClock
-from agent.config import AgentConfig, ConfigInvalid, config_warnings, parse_config
-from agent.config_report import with_lines
 from protocol.tls import server_config
 
 CLOCK_TOLERANCE_SECONDS = 60.0

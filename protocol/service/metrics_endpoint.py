@@ -17,6 +17,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from protocol.service.check_report import CheckResult, ok, warn
+
 
 class MetricsEndpoint:
     """``GET /metrics`` on a listener of its own: never on the link's port or the patients'
@@ -131,33 +133,33 @@ def _serves(host: str, port: int, metric_prefix: str, timeout: float) -> bool:
 
 def metrics_port_verdict(
     enabled: bool, host: str, port: int, *, program: str, metric_prefix: str, timeout: float
-) -> tuple[str, str, tuple[str, ...]]:
-    """The metrics line of ``program``'s check: ("OK" or "WARN", summary, fix). Another program
-    on the port is a warning, not a failure: ``program`` then runs without metrics (it logs
-    why, see :meth:`MetricsEndpoint.start`), patients notice nothing, and Prometheus shows the
-    target down."""
+) -> CheckResult:
+    """The metrics line of ``program``'s check, OK or WARN. Another program on the port is a
+    warning, not a failure: ``program`` then runs without metrics (it logs why, see
+    :meth:`MetricsEndpoint.start`), patients notice nothing, and Prometheus shows the target
+    down."""
     where = f"{host}:{port}"
     if not enabled:
-        return "OK", "the metrics endpoint is off (metrics.enabled: false)", ()
+        return ok("metrics", "the metrics endpoint is off (metrics.enabled: false)")
     if port == 0:
-        return "OK", f"{host}: any free port (metrics.port: 0)", ()
+        return ok("metrics", f"{host}: any free port (metrics.port: 0)")
     try:
         holder = metrics_port_holder(host, port, metric_prefix=metric_prefix, timeout=timeout)
     except OSError as exc:
-        return (
-            "WARN",
+        return warn(
+            "metrics",
             f"cannot listen on {where}: {exc.strerror or exc}; the {program} would run without "
             "metrics",
-            ("set metrics.host to an address of this machine and metrics.port to a free port",),
+            fix=("set metrics.host to an address of this machine and metrics.port to a free port",),
         )
     if holder is PortHolder.NOBODY:
-        return "OK", f"{where} is free", ()
+        return ok("metrics", f"{where} is free")
     if holder is PortHolder.PORTICO:
-        return "OK", f"{where} is in use by a running Portico {program}'s metrics", ()
-    return (
-        "WARN",
+        return ok("metrics", f"{where} is in use by a running Portico {program}'s metrics")
+    return warn(
+        "metrics",
         f"{where} is in use by another program: the {program} would run without metrics",
-        (
+        fix=(
             f"stop the program that holds it (find it with `ss -ltnp 'sport = :{port}'` on Linux "
             f"or `lsof -nP -iTCP:{port} -sTCP:LISTEN` on macOS), or set metrics.port to a free "
             "port",

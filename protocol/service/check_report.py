@@ -1,5 +1,5 @@
-"""The lines ``portico-agent check`` prints: one per item, with its status and, on trouble, the
-fix in plain words.
+"""The lines ``portico-agent check`` and ``portico-proxy check`` print: one per item, with its
+status and, on trouble, the fix in plain words.
 
 ::
 
@@ -7,6 +7,10 @@ fix in plain words.
     FAIL  schema       2 of 6 migrations not applied: 0005_clinical, 0006_portal_messages
                        fix: run `portico-agent migrate --config /etc/portico/agent.yaml` as the
                        database administrator (docs/install.md, step 5)
+
+The item column is :data:`ITEM_WIDTH` wide unless a program passes a wider one (the proxy
+widens it for long office names); what each program checks, and anything it prints after the
+totals, stays with the program.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_ITEM_WIDTH = 12
-_INDENT = " " * (6 + _ITEM_WIDTH + 1)
+ITEM_WIDTH = 12
 
 
 class Status(enum.Enum):
@@ -58,13 +61,15 @@ def skip(item: str, because: str) -> CheckResult:
     return CheckResult(Status.SKIP, item, f"not checked: {because}")
 
 
-def format_result(result: CheckResult) -> str:
-    lines = [f"{result.status.value:<4}  {result.item:<{_ITEM_WIDTH}} {result.summary}"]
-    lines += [f"{_INDENT}  {detail}" for detail in result.details]
+def format_result(result: CheckResult, width: int = ITEM_WIDTH) -> str:
+    """The item's lines; details and fixes are indented under the summary's column."""
+    indent = " " * (6 + width + 1)
+    lines = [f"{result.status.value:<4}  {result.item:<{width}} {result.summary}"]
+    lines += [f"{indent}  {detail}" for detail in result.details]
     if result.fix:
         first, *commands = result.fix
-        lines.append(f"{_INDENT}fix: {first}")
-        lines += [f"{_INDENT}  {command}" for command in commands]
+        lines.append(f"{indent}fix: {first}")
+        lines += [f"{indent}  {command}" for command in commands]
     return "\n".join(lines)
 
 
