@@ -72,7 +72,7 @@ import pymysql
 import structlog
 from aiohttp import web
 
-from agent.access import queries as store
+from agent.access import queries
 from agent.clock import FixedClock
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
@@ -389,14 +389,14 @@ def seed_practice(settings: DatabaseSettings, clients: int) -> Practice:
                 "SELECT patient_id, COUNT(*) FROM appointments GROUP BY patient_id HAVING"
                 " COUNT(*) BETWEEN 2 AND 6 AND SUM(starts_at >= %s) BETWEEN 1 AND COUNT(*) - 1"
                 " ORDER BY patient_id LIMIT %s",
-                (store.utc(NOW), clients),
+                (queries.utc(NOW), clients),
             )
             patients = list(cursor.fetchall())
             if len(patients) < clients:
                 raise SystemExit(f"the demo practice has {len(patients)} suitable patients")
             sessions = []
             for patient, _ in patients:
-                account = store.create_account(
+                account = queries.create_account(
                     cursor,
                     patient_id=patient,
                     email=f"bench{patient}@example.org",
@@ -406,7 +406,7 @@ def seed_practice(settings: DatabaseSettings, clients: int) -> Practice:
                     access_enabled=True,
                     now=NOW,
                 )
-                token, _ = store.create_session(
+                token, _ = queries.create_session(
                     cursor, account, NOW, timedelta(hours=12), "127.0.0.1"
                 )
                 sessions.append(token)

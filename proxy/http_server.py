@@ -10,8 +10,8 @@ calls for those answers; `PortalRunner` makes the server build handlers that ove
 
 Private aiohttp names used (nothing else offers the hook): `AppRunner._make_server`, the
 runner's hook that builds the server, and `Server._loop`/`Server._kwargs`, to build the
-handler as `Server.__call__` does. tests/proxy/test_fix_parser_errors_secured.py fails if a
-new aiohttp stops calling them.
+handler as `Server.__call__` does. tests/proxy/security/test_fix_parser_errors_secured.py
+fails if a new aiohttp stops calling them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The link methods of agent.access: `access.*` (docs/protocol.md).
 
-The AccessService is built by the daemon and passed in, not built here: the session callers,
-the outbox worker and a reload (which replaces its rules in place) all share it.
+The AccessService is built by agent/wiring.py and passed in, not built here: the session
+callers, the outbox worker and a reload (which replaces its rules in place) all share it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Portal accounts: :class:`AccessService`, the one object the daemon builds for access.
+"""Portal accounts: :class:`AccessService`, the one object agent/wiring.py builds for access.
 
 Its work is done by four parts, each in its own module: ``sessions`` (sign-in, sign-out, the
 session check; agent/access/sessions.py), ``enrolment`` (taking up an invitation;
@@ -8,9 +8,10 @@ email changes; agent/access/credentials.py).
 
 The service itself is thin on purpose, and kept for one reason: the parts share the live
 :class:`~agent.access.context.AccessRules`, which a reload replaces in place
-(``access.rules = ...``, agent/daemon.py), and the hasher the daemon closes at stop. Being that
-shared :class:`~agent.access.context.AccessContext` itself, the service gives every part the
-rules of the moment, and the daemon, the staff actions and the tests one thing to hold.
+(``access.rules = ...`` in ``Agent.apply_live_settings``, agent/daemon.py), and the hasher the
+daemon closes at stop. Being that shared :class:`~agent.access.context.AccessContext` itself,
+the service gives every part the rules of the moment, and the daemon, the staff actions and the
+tests one thing to hold.
 """
 
 from __future__ import annotations

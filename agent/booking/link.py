@@ -1,7 +1,8 @@
 """The link methods of agent.booking: `booking.*` and `appointments.list` (docs/protocol.md).
 
-The BookingService is built by the daemon and passed in, not built here: a reload replaces
-its rules in place (agent/daemon.py), so the daemon keeps a hold of it.
+The BookingService is built by agent/wiring.py and passed in, not built here: a reload
+replaces its rules in place (`Agent.apply_live_settings`, agent/daemon.py), so the Agent keeps
+a hold of it.
 """
 
 from __future__ import annotations

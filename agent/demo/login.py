@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent.access import queries as store
+from agent.access import queries
 from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.passwords import PasswordHasher
 from agent.config import ConfigInvalid, load_config
@@ -82,7 +82,7 @@ async def login_still_works(config_path: Path, login: str, password: str) -> boo
         return False
     db = Database(database_settings(config))
     try:
-        account = await db.transaction(store.account_by, "a.login_email", address)
+        account = await db.transaction(queries.account_by, "a.login_email", address)
     finally:
         await db.close()
     if account is None or account["status"] != "active" or not account["access_enabled"]:

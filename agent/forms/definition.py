@@ -1,15 +1,11 @@
-"""A form's definition, as office staff write it in YAML, and the checks on a patient's answers.
+"""A form's definition, as office staff write it in YAML: the form's model.
 
 Pure code: no database, no I/O. The YAML's shape is :class:`FormDefinition`'s shape, and a bad
-file is reported the way ``agent.yaml`` is (:mod:`protocol.service.config_report`): every problem at
-once, each with its dotted path and line.
+file is reported the way ``agent.yaml`` is (:mod:`protocol.service.config_report`): every
+problem at once, each with its dotted path and line.
 
-Answers travel as the strings the patient typed (docs/protocol.md section 12): one string per
-question, or a list of strings for a multiple-choice one. :func:`check_draft` bounds a draft
-without judging it; :func:`validate_answers` judges a submission and says what to fix in words
-meant for a patient who may be eighty and unused to computers.
-
-The checks on answers are agent/forms/answers.py; this module is the form's model.
+The checks on a patient's answers (:func:`check_draft`, :func:`validate_answers`) are
+agent/forms/answers.py.
 """
 
 from __future__ import annotations

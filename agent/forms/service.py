@@ -5,7 +5,7 @@ Each method is one transaction; every read and write of a patient's form writes 
 answer) in that same transaction, and a refusal is audited in a transaction of its own, since
 the refused one is rolled back. A patient only ever reaches assignments whose ``patient_id`` is
 the session's: another patient's assignment and a nonexistent one are the same ``not_found``.
-The rules about answers are the pure functions of definition.py; the SQL is in queries.py.
+The rules about answers are the pure functions of answers.py; the SQL is in queries.py.
 """
 
 from __future__ import annotations

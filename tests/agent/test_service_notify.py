@@ -21,7 +21,7 @@ from typing import Any
 
 import pymysql
 
-from agent.access import queries as store
+from agent.access import queries
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient
 from protocol.service.notify import ServiceNotifier
@@ -178,12 +178,12 @@ def signed_in(settings: DatabaseSettings, patient: int) -> str:
     now = datetime.now(UTC)
     connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
-        account = store.create_account(
+        account = queries.create_account(
             cursor, patient_id=patient, email=f"pat{patient}@example.org",
             login_email=f"pat{patient}@example.org", username=None, status="active",
             access_enabled=True, now=now,
         )  # fmt: skip
-        token, _ = store.create_session(cursor, account, now, timedelta(hours=1), "127.0.0.1")
+        token, _ = queries.create_session(cursor, account, now, timedelta(hours=1), "127.0.0.1")
     return token
 
 

@@ -1,5 +1,6 @@
-"""Key pairs, certificates and pins for tests: the link's identities as `portico-agent keys`
-writes them, and a TLS certificate for a loopback server (the SMTP relay)."""
+"""Key pairs, certificates and pins for tests: the link's identities as
+`portico-agent init-keys` writes them, and a TLS certificate for a loopback server (the SMTP
+relay)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from agent.access import queries as store
+from agent.access import queries
 from agent.access.passwords import PasswordHasher
 from agent.clock import FixedClock
 from agent.config import AgentConfig
@@ -130,9 +130,9 @@ class RunningPractice:
         if patient not in self.sessions:
             connection = self.connect()
             with connection, connection.cursor() as cursor:
-                account = store.account_by(cursor, "a.patient_id", patient)
+                account = queries.account_by(cursor, "a.patient_id", patient)
                 if account is None:
-                    account_id = store.create_account(
+                    account_id = queries.create_account(
                         cursor,
                         patient_id=patient,
                         email=f"pat{patient}@example.org",
@@ -144,7 +144,7 @@ class RunningPractice:
                     )
                 else:
                     account_id = account["id"]
-                token, _ = store.create_session(
+                token, _ = queries.create_session(
                     cursor, account_id, self.clock.now(), timedelta(hours=12), "127.0.0.1"
                 )
             self.sessions[patient] = token

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from agent.access import queries as store
+from agent.access import queries
 from agent.db.pool import DatabaseSettings
 from tests.agent.access_fixtures import email_of
 from tests.support.database import connect
@@ -30,11 +30,11 @@ def sessions_for(settings: DatabaseSettings, patients: Iterable[int]) -> dict[in
     connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         for patient in patients:
-            account = store.account_by(cursor, "a.patient_id", patient)
+            account = queries.account_by(cursor, "a.patient_id", patient)
             account_id = (
                 account["id"]
                 if account is not None
-                else store.create_account(
+                else queries.create_account(
                     cursor,
                     patient_id=patient,
                     email=email_of(patient),
@@ -45,7 +45,7 @@ def sessions_for(settings: DatabaseSettings, patients: Iterable[int]) -> dict[in
                     now=now,
                 )
             )
-            sessions[patient], _ = store.create_session(
+            sessions[patient], _ = queries.create_session(
                 cursor, account_id, now, timedelta(hours=12), "127.0.0.1"
             )
     return sessions

@@ -1,3 +1,6 @@
+"""protocol/service/logs.py: the JSON log lines both programs write, and what they never
+carry (secrets, patient data, local variables in tracebacks)."""
+
 from __future__ import annotations
 
 import io
