@@ -75,7 +75,7 @@ def client_ip(request: Request) -> str | None:
 
 Method = Callable[[Request, Any], Awaitable[Any]]
 # Method name -> (its strict parameter model, its handler). Each domain package builds its
-# own table with `link_methods(...)`; the daemon hands them all to AgentMethods.
+# own table with `link_methods(...)`; agent/wiring.py hands them all to AgentMethods.
 MethodTable = Mapping[str, tuple[type["Params"], Method]]
 
 

@@ -333,7 +333,7 @@ class AgentConnections:
         task.add_done_callback(lambda _: self._retiring.pop(client, None))
 
     async def _close_when_idle(self, tenant: str, client: LinkClient) -> None:
-        if not await _close_quietly(client, grace=RETIRE_GRACE):
+        if await _close_quietly(client, grace=RETIRE_GRACE) is False:
             log.warning("agent.link_retire_timeout", tenant=tenant, grace_seconds=RETIRE_GRACE)
         log.info("agent.link_retired", tenant=tenant)
 
@@ -446,10 +446,11 @@ def _new_attempt() -> asyncio.Future[LinkClient]:
     return future
 
 
-async def _close_quietly(client: LinkClient, grace: float = 0.0) -> bool:
-    """``client.close(grace)``, never raising; False when requests were cut off (or the close
-    failed)."""
+async def _close_quietly(client: LinkClient, grace: float = 0.0) -> bool | None:
+    """``client.close(grace)``, never raising: True when nothing was cut off, False when
+    requests still unanswered after `grace` were, None when the close itself failed or hung
+    (the link is gone either way; only False means a request was cut off)."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(grace + 5.0):
             return await client.close(grace=grace)
-    return False
+    return None

@@ -71,6 +71,24 @@ def test_no_module_of_the_project_takes_part_in_an_import_cycle() -> None:
     assert import_cycles(imports) == []
 
 
+def test_the_protocol_package_itself_imports_only_the_link() -> None:
+    """.importlinter's link-core contract names the core's modules; `protocol/__init__.py`
+    cannot be among them (as a package it contains the service kit), so it is checked here:
+    importing `protocol` must not pull in the service kit or what the kit needs."""
+    graph = grimp.build_graph("protocol", include_external_packages=True)
+    imported = graph.find_modules_directly_imported_by("protocol")
+    assert "protocol.errors" in imported  # the graph really holds the package's imports
+    forbidden = ("protocol.service", "pydantic", "yaml", "aiohttp", "prometheus_client")
+    assert (
+        sorted(
+            module
+            for module in imported
+            if any(module == name or module.startswith(f"{name}.") for name in forbidden)
+        )
+        == []
+    )
+
+
 def _python_files() -> list[Path]:
     return sorted(path for package in PACKAGES for path in (ROOT / package).rglob("*.py"))
 
