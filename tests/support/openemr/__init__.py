@@ -122,7 +122,22 @@ def openemr_database(server: MariaDB, sql_mode: str) -> Iterator[OpenEMRDatabase
     every connection opened meanwhile runs in `sql_mode`. Dropped at the end."""
     name = f"openemr_t_{secrets.token_hex(5)}"
     db = OpenEMRDatabase(server, server.settings(name), sql_mode)
-    admin = pymysql.connect(
+    with _admin(server) as admin, admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+        cursor.execute(f"USE `{name}`")
+        for statement in schema_statements():
+            cursor.execute(statement)
+    try:
+        with sessions_in_sql_mode(sql_mode):
+            yield db
+    finally:
+        with _admin(server) as admin, admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _admin(server: MariaDB) -> pymysql.connections.Connection[Any]:
+    """A connection to no database, in OpenEMR's session mode (its installer's)."""
+    return pymysql.connect(
         host=server.host,
         port=server.port,
         user=server.user,
@@ -131,18 +146,3 @@ def openemr_database(server: MariaDB, sql_mode: str) -> Iterator[OpenEMRDatabase
         autocommit=True,
         init_command=_init_command(OPENEMR_SQL_MODE),
     )
-    with admin:
-        with admin.cursor() as cursor:
-            cursor.execute(
-                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
-            )
-            cursor.execute(f"USE `{name}`")
-            for statement in schema_statements():
-                cursor.execute(statement)
-        try:
-            with sessions_in_sql_mode(sql_mode):
-                yield db
-        finally:
-            admin.ping(reconnect=True)
-            with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
