@@ -64,7 +64,13 @@ def test_the_installed_categories_hold_the_markers_and_the_portals_visit_types(
         " WHERE pc_active = 1 AND pc_cattype = 0 AND pc_constant_id <> 'no_show' ORDER BY pc_seq"
     )
     assert [(row["pc_catid"], row["pc_duration"]) for row in offered] == [
-        (5, 900), (9, 900), (10, 1800), (12, 900), (13, 900), (14, 900), (16, 2700)
+        (5, 900),
+        (9, 900),
+        (10, 1800),
+        (12, 900),
+        (13, 900),
+        (14, 900),
+        (16, 2700),
     ]
 
 
@@ -73,18 +79,33 @@ def test_a_staff_made_appointment_reads_back_as_a_calendar_event(
 ) -> None:
     provider = add_provider(openemr_db, username="grey", fname="Meredith", lname="Grey")
     eid = add_event(
-        openemr_db, provider=provider, category=OFFICE_VISIT, day="2026-10-26", start="9:05",
-        minutes=15, patient=1001, status="^",
+        openemr_db,
+        provider=provider,
+        category=OFFICE_VISIT,
+        day="2026-10-26",
+        start="9:05",
+        minutes=15,
+        patient=1001,
+        status="^",
     )
     [row] = openemr_db.query("SELECT * FROM openemr_postcalendar_events")
     # What OpenEMR's dialog leaves: '' sent for pc_multiple stored as 0, unpadded times padded.
     assert (row["pc_multiple"], row["pc_gid"], row["pc_title"]) == (0, 0, "Office Visit")
     assert row["pc_endTime"] == timedelta(hours=9, minutes=20)
     assert event_from_row(row) == CalendarEvent(
-        eid=eid, provider=str(provider), patient="1001", category=OFFICE_VISIT,
-        event_date=date(2026, 10, 26), end_date=None,
-        start_time=timedelta(hours=9, minutes=5), duration=900, recurrence_type=0,
-        recurrence_spec=NO_REPEAT.spec, status="^", preferred_category=0, all_day=False,
+        eid=eid,
+        provider=str(provider),
+        patient="1001",
+        category=OFFICE_VISIT,
+        event_date=date(2026, 10, 26),
+        end_date=None,
+        start_time=timedelta(hours=9, minutes=5),
+        duration=900,
+        recurrence_type=0,
+        recurrence_spec=NO_REPEAT.spec,
+        status="^",
+        preferred_category=0,
+        all_day=False,
     )
 
 
@@ -107,19 +128,51 @@ def test_a_repeating_schedule_round_trips_to_working_and_busy_time_across_dst(
     """
     set_global(openemr_db, "gbl_time_zone", "America/New_York")
     grey = add_provider(openemr_db, username="grey", fname="Meredith", lname="Grey")
-    series = {"provider": grey, "day": "2026-10-01", "until": "2026-12-31"}
-    add_event(openemr_db, category=IN_OFFICE, start="9:00",
-              repeat=every(1, WORKDAY, exdate=("2026-11-03",)), **series)
-    add_event(openemr_db, category=OUT_OF_OFFICE, start="17:00", repeat=every(1, WORKDAY),
-              **series)
-    add_event(openemr_db, category=LUNCH, start="12:00", minutes=60, repeat=every(1, WORKDAY),
-              **series)
-    add_event(openemr_db, provider=grey, category=RESERVED, day="2026-10-05", start="16:00",
-              minutes=30, repeat=on_weekdays(MONDAY), until="2026-12-31")
-    add_event(openemr_db, provider=grey, category=OFFICE_VISIT, day="2026-11-02", start="10:00",
-              minutes=15, patient=1001, status="^")
-    add_event(openemr_db, provider=grey, category=OFFICE_VISIT, day="2026-11-02", start="11:00",
-              minutes=15, patient=1002, status="x")
+    for category, start, minutes, repeat in (
+        (IN_OFFICE, "9:00", 0, every(1, WORKDAY, exdate=("2026-11-03",))),
+        (OUT_OF_OFFICE, "17:00", 0, every(1, WORKDAY)),
+        (LUNCH, "12:00", 60, every(1, WORKDAY)),
+    ):
+        add_event(
+            openemr_db,
+            provider=grey,
+            category=category,
+            day="2026-10-01",
+            start=start,
+            minutes=minutes,
+            repeat=repeat,
+            until="2026-12-31",
+        )
+    add_event(
+        openemr_db,
+        provider=grey,
+        category=RESERVED,
+        day="2026-10-05",
+        start="16:00",
+        minutes=30,
+        repeat=on_weekdays(MONDAY),
+        until="2026-12-31",
+    )
+    add_event(
+        openemr_db,
+        provider=grey,
+        category=OFFICE_VISIT,
+        day="2026-11-02",
+        start="10:00",
+        minutes=15,
+        patient=1001,
+        status="^",
+    )
+    add_event(
+        openemr_db,
+        provider=grey,
+        category=OFFICE_VISIT,
+        day="2026-11-02",
+        start="11:00",
+        minutes=15,
+        patient=1002,
+        status="x",
+    )
     settings = {
         row["gl_name"]: row["gl_value"]
         for row in openemr_db.query(
@@ -133,8 +186,12 @@ def test_a_repeating_schedule_round_trips_to_working_and_busy_time_across_dst(
     )
 
     schedules = provider_schedules(
-        events(openemr_db), providers={str(grey)}, category=OFFICE_VISIT,
-        first_day=date(2026, 10, 30), last_day=date(2026, 11, 3), rules=rules,
+        events(openemr_db),
+        providers={str(grey)},
+        category=OFFICE_VISIT,
+        first_day=date(2026, 10, 30),
+        last_day=date(2026, 11, 3),
+        rules=rules,
     )
 
     assert schedules.skipped == ()
@@ -164,7 +221,9 @@ def test_patients_carry_the_portal_flag_and_a_pid_that_is_not_their_id(
         " FROM patient_data ORDER BY pid"
     )
     assert [(r["id"], r["pid"], r["pubpid"], r["portal"]) for r in rows] == [
-        (allowed, 1001, "1001", "YES"), (denied, 1002, "1002", "NO"), (never, 1003, "1003", "")
+        (allowed, 1001, "1001", "YES"),
+        (denied, 1002, "1002", "NO"),
+        (never, 1003, "1003", ""),
     ]
     assert {r["id"] for r in rows}.isdisjoint({r["pid"] for r in rows})
 
@@ -178,13 +237,22 @@ def test_clinical_rows_join_as_openemrs_fhir_layer_joins_them(
     add_medication(openemr_db, 1001, "Lisinopril 10 mg", "314076", "2020-01-02")
     add_prescription(openemr_db, 1001, "Metformin 500 mg", "861007", "2021-03-01")
     add_immunization(openemr_db, 1001, "141", "2025-10-01 10:00:00")
-    add_lab_result(openemr_db, 1001, "4548-4", "Hemoglobin A1c", "6.1", units="%",
-                   reference_range="4.0-5.6", abnormal="high")
+    add_lab_result(
+        openemr_db,
+        1001,
+        "4548-4",
+        "Hemoglobin A1c",
+        "6.1",
+        units="%",
+        reference_range="4.0-5.6",
+        abnormal="high",
+    )
     kinds = openemr_db.query(
         "SELECT type, diagnosis FROM lists WHERE pid = 1001 AND activity = 1 ORDER BY id"
     )
     assert [(k["type"], k["diagnosis"]) for k in kinds] == [
-        ("medical_problem", "ICD10:I10"), ("allergy", "RXCUI:70618"),
+        ("medical_problem", "ICD10:I10"),
+        ("allergy", "RXCUI:70618"),
         ("medication", "RXCUI:314076"),
     ]
     listed = openemr_db.query(
@@ -208,6 +276,12 @@ def test_clinical_rows_join_as_openemrs_fhir_layer_joins_them(
         " WHERE o.patient_id = 1001 AND o.activity = 1"
     )
     assert labs == [
-        {"procedure_code": "4548-4", "result": "6.1", "units": "%", "range": "4.0-5.6",
-         "abnormal": "high", "result_status": "final"}
+        {
+            "procedure_code": "4548-4",
+            "result": "6.1",
+            "units": "%",
+            "range": "4.0-5.6",
+            "abnormal": "high",
+            "result_status": "final",
+        }
     ]

@@ -62,14 +62,47 @@ REQUIRED = {
 }
 
 # openemr_postcalendar_events in OpenEMR's column order (sql/database.sql:8261-8300).
-EVENT_COLUMNS = (
-    "pc_eid pc_catid pc_multiple pc_aid pc_pid pc_gid pc_title pc_time pc_hometext pc_comments"
-    " pc_counter pc_topic pc_informant pc_eventDate pc_endDate pc_duration pc_recurrtype"
-    " pc_recurrspec pc_recurrfreq pc_startTime pc_endTime pc_alldayevent pc_location pc_conttel"
-    " pc_contname pc_contemail pc_website pc_fee pc_eventstatus pc_sharing pc_language"
-    " pc_apptstatus pc_prefcatid pc_facility pc_sendalertsms pc_sendalertemail"
-    " pc_billing_location pc_room uuid"
-).split()
+EVENT_COLUMNS = [
+    "pc_eid",
+    "pc_catid",
+    "pc_multiple",
+    "pc_aid",
+    "pc_pid",
+    "pc_gid",
+    "pc_title",
+    "pc_time",
+    "pc_hometext",
+    "pc_comments",
+    "pc_counter",
+    "pc_topic",
+    "pc_informant",
+    "pc_eventDate",
+    "pc_endDate",
+    "pc_duration",
+    "pc_recurrtype",
+    "pc_recurrspec",
+    "pc_recurrfreq",
+    "pc_startTime",
+    "pc_endTime",
+    "pc_alldayevent",
+    "pc_location",
+    "pc_conttel",
+    "pc_contname",
+    "pc_contemail",
+    "pc_website",
+    "pc_fee",
+    "pc_eventstatus",
+    "pc_sharing",
+    "pc_language",
+    "pc_apptstatus",
+    "pc_prefcatid",
+    "pc_facility",
+    "pc_sendalertsms",
+    "pc_sendalertemail",
+    "pc_billing_location",
+    "pc_room",
+    "uuid",
+]
 
 NO_DEFAULT_VALUE, BAD_NULL, BAD_INTEGER = 1364, 1048, 1366
 
@@ -150,8 +183,15 @@ def test_patient_data_is_keyed_by_a_unique_pid_not_by_its_id(openemr_db: OpenEMR
 
 def test_the_version_row_is_the_installers(openemr_db: OpenEMRDatabase) -> None:
     assert openemr_db.query("SELECT * FROM version") == [
-        {"v_major": 8, "v_minor": 2, "v_patch": 0, "v_realpatch": 0, "v_tag": "-dev",
-         "v_database": 541, "v_acl": 13}
+        {
+            "v_major": 8,
+            "v_minor": 2,
+            "v_patch": 0,
+            "v_realpatch": 0,
+            "v_tag": "-dev",
+            "v_database": 541,
+            "v_acl": 13,
+        }
     ]
 
 
@@ -175,7 +215,8 @@ def test_the_schema_loads_the_same_in_both_modes(mariadb: MariaDB) -> None:
     shapes = []
     for mode in (OPENEMR_SQL_MODE, STRICT_SQL_MODE):
         with openemr_database(mariadb, mode) as db:
-            shapes.append([(c["t"], c["c"], c["type"], c["nullable"], c["dflt"]) for c in columns(db)])
+            shape = [(c["t"], c["c"], c["type"], c["nullable"], c["dflt"]) for c in columns(db)]
+            shapes.append(shape)
     assert shapes[0] == shapes[1]
     assert len(shapes[0]) == sum(COLUMNS.values())
 
@@ -183,14 +224,33 @@ def test_the_schema_loads_the_same_in_both_modes(mariadb: MariaDB) -> None:
 def portico_booking(**changes: Any) -> dict[str, Any]:
     """The row README 3 recommends for a Portico booking, every column named."""
     row = {
-        "pc_catid": 5, "pc_multiple": 0, "pc_aid": "1", "pc_pid": "1001", "pc_gid": 0,
-        "pc_title": "Office Visit", "pc_time": "2026-10-20 14:03:00", "pc_hometext": "",
-        "pc_informant": None, "pc_eventDate": "2026-10-26", "pc_endDate": None,
-        "pc_duration": 900, "pc_recurrtype": 0, "pc_recurrspec": NO_REPEAT.spec,
-        "pc_recurrfreq": 0, "pc_startTime": "09:00:00", "pc_endTime": "09:15:00",
-        "pc_alldayevent": 0, "pc_location": "", "pc_eventstatus": 1, "pc_sharing": 1,
-        "pc_apptstatus": "^", "pc_prefcatid": 0, "pc_facility": 3, "pc_billing_location": 3,
-        "pc_room": "", "uuid": bytes(range(16)),
+        "pc_catid": 5,
+        "pc_multiple": 0,
+        "pc_aid": "1",
+        "pc_pid": "1001",
+        "pc_gid": 0,
+        "pc_title": "Office Visit",
+        "pc_time": "2026-10-20 14:03:00",
+        "pc_hometext": "",
+        "pc_informant": None,
+        "pc_eventDate": "2026-10-26",
+        "pc_endDate": None,
+        "pc_duration": 900,
+        "pc_recurrtype": 0,
+        "pc_recurrspec": NO_REPEAT.spec,
+        "pc_recurrfreq": 0,
+        "pc_startTime": "09:00:00",
+        "pc_endTime": "09:15:00",
+        "pc_alldayevent": 0,
+        "pc_location": "",
+        "pc_eventstatus": 1,
+        "pc_sharing": 1,
+        "pc_apptstatus": "^",
+        "pc_prefcatid": 0,
+        "pc_facility": 3,
+        "pc_billing_location": 3,
+        "pc_room": "",
+        "uuid": bytes(range(16)),
     }
     row.update(changes)
     return row

@@ -36,8 +36,16 @@ class Repeat:
     spec: str
 
 
-def _staff_spec(freq: str, freq_type: int, on_num: int, on_day: int, on_freq: int, exdate: str,
-                *, flag: bool = False) -> str:
+def _staff_spec(
+    freq: str,
+    freq_type: int,
+    on_num: int,
+    on_day: int,
+    on_freq: int,
+    exdate: str,
+    *,
+    flag: bool = False,
+) -> str:
     # The staff dialog's 6-key array (interface/main/calendar/add_edit_event.php:428-446).
     values = {
         "event_repeat_freq": freq,

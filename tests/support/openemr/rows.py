@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymysql.cursors import Cursor
@@ -39,12 +39,35 @@ DEFAULT_CATEGORIES = (
     (9, "established_patient", "Established Patient", 0, False, 900, 0, 0, 0, 0, 0, 9),
     (10, "new_patient", "New Patient", 0, False, 1800, 0, 0, 0, 0, 0, 10),
     (11, "reserved", "Reserved", 1, True, 900, 0, 3, 2, 0, 1, 11),
-    (12, "health_and_behavioral_assessment", "Health and Behavioral Assessment", 0, False, 900,
-     0, 0, 0, 0, 0, 12),
-    (13, "preventive_care_services", "Preventive Care Services", 0, False, 900, 0, 0, 0, 0, 0,
-     13),
-    (14, "ophthalmological_services", "Ophthalmological Services", 0, False, 900, 0, 0, 0, 0,
-     0, 14),
+    (
+        12,
+        "health_and_behavioral_assessment",
+        "Health and Behavioral Assessment",
+        0,
+        False,
+        900,
+        0,
+        0,
+        0,
+        0,
+        0,
+        12,
+    ),
+    (13, "preventive_care_services", "Preventive Care Services", 0, False, 900, 0, 0, 0, 0, 0, 13),
+    (
+        14,
+        "ophthalmological_services",
+        "Ophthalmological Services",
+        0,
+        False,
+        900,
+        0,
+        0,
+        0,
+        0,
+        0,
+        14,
+    ),
     (15, "group_therapy", "Group Therapy", 0, False, 3600, 0, 0, 0, 0, 3, 15),
 )
 IN_OFFICE, OUT_OF_OFFICE, VACATION, OFFICE_VISIT, LUNCH, NEW_PATIENT = 2, 3, 4, 5, 8, 10
@@ -52,15 +75,24 @@ IN_OFFICE, OUT_OF_OFFICE, VACATION, OFFICE_VISIT, LUNCH, NEW_PATIENT = 2, 3, 4, 
 # Appointment statuses, list `apptstat` (sql/database.sql:4457-4475): code, title, seq,
 # toggle_setting_1 (check-in), toggle_setting_2 (check-out).
 APPOINTMENT_STATUSES = (
-    ("-", "- None", 5, 0, 0), ("*", "* Reminder done", 10, 0, 0),
-    ("+", "+ Chart pulled", 15, 0, 0), ("x", "x Canceled", 20, 0, 0),
-    ("?", "? No show", 25, 0, 0), ("@", "@ Arrived", 30, 1, 0),
-    ("~", "~ Arrived late", 35, 1, 0), ("!", "! Left w/o visit", 40, 0, 1),
-    ("#", "# Ins/fin issue", 45, 0, 0), ("<", "< In exam room", 50, 0, 0),
-    (">", "> Checked out", 55, 0, 1), ("$", "$ Coding done", 60, 0, 0),
-    ("%", "% Canceled < 24h", 65, 0, 0), ("^", "^ Pending", 70, 0, 0),
-    ("AVM", "AVM Confirmed", 80, 0, 0), ("SMS", "SMS Confirmed", 85, 0, 0),
-    ("EMAIL", "EMAIL Confimed", 90, 0, 0), ("CALL", "Callback requested", 95, 0, 0),
+    ("-", "- None", 5, 0, 0),
+    ("*", "* Reminder done", 10, 0, 0),
+    ("+", "+ Chart pulled", 15, 0, 0),
+    ("x", "x Canceled", 20, 0, 0),
+    ("?", "? No show", 25, 0, 0),
+    ("@", "@ Arrived", 30, 1, 0),
+    ("~", "~ Arrived late", 35, 1, 0),
+    ("!", "! Left w/o visit", 40, 0, 1),
+    ("#", "# Ins/fin issue", 45, 0, 0),
+    ("<", "< In exam room", 50, 0, 0),
+    (">", "> Checked out", 55, 0, 1),
+    ("$", "$ Coding done", 60, 0, 0),
+    ("%", "% Canceled < 24h", 65, 0, 0),
+    ("^", "^ Pending", 70, 0, 0),
+    ("AVM", "AVM Confirmed", 80, 0, 0),
+    ("SMS", "SMS Confirmed", 85, 0, 0),
+    ("EMAIL", "EMAIL Confimed", 90, 0, 0),
+    ("CALL", "Callback requested", 95, 0, 0),
 )
 
 # Installer defaults of the globals a portal reads (library/globals.inc.php; README 2.6).
@@ -79,8 +111,14 @@ DEFAULT_GLOBALS = {
 # The empty address both calendar dialogs serialize into pc_location (add_edit_event.php:413-421).
 EMPTY_LOCATION = php_serialize(
     dict.fromkeys(
-        ("event_location", "event_street1", "event_street2", "event_city", "event_state",
-         "event_postal"),
+        (
+            "event_location",
+            "event_street1",
+            "event_street2",
+            "event_city",
+            "event_state",
+            "event_postal",
+        ),
         "",
     )
 )
@@ -137,43 +175,99 @@ def _install(cursor: Cursor) -> None:
     _insert(
         cursor,
         "facility",
-        {"id": FACILITY, "name": "Your Clinic Name Here", "phone": "000-000-0000",
-         "fax": "000-000-0000", "street": "", "city": "", "state": "", "postal_code": "",
-         "country_code": "", "federal_ein": "", "service_location": 1, "billing_location": 1,
-         "accepts_assignment": 1, "color": "#99FFFF", "primary_business_entity": "0"},
+        {
+            "id": FACILITY,
+            "name": "Your Clinic Name Here",
+            "phone": "000-000-0000",
+            "fax": "000-000-0000",
+            "street": "",
+            "city": "",
+            "state": "",
+            "postal_code": "",
+            "country_code": "",
+            "federal_ein": "",
+            "service_location": 1,
+            "billing_location": 1,
+            "accepts_assignment": 1,
+            "color": "#99FFFF",
+            "primary_business_entity": "0",
+        },
     )
     _insert(
         cursor,
         "users",
-        {"id": ADMIN, "username": "admin", "password": "NoLongerUsed", "authorized": 1,
-         "lname": "Administrator", "fname": "", "facility_id": FACILITY, "calendar": 1,
-         "cal_ui": 3},
+        {
+            "id": ADMIN,
+            "username": "admin",
+            "password": "NoLongerUsed",
+            "authorized": 1,
+            "lname": "Administrator",
+            "fname": "",
+            "facility_id": FACILITY,
+            "calendar": 1,
+            "cal_ui": 3,
+        },
     )
-    for (catid, constant, name, recurrtype, workdays, duration, flag, end_type, end_freq,
-         all_day, cattype, seq) in DEFAULT_CATEGORIES:
-        spec = {"event_repeat_freq": "1" if workdays else "0",
-                "event_repeat_freq_type": str(WORKDAY) if workdays else "0",
-                "event_repeat_on_num": "1", "event_repeat_on_day": "0",
-                "event_repeat_on_freq": "0"}
+    for (
+        catid,
+        constant,
+        name,
+        recurrtype,
+        workdays,
+        duration,
+        flag,
+        end_type,
+        end_freq,
+        all_day,
+        cattype,
+        seq,
+    ) in DEFAULT_CATEGORIES:
+        spec = {
+            "event_repeat_freq": "1" if workdays else "0",
+            "event_repeat_freq_type": str(WORKDAY) if workdays else "0",
+            "event_repeat_on_num": "1",
+            "event_repeat_on_day": "0",
+            "event_repeat_on_freq": "0",
+        }
         _insert(
             cursor,
             "openemr_postcalendar_categories",
-            {"pc_catid": catid, "pc_constant_id": constant, "pc_catname": name,
-             "pc_catcolor": "#dee2e6", "pc_catdesc": name,
-             "pc_recurrtype": recurrtype, "pc_enddate": None,
-             "pc_recurrspec": php_serialize(spec), "pc_recurrfreq": 0, "pc_duration": duration,
-             "pc_end_date_flag": flag, "pc_end_date_type": end_type,
-             "pc_end_date_freq": end_freq, "pc_end_all_day": all_day, "pc_dailylimit": 0,
-             "pc_cattype": cattype, "pc_active": 1, "pc_seq": seq,
-             "aco_spec": "encounters|notes"},
+            {
+                "pc_catid": catid,
+                "pc_constant_id": constant,
+                "pc_catname": name,
+                "pc_catcolor": "#dee2e6",
+                "pc_catdesc": name,
+                "pc_recurrtype": recurrtype,
+                "pc_enddate": None,
+                "pc_recurrspec": php_serialize(spec),
+                "pc_recurrfreq": 0,
+                "pc_duration": duration,
+                "pc_end_date_flag": flag,
+                "pc_end_date_type": end_type,
+                "pc_end_date_freq": end_freq,
+                "pc_end_all_day": all_day,
+                "pc_dailylimit": 0,
+                "pc_cattype": cattype,
+                "pc_active": 1,
+                "pc_seq": seq,
+                "aco_spec": "encounters|notes",
+            },
         )
     for code, title, seq, check_in, check_out in APPOINTMENT_STATUSES:
         _insert(
             cursor,
             "list_options",
-            {"list_id": "apptstat", "option_id": code, "title": title, "seq": seq,
-             "is_default": 0, "notes": "FEFDCF|0", "toggle_setting_1": check_in,
-             "toggle_setting_2": check_out},
+            {
+                "list_id": "apptstat",
+                "option_id": code,
+                "title": title,
+                "seq": seq,
+                "is_default": 0,
+                "notes": "FEFDCF|0",
+                "toggle_setting_1": check_in,
+                "toggle_setting_2": check_out,
+            },
         )
     for name, value in DEFAULT_GLOBALS.items():
         _insert(cursor, "globals", {"gl_name": name, "gl_index": 0, "gl_value": value})
@@ -201,11 +295,28 @@ def add_patient(
     return insert(
         db,
         "patient_data",
-        {"uuid": secrets.token_bytes(16), "title": "", "fname": fname, "lname": lname,
-         "mname": "", "DOB": dob, "street": "", "postal_code": postal_code, "city": "",
-         "state": "", "sex": sex, "email": email, "providerID": provider, "pubpid": str(pid),
-         "pid": pid, "allow_patient_portal": portal, "hipaa_allowemail": "YES",
-         "deceased_date": deceased, "date": now, "regdate": now},
+        {
+            "uuid": secrets.token_bytes(16),
+            "title": "",
+            "fname": fname,
+            "lname": lname,
+            "mname": "",
+            "DOB": dob,
+            "street": "",
+            "postal_code": postal_code,
+            "city": "",
+            "state": "",
+            "sex": sex,
+            "email": email,
+            "providerID": provider,
+            "pubpid": str(pid),
+            "pid": pid,
+            "allow_patient_portal": portal,
+            "hipaa_allowemail": "YES",
+            "deceased_date": deceased,
+            "date": now,
+            "regdate": now,
+        },
     )
 
 
@@ -225,11 +336,24 @@ def add_provider(
     return insert(
         db,
         "users",
-        {"username": username, "password": "NoLongerUsed", "authorized": authorized,
-         "active": active, "calendar": calendar, "fname": fname, "lname": lname, "mname": "",
-         "title": title, "npi": "", "specialty": "Family Medicine",
-         "facility": "Your Clinic Name Here", "facility_id": facility_id, "cal_ui": 3,
-         "info": "", "see_auth": 1},
+        {
+            "username": username,
+            "password": "NoLongerUsed",
+            "authorized": authorized,
+            "active": active,
+            "calendar": calendar,
+            "fname": fname,
+            "lname": lname,
+            "mname": "",
+            "title": title,
+            "npi": "",
+            "specialty": "Family Medicine",
+            "facility": "Your Clinic Name Here",
+            "facility_id": facility_id,
+            "cal_ui": 3,
+            "info": "",
+            "see_auth": 1,
+        },
     )
 
 
@@ -247,12 +371,25 @@ def add_category(
     return insert(
         db,
         "openemr_postcalendar_categories",
-        {"pc_constant_id": constant_id, "pc_catname": name, "pc_catcolor": "#ffecb4",
-         "pc_catdesc": name, "pc_recurrtype": 0, "pc_recurrspec": NO_REPEAT.spec,
-         "pc_recurrfreq": 0, "pc_duration": duration_seconds, "pc_end_date_flag": 0,
-         "pc_end_date_type": None, "pc_end_date_freq": 0, "pc_end_all_day": 0,
-         "pc_dailylimit": 0, "pc_cattype": cattype, "pc_active": active, "pc_seq": seq,
-         "aco_spec": "encounters|notes"},
+        {
+            "pc_constant_id": constant_id,
+            "pc_catname": name,
+            "pc_catcolor": "#ffecb4",
+            "pc_catdesc": name,
+            "pc_recurrtype": 0,
+            "pc_recurrspec": NO_REPEAT.spec,
+            "pc_recurrfreq": 0,
+            "pc_duration": duration_seconds,
+            "pc_end_date_flag": 0,
+            "pc_end_date_type": None,
+            "pc_end_date_freq": 0,
+            "pc_end_all_day": 0,
+            "pc_dailylimit": 0,
+            "pc_cattype": cattype,
+            "pc_active": active,
+            "pc_seq": seq,
+            "aco_spec": "encounters|notes",
+        },
     )
 
 
@@ -293,49 +430,115 @@ def add_event(
     return insert(
         db,
         "openemr_postcalendar_events",
-        {"pc_catid": category, "pc_multiple": "", "pc_aid": str(provider), "pc_pid": str(patient),
-         "pc_gid": "", "pc_title": title, "pc_time": _now(), "pc_hometext": comments,
-         "pc_informant": str(ADMIN), "pc_eventDate": day, "pc_endDate": until,
-         "pc_duration": minutes * 60, "pc_recurrtype": repeat.type,
-         "pc_recurrspec": repeat.spec, "pc_startTime": _wall(hours, mins),
-         "pc_endTime": _wall(*divmod(end_minutes, 60)), "pc_alldayevent": int(all_day),
-         "pc_apptstatus": status, "pc_prefcatid": prefcat, "pc_location": EMPTY_LOCATION,
-         "pc_eventstatus": 1, "pc_sharing": 1, "pc_facility": facility,
-         "pc_billing_location": facility, "pc_room": ""},
+        {
+            "pc_catid": category,
+            "pc_multiple": "",
+            "pc_aid": str(provider),
+            "pc_pid": str(patient),
+            "pc_gid": "",
+            "pc_title": title,
+            "pc_time": _now(),
+            "pc_hometext": comments,
+            "pc_informant": str(ADMIN),
+            "pc_eventDate": day,
+            "pc_endDate": until,
+            "pc_duration": minutes * 60,
+            "pc_recurrtype": repeat.type,
+            "pc_recurrspec": repeat.spec,
+            "pc_startTime": _wall(hours, mins),
+            "pc_endTime": _wall(*divmod(end_minutes, 60)),
+            "pc_alldayevent": int(all_day),
+            "pc_apptstatus": status,
+            "pc_prefcatid": prefcat,
+            "pc_location": EMPTY_LOCATION,
+            "pc_eventstatus": 1,
+            "pc_sharing": 1,
+            "pc_facility": facility,
+            "pc_billing_location": facility,
+            "pc_room": "",
+        },
     )
 
 
 def add_problem(
-    db: OpenEMRDatabase, pid: int, title: str, diagnosis: str, begdate: str, *,
-    enddate: str | None = None, outcome: int = 0, occurrence: int = 0,
+    db: OpenEMRDatabase,
+    pid: int,
+    title: str,
+    diagnosis: str,
+    begdate: str,
+    *,
+    enddate: str | None = None,
+    outcome: int = 0,
+    occurrence: int = 0,
 ) -> int:
     """A `lists` medical_problem as the issue form saves it; returns `lists.id`."""
-    return _issue(db, pid, "medical_problem", title, diagnosis, begdate, enddate=enddate,
-                  outcome=outcome, occurrence=occurrence)
+    return _issue(
+        db,
+        pid,
+        "medical_problem",
+        title,
+        diagnosis,
+        begdate,
+        enddate=enddate,
+        outcome=outcome,
+        occurrence=occurrence,
+    )
 
 
 def add_allergy(
-    db: OpenEMRDatabase, pid: int, title: str, diagnosis: str, begdate: str, *,
-    reaction: str = "hives", severity: str = "moderate",
+    db: OpenEMRDatabase,
+    pid: int,
+    title: str,
+    diagnosis: str,
+    begdate: str,
+    *,
+    reaction: str = "hives",
+    severity: str = "moderate",
 ) -> int:
     """A `lists` allergy as the issue form saves it; returns `lists.id`."""
-    return _issue(db, pid, "allergy", title, diagnosis, begdate, reaction=reaction,
-                  severity_al=severity)
+    return _issue(
+        db, pid, "allergy", title, diagnosis, begdate, reaction=reaction, severity_al=severity
+    )
 
 
-def _issue(db: OpenEMRDatabase, pid: int, kind: str, title: str, diagnosis: str, begdate: str,
-           **extra: Any) -> int:
-    values = {"uuid": secrets.token_bytes(16), "date": _now(), "type": kind, "subtype": "",
-              "title": title, "begdate": begdate, "enddate": None, "returndate": None,
-              "occurrence": 0, "classification": 0, "referredby": "", "extrainfo": "",
-              "diagnosis": diagnosis, "activity": 1, "comments": "", "pid": pid,
-              "user": "admin", "groupname": "Default", "outcome": 0, "destination": "",
-              "reaction": "", "verification": "confirmed", "severity_al": None}
+def _issue(
+    db: OpenEMRDatabase, pid: int, kind: str, title: str, diagnosis: str, begdate: str, **extra: Any
+) -> int:
+    values = {
+        "uuid": secrets.token_bytes(16),
+        "date": _now(),
+        "type": kind,
+        "subtype": "",
+        "title": title,
+        "begdate": begdate,
+        "enddate": None,
+        "returndate": None,
+        "occurrence": 0,
+        "classification": 0,
+        "referredby": "",
+        "extrainfo": "",
+        "diagnosis": diagnosis,
+        "activity": 1,
+        "comments": "",
+        "pid": pid,
+        "user": "admin",
+        "groupname": "Default",
+        "outcome": 0,
+        "destination": "",
+        "reaction": "",
+        "verification": "confirmed",
+        "severity_al": None,
+    }
     return insert(db, "lists", values | extra)
 
 
 def add_medication(
-    db: OpenEMRDatabase, pid: int, title: str, rxcui: str, begdate: str, *,
+    db: OpenEMRDatabase,
+    pid: int,
+    title: str,
+    rxcui: str,
+    begdate: str,
+    *,
     instructions: str = "1 tablet daily",
 ) -> int:
     """A `lists` medication with its `lists_medication` row and no prescription, as the issue
@@ -344,17 +547,31 @@ def add_medication(
     insert(
         db,
         "lists_medication",
-        {"list_id": list_id, "drug_dosage_instructions": instructions,
-         "usage_category": "community", "usage_category_title": "Home/Community",
-         "request_intent": "plan", "request_intent_title": "Plan", "prescription_id": None,
-         "is_primary_record": 1},
+        {
+            "list_id": list_id,
+            "drug_dosage_instructions": instructions,
+            "usage_category": "community",
+            "usage_category_title": "Home/Community",
+            "request_intent": "plan",
+            "request_intent_title": "Plan",
+            "prescription_id": None,
+            "is_primary_record": 1,
+        },
     )
     return list_id
 
 
 def add_prescription(
-    db: OpenEMRDatabase, pid: int, drug: str, rxnorm: str, start: str, *,
-    provider: int = ADMIN, dosage: str = "1", end: str | None = None, active: int = 1,
+    db: OpenEMRDatabase,
+    pid: int,
+    drug: str,
+    rxnorm: str,
+    start: str,
+    *,
+    provider: int = ADMIN,
+    dosage: str = "1",
+    end: str | None = None,
+    active: int = 1,
     instructions: str = "Take 1 tablet by mouth daily",
 ) -> int:
     """A `prescriptions` row as the Rx form saves it; returns its id."""
@@ -362,40 +579,89 @@ def add_prescription(
     return insert(
         db,
         "prescriptions",
-        {"uuid": secrets.token_bytes(16), "patient_id": pid, "date_added": now,
-         "date_modified": now, "provider_id": provider, "start_date": start, "drug": drug,
-         "drug_id": 0, "rxnorm_drugcode": rxnorm, "form": 1, "dosage": dosage, "quantity": "30",
-         "size": "10", "unit": 2, "route": "bymouth", "interval": 9, "refills": 0,
-         "per_refill": 0, "active": active, "datetime": now, "user": "admin", "end_date": end,
-         "txDate": now.date(), "usage_category": "community",
-         "usage_category_title": "Home/Community", "request_intent": "order",
-         "request_intent_title": "Order", "drug_dosage_instructions": instructions},
+        {
+            "uuid": secrets.token_bytes(16),
+            "patient_id": pid,
+            "date_added": now,
+            "date_modified": now,
+            "provider_id": provider,
+            "start_date": start,
+            "drug": drug,
+            "drug_id": 0,
+            "rxnorm_drugcode": rxnorm,
+            "form": 1,
+            "dosage": dosage,
+            "quantity": "30",
+            "size": "10",
+            "unit": 2,
+            "route": "bymouth",
+            "interval": 9,
+            "refills": 0,
+            "per_refill": 0,
+            "active": active,
+            "datetime": now,
+            "user": "admin",
+            "end_date": end,
+            "txDate": now.date(),
+            "usage_category": "community",
+            "usage_category_title": "Home/Community",
+            "request_intent": "order",
+            "request_intent_title": "Order",
+            "drug_dosage_instructions": instructions,
+        },
     )
 
 
 def add_immunization(
-    db: OpenEMRDatabase, pid: int, cvx_code: str, administered: str, *,
-    completion_status: str = "Completed", added_erroneously: int = 0,
+    db: OpenEMRDatabase,
+    pid: int,
+    cvx_code: str,
+    administered: str,
+    *,
+    completion_status: str = "Completed",
+    added_erroneously: int = 0,
 ) -> int:
     """An `immunizations` row as the immunization form saves it; returns its id."""
     now = _now()
     return insert(
         db,
         "immunizations",
-        {"uuid": secrets.token_bytes(16), "patient_id": pid, "administered_date": administered,
-         "cvx_code": cvx_code, "manufacturer": "Acme Vaccines", "lot_number": "L123",
-         "administered_by_id": ADMIN, "note": "", "create_date": now, "update_date": now,
-         "created_by": ADMIN, "updated_by": ADMIN, "amount_administered": 0.5,
-         "amount_administered_unit": "ml", "expiration_date": None, "route": "intramuscular",
-         "administration_site": "left_deltoid", "added_erroneously": added_erroneously,
-         "completion_status": completion_status},
+        {
+            "uuid": secrets.token_bytes(16),
+            "patient_id": pid,
+            "administered_date": administered,
+            "cvx_code": cvx_code,
+            "manufacturer": "Acme Vaccines",
+            "lot_number": "L123",
+            "administered_by_id": ADMIN,
+            "note": "",
+            "create_date": now,
+            "update_date": now,
+            "created_by": ADMIN,
+            "updated_by": ADMIN,
+            "amount_administered": 0.5,
+            "amount_administered_unit": "ml",
+            "expiration_date": None,
+            "route": "intramuscular",
+            "administration_site": "left_deltoid",
+            "added_erroneously": added_erroneously,
+            "completion_status": completion_status,
+        },
     )
 
 
 def add_lab_result(
-    db: OpenEMRDatabase, pid: int, loinc: str, name: str, value: str, *,
-    units: str = "", reference_range: str = "", abnormal: str = "no",
-    status: str = "final", collected: str = "2026-10-01 08:00:00",
+    db: OpenEMRDatabase,
+    pid: int,
+    loinc: str,
+    name: str,
+    value: str,
+    *,
+    units: str = "",
+    reference_range: str = "",
+    abnormal: str = "no",
+    status: str = "final",
+    collected: str = "2026-10-01 08:00:00",
 ) -> int:
     """One result down the chain procedure_order -> procedure_order_code -> procedure_report
     -> procedure_result, as a received lab result leaves it; returns `procedure_result_id`."""
@@ -403,34 +669,55 @@ def add_lab_result(
     order_id = insert(
         db,
         "procedure_order",
-        {"uuid": secrets.token_bytes(16), "provider_id": ADMIN, "patient_id": pid,
-         "encounter_id": 0, "date_collected": taken, "date_ordered": taken - timedelta(days=1),
-         "order_priority": "normal", "order_status": "complete", "activity": 1},
+        {
+            "uuid": secrets.token_bytes(16),
+            "provider_id": ADMIN,
+            "patient_id": pid,
+            "encounter_id": 0,
+            "date_collected": taken,
+            "date_ordered": taken - timedelta(days=1),
+            "order_priority": "normal",
+            "order_status": "complete",
+            "activity": 1,
+        },
     )
     insert(
         db,
         "procedure_order_code",
-        {"procedure_order_id": order_id, "procedure_order_seq": 1, "procedure_code": loinc,
-         "procedure_name": name},
+        {
+            "procedure_order_id": order_id,
+            "procedure_order_seq": 1,
+            "procedure_code": loinc,
+            "procedure_name": name,
+        },
     )
     report_id = insert(
         db,
         "procedure_report",
-        {"uuid": secrets.token_bytes(16), "procedure_order_id": order_id,
-         "procedure_order_seq": 1, "date_collected": taken,
-         "date_report": taken + timedelta(days=1), "report_status": "final",
-         "review_status": "reviewed"},
+        {
+            "uuid": secrets.token_bytes(16),
+            "procedure_order_id": order_id,
+            "procedure_order_seq": 1,
+            "date_collected": taken,
+            "date_report": taken + timedelta(days=1),
+            "report_status": "final",
+            "review_status": "reviewed",
+        },
     )
     return insert(
         db,
         "procedure_result",
-        {"uuid": secrets.token_bytes(16), "procedure_report_id": report_id,
-         "result_data_type": "N", "result_code": loinc, "result_text": name,
-         "date": taken, "units": units, "result": value, "range": reference_range,
-         "abnormal": abnormal, "result_status": status},
+        {
+            "uuid": secrets.token_bytes(16),
+            "procedure_report_id": report_id,
+            "result_data_type": "N",
+            "result_code": loinc,
+            "result_text": name,
+            "date": taken,
+            "units": units,
+            "result": value,
+            "range": reference_range,
+            "abnormal": abnormal,
+            "result_status": status,
+        },
     )
-
-
-def day_after(day: str) -> str:
-    """The ISO date after `day` (for a series' inclusive end date)."""
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
