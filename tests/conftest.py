@@ -1,5 +1,6 @@
-"""Fixtures every test area shares: the session's database, a fresh small practice in it, the
-link's keys, captured logs and systemd's notify socket. Their code is in tests/support/."""
+"""Fixtures every test area shares: the session's database, a fresh small practice in it, a
+fresh OpenEMR database, the link's keys, captured logs and systemd's notify socket. Their code
+is in tests/support/."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from agent.db.pool import DatabaseSettings
 from tests.support.database import MariaDB, fresh_database, throwaway_database
 from tests.support.keys import make_keys
 from tests.support.logs import LogCapture, captured_logs
+from tests.support.openemr import SQL_MODES, STRICT_SQL_MODE, OpenEMRDatabase, openemr_database
+from tests.support.openemr.rows import install
 from tests.support.practice import seed_small_practice
 from tests.support.systemd import NotifySocket
 
@@ -35,6 +38,24 @@ def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
     with fresh_database(mariadb) as settings:
         seed_small_practice(settings)
         yield settings
+
+
+@pytest.fixture(params=list(SQL_MODES.values()), ids=list(SQL_MODES))
+def openemr_db(request: pytest.FixtureRequest, mariadb: MariaDB) -> Iterator[OpenEMRDatabase]:
+    """A freshly installed OpenEMR database (tests/support/openemr), once in OpenEMR's own
+    sql_mode ('') and once in MariaDB's strict default: every connection the test opens,
+    the agent's included, runs in that mode."""
+    with openemr_database(mariadb, request.param) as db:
+        install(db)
+        yield db
+
+
+@pytest.fixture
+def openemr_strict_db(mariadb: MariaDB) -> Iterator[OpenEMRDatabase]:
+    """`openemr_db` in strict mode only, for what only a strict server refuses."""
+    with openemr_database(mariadb, STRICT_SQL_MODE) as db:
+        install(db)
+        yield db
 
 
 @pytest.fixture
