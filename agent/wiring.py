@@ -29,6 +29,8 @@ from agent.messages.link import link_methods as message_methods
 from agent.practice import link_methods as practice_methods
 from agent.records.link import link_methods as record_methods
 from agent.rpc import AgentMethods, DomainContext
+from agent.store.base import PracticeStore
+from agent.store.portico import PorticoStore
 
 
 def database_settings(config: AgentConfig) -> DatabaseSettings:
@@ -44,6 +46,13 @@ def database_settings(config: AgentConfig) -> DatabaseSettings:
         read_timeout=db.read_timeout_seconds,
         write_timeout=db.write_timeout_seconds,
     )
+
+
+def practice_store(config: AgentConfig, db: Database) -> PracticeStore:
+    """The store for the practice's system (`practice.system`); today only Portico's schema."""
+    match config.practice.system:
+        case "portico":
+            return PorticoStore(db)
 
 
 def booking_rules(config: AgentConfig) -> BookingRules:
@@ -106,8 +115,9 @@ def build_services(
 ) -> Services:
     """Every link method the agent serves, over services sharing `db` and `clock`."""
     practice = config.practice
+    store = practice_store(config, db)
     booking = BookingService(
-        db,
+        store,
         booking_rules(config),
         ZoneInfo(practice.timezone),
         clock,
@@ -118,6 +128,7 @@ def build_services(
     context = DomainContext(
         config=config,
         db=db,
+        store=store,
         clock=clock,
         callers=callers,
         mail=mail_templates(config),

@@ -17,16 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent.store.base import HoursBlock
+
 MINUTES_PER_DAY = 24 * 60
-
-
-@dataclass(frozen=True, slots=True)
-class HoursBlock:
-    """One block of weekly working hours: weekday 0 = Monday; minutes of the local day."""
-
-    weekday: int
-    start: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)
