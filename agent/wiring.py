@@ -93,10 +93,19 @@ def mail_templates(config: AgentConfig) -> MailTemplates:
 
 
 def build_access(
-    config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
+    config: AgentConfig,
+    db: Database,
+    clock: Clock,
+    hasher: PasswordHasher | None = None,
+    store: PracticeStore | None = None,
 ) -> AccessService:
     return AccessService(
-        db, access_rules(config), hasher or PasswordHasher(), mail_templates(config), clock
+        db,
+        store or practice_store(config, db),
+        access_rules(config),
+        hasher or PasswordHasher(),
+        mail_templates(config),
+        clock,
     )
 
 
@@ -123,7 +132,7 @@ def build_services(
         clock,
         phone=practice.phone,
     )
-    access = build_access(config, db, clock, hasher)
+    access = build_access(config, db, clock, hasher, store)
     callers = SessionCallers(access)
     context = DomainContext(
         config=config,

@@ -60,7 +60,7 @@ class Sessions:
         where = access.login_column(login)
 
         def find(cursor: Any) -> dict[str, Any] | None:
-            return None if where is None else q.account_by(cursor, *where)
+            return None if where is None else q.account_by(cursor, access.store, *where)
 
         account = await access.db.transaction(find)
         usable = (
@@ -86,7 +86,7 @@ class Sessions:
             patient_id = account["patient_id"]
             # Re-read under the row lock: concurrent guesses must all count, and a lock set by
             # one of them meanwhile must hold for this one too.
-            current = q.account_by(cursor, "a.id", account["id"], lock=True)
+            current = q.account_by(cursor, access.store, "a.id", account["id"], lock=True)
             assert current is not None
             locked_now = is_locked(current, now)
             if ok and not locked_now:
@@ -125,7 +125,7 @@ class Sessions:
         def revoke(cursor: Any) -> None:
             account_id = q.revoke_session(cursor, token or "", now)
             if account_id is not None:
-                account = q.account_by(cursor, "a.id", account_id)
+                account = q.account_by(cursor, access.store, "a.id", account_id)
                 access.audit_event(
                     cursor,
                     "access.sign_out",

@@ -3,10 +3,12 @@
 A practice's patients, providers, schedule and chart live in its practice-management system's
 database; Portico's own tables (``portal_*``: accounts, sessions, tokens, messages, forms,
 audit, outbox, idempotency) do not, and are not part of this interface. The services (booking,
-access, records) reach practice data only through :class:`PracticeStore`; each practice
-system has one implementation (``agent/store/portico/`` for Portico's own schema), built by
-agent/wiring.py. The rules stay out of the stores: which starts are offered is the pure
-``agent.booking.slots.provider_slots`` over the values returned here, for every store.
+access, records) reach practice data only through :class:`PracticeStore`, made of three parts
+(:class:`Schedule` for booking, :class:`Patients` for access, :class:`Charts` for records, so a
+helper can ask for only the part it reads); each practice system has one implementation
+(``agent/store/portico/`` for Portico's own schema), built by agent/wiring.py. The rules stay
+out of the stores: which starts are offered is the pure ``agent.booking.slots.provider_slots``
+over the values returned here, for every store.
 
 Why a ``typing.Protocol`` and not an ABC: the stores share no code (each is its own SQL), so a
 base class would hold nothing but the method list; structurally typed, the services depend on
@@ -183,13 +185,8 @@ class ClinicalRecord:
 # -- the interface -------------------------------------------------------------------------
 
 
-class PracticeStore(Protocol):
-    """The practice's data as the domain services need it (see the module docstring)."""
-
-    def transaction(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
-        """Run ``fn(tx, *args)`` in one transaction on a worker thread: commit if it returns,
-        roll back if it raises. Locks taken by the ``lock_*`` methods last until it ends."""
-        ...
+class Schedule(Protocol):
+    """Providers, appointment types, their time and a patient's appointments (booking)."""
 
     # -- booking: reads
 
@@ -272,8 +269,56 @@ class PracticeStore(Protocol):
         """Mark the appointment cancelled by the patient at `now` (never delete it)."""
         ...
 
-    # -- clinical records
+
+class Patients(Protocol):
+    """Who the patients are and how to reach them (access): name, date of birth, email, zip."""
+
+    def patient(self, tx: Tx, patient_id: int, *, lock: bool = False) -> PatientRow | None:
+        """One patient's identity fields (name, date of birth, email, zip); with lock=True
+        held against changes (as :meth:`lock_patient`)."""
+        ...
+
+    def patients(self, tx: Tx) -> list[PatientRow]:
+        """Every patient, in id order (staff invitations and the duplicate report)."""
+        ...
+
+    def patients_born_on(self, tx: Tx, born: date, *, lock: bool = False) -> list[PatientRow]:
+        """The patients with this date of birth, in id order; with lock=True no patient born
+        that day can be added or changed until the transaction ends (self-registration
+        decides "new chart or existing one" under it)."""
+        ...
+
+    def create_patient(
+        self,
+        tx: Tx,
+        *,
+        first_name: str,
+        last_name: str,
+        date_of_birth: date,
+        email: str,
+        home_zip: str | None,
+    ) -> int:
+        """A new chart for a self-registered patient; its id."""
+        ...
+
+    def set_patient_email(self, tx: Tx, patient_id: int, email: str) -> None:
+        """The email address on file for the patient."""
+        ...
+
+
+class Charts(Protocol):
+    """A patient's clinical record (records)."""
 
     def clinical_record(self, tx: Tx, patient_id: int) -> ClinicalRecord | None:
         """The patient's whole record, or None if the patient is gone."""
+        ...
+
+
+class PracticeStore(Schedule, Patients, Charts, Protocol):
+    """The practice's data as the domain services need it (see the module docstring): the
+    three parts above, and the transaction they run in."""
+
+    def transaction(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run ``fn(tx, *args)`` in one transaction on a worker thread: commit if it returns,
+        roll back if it raises. Locks taken by the ``lock_*`` methods last until it ends."""
         ...
