@@ -116,7 +116,13 @@ class BookingReads:
         start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
         end = start + (days + 2) * DAY_MINUTES
         atype, providers, hours, busy = await self.store.transaction(
-            self._availability_rows, caller.patient_id, moving, type_id, provider_id, start, end
+            self._availability_rows,
+            caller.patient_id,
+            moving,
+            type_id,
+            provider_id,
+            (first_day, last_day),
+            (start, end),
         )
         if atype is None:
             raise Refused(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
@@ -222,8 +228,8 @@ class BookingReads:
         moving: int | None,
         type_id: int,
         provider_id: int | None,
-        start: int,
-        end: int,
+        days: tuple[date, date],
+        span: tuple[int, int],
     ) -> tuple[
         AppointmentType | None,
         list[Provider],
@@ -232,6 +238,7 @@ class BookingReads:
     ]:
         """Everything availability needs, read in one transaction (one consistent view)."""
         store = self.store
+        start, end = span
         atype = store.appointment_type(tx, type_id)
         providers = store.providers(tx, type_id, provider_id)
         ids = [p.id for p in providers]
@@ -242,7 +249,7 @@ class BookingReads:
         own = merge_intervals(store.patient_busy(tx, patient_id, start, end, except_id=moving))
         if own:
             busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
-        return atype, providers, store.working_hours(tx, ids), busy
+        return atype, providers, store.working_hours(tx, ids, *days), busy
 
 
 class _SlotLabels:

@@ -50,11 +50,14 @@ class SlotTaken(Exception):
 
 @dataclass(frozen=True, slots=True)
 class HoursBlock:
-    """One block of weekly working hours: weekday 0 = Monday; minutes of the local day."""
+    """One block of working hours in minutes of the local day: every week on `weekday`
+    (0 = Monday), or, with `on` set, on that local date only (a store whose schedule is not a
+    weekly pattern, such as calendar events that repeat, gives its hours that way)."""
 
     weekday: int
     start: int
     end: int
+    on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +207,11 @@ class Schedule(Protocol):
         """Providers taking online bookings (for a type; only `provider_id`), in id order."""
         ...
 
-    def working_hours(self, tx: Tx, provider_ids: Sequence[int]) -> dict[int, list[HoursBlock]]:
-        """Each provider's weekly working hours (local time)."""
+    def working_hours(
+        self, tx: Tx, provider_ids: Sequence[int], first_day: date, last_day: date
+    ) -> dict[int, list[HoursBlock]]:
+        """Each provider's working hours on the local days first_day..last_day (inclusive):
+        weekly blocks, dated ones, or both; blocks outside the range are ignored."""
         ...
 
     def busy_intervals(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from agent.store.base import (
@@ -91,7 +91,10 @@ class PorticoBooking:
     def lock_providers(self, tx: Tx, type_id: int, provider_id: int | None) -> list[Provider]:
         return _providers(tx, type_id, provider_id, lock=True)
 
-    def working_hours(self, tx: Tx, provider_ids: Sequence[int]) -> dict[int, list[HoursBlock]]:
+    def working_hours(
+        self, tx: Tx, provider_ids: Sequence[int], first_day: date, last_day: date
+    ) -> dict[int, list[HoursBlock]]:
+        # provider_hours is a weekly pattern: the same blocks whatever the range.
         result: dict[int, list[HoursBlock]] = defaultdict(list)
         if not provider_ids:
             return result
