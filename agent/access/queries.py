@@ -28,7 +28,8 @@ def account_by(
     cursor: Any, store: Patients, column: str, value: object, *, lock: bool = False
 ) -> dict[str, Any] | None:
     """The account, with its patient's identity from the practice store (first_name,
-    date_of_birth, home_zip, patient_email); None if either is missing. With lock=True both
+    date_of_birth, home_zip, patient_email, and portal_allowed: the practice's own
+    permission); None if either is missing. With lock=True both
     the account and the patient are held until the transaction ends."""
     assert column in {"a.id", "a.patient_id", "a.login_email", "a.username"}
     cursor.execute(_ACCOUNT + f" WHERE {column} = %s" + (" FOR UPDATE" if lock else ""), (value,))
@@ -44,6 +45,7 @@ def account_by(
         "date_of_birth": patient.date_of_birth,
         "home_zip": patient.home_zip,
         "patient_email": patient.email,
+        "portal_allowed": store.portal_allowed(cursor, patient.id),
     }
 
 

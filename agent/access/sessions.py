@@ -38,9 +38,13 @@ class Sessions:
         now = self.access.clock.now()
         idle = timedelta(minutes=self.access.rules.session_idle_minutes)
 
+        store = self.access.store
+
         def check(cursor: Any) -> Caller | None:
             row = q.session(cursor, token)
             if row is None or not row["access_enabled"] or row["status"] != "active":
+                return None
+            if not store.portal_allowed(cursor, row["patient_id"]):
                 return None
             naive_now = q.utc(now)
             if row["expires_at"] <= naive_now or row["last_seen_at"] + idle <= naive_now:
@@ -68,6 +72,7 @@ class Sessions:
             and account["password_hash"]
             and account["status"] == "active"
             and account["access_enabled"]
+            and account["portal_allowed"]
         )
         locked = account is not None and is_locked(account, now)
         if usable and account is not None:

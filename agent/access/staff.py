@@ -177,6 +177,7 @@ class StaffActions:
                 raise StaffRefused(f"there is no patient {patient_id}")
             account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             if not enabled:
+                access.store.set_portal_allowed(cursor, patient_id, False)
                 if account is None:
                     return "had no portal account; nothing to disable"
                 q.update_account(cursor, account["id"], access_enabled=0)
@@ -202,6 +203,7 @@ class StaffActions:
                     + " and ".join(missing)
                     + " on file"
                 )
+            access.store.set_portal_allowed(cursor, patient_id, True)
             if account is None:
                 email_login = access.rules.identity == "email"
                 if email_login and q.account_by(cursor, access.store, "a.login_email", address):

@@ -311,6 +311,16 @@ class Patients(Protocol):
         """The email address on file for the patient."""
         ...
 
+    def portal_allowed(self, tx: Tx, patient_id: int) -> bool:
+        """Whether the practice lets this patient use a portal at all. Read on every request,
+        so staff turning it off in their own system ends access at the next click; Portico's
+        own per-account switch (``portal_accounts.access_enabled``) is checked besides."""
+        ...
+
+    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> None:
+        """Record the practice's portal permission (staff ran ``access enable|disable``)."""
+        ...
+
 
 class Charts(Protocol):
     """A patient's clinical record (records)."""

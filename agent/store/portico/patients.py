@@ -54,3 +54,11 @@ class PorticoPatients:
 
     def set_patient_email(self, tx: Tx, patient_id: int, email: str) -> None:
         tx.execute("UPDATE patients SET email = %s WHERE id = %s", (email, patient_id))
+
+    def portal_allowed(self, tx: Tx, patient_id: int) -> bool:
+        # Portico's practice schema has no such flag: portal_accounts.access_enabled, Portico's
+        # own, is the only switch, so there is nothing to read here.
+        return True
+
+    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> None:
+        return None  # nothing to record: see portal_allowed
