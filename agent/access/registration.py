@@ -16,7 +16,7 @@ took their email as a login, so the office could no longer invite them. Now:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -59,17 +59,7 @@ def matching_charts(
     lock: bool = False,
 ) -> list[dict[str, Any]]:
     """The patients this person already is (usually none or one)."""
-    charts: Iterator[dict[str, Any]] = (
-        {
-            "id": p.id,
-            "first_name": p.first_name,
-            "last_name": p.last_name,
-            "date_of_birth": p.date_of_birth,
-            "email": p.email,
-            "home_zip": p.home_zip,
-        }
-        for p in store.patients_born_on(cursor, born, lock=lock)
-    )
+    charts = [asdict(p) for p in store.patients_born_on(cursor, born, lock=lock)]
     return [row for row in charts if same_person(row, first_name, last_name, born, zip_code)]
 
 
