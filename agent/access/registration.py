@@ -49,18 +49,17 @@ def _on_file(raw: str | None) -> str | None:
 
 
 def matching_charts(
-    cursor: Any,
-    store: Patients,
-    first_name: str,
-    last_name: str,
-    born: date,
-    zip_code: str,
-    *,
-    lock: bool = False,
+    cursor: Any, store: Patients, signup: dict[str, Any], *, lock: bool = False
 ) -> list[dict[str, Any]]:
-    """The patients this person already is (usually none or one)."""
+    """The patients the person of a portal_registrations row already is (usually none or
+    one)."""
+    born: date = signup["date_of_birth"]
     charts = [asdict(p) for p in store.patients_born_on(cursor, born, lock=lock)]
-    return [row for row in charts if same_person(row, first_name, last_name, born, zip_code)]
+    return [
+        row
+        for row in charts
+        if same_person(row, signup["first_name"], signup["last_name"], born, signup["home_zip"])
+    ]
 
 
 def _chart_to_activate(
@@ -170,14 +169,7 @@ class Registrations:
     def _answer(self, cursor: Any, row: dict[str, Any], now: datetime) -> None:
         access = self.access
         address = row["email"]
-        charts = matching_charts(
-            cursor,
-            access.store,
-            row["first_name"],
-            row["last_name"],
-            row["date_of_birth"],
-            row["home_zip"],
-        )
+        charts = matching_charts(cursor, access.store, row)
         patient_id, _why = _chart_to_activate(cursor, access.store, charts, address)
         if charts and patient_id is None:
             # Already a patient, but this address is not theirs on file (or the chart is
@@ -306,15 +298,7 @@ class Registrations:
         """Create the account (and the chart if the person has none); "ok" or "call_office"."""
         access = self.access
         address = row["email"]
-        charts = matching_charts(
-            cursor,
-            access.store,
-            row["first_name"],
-            row["last_name"],
-            row["date_of_birth"],
-            row["home_zip"],
-            lock=True,
-        )
+        charts = matching_charts(cursor, access.store, row, lock=True)
         patient_id, why = _chart_to_activate(cursor, access.store, charts, address)
 
         def refuse(outcome: str) -> str:
