@@ -85,7 +85,9 @@ class DomainContext:
     """What a domain package needs to build its service and its link methods."""
 
     config: AgentConfig
-    db: Database  # Portico's own tables
+    # The agent's pool: Portico's own tables (messages and forms still read a few practice
+    # tables through it: patient names, appointment types; issue 13 moves them to the store).
+    db: Database
     store: PracticeStore  # the practice's data (agent/store/base.py)
     clock: Clock
     callers: CallerResolver
