@@ -68,6 +68,10 @@ class Practice(_Section):
         max_length=63,
         description="The office's label in the portal address (<subdomain>.<portal domain>).",
     )
+    system: Literal["portico"] = Field(
+        "portico",
+        description="The practice-management system whose database holds the practice's data.",
+    )
 
 
 class Listen(_Section):

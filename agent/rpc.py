@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from agent.config import AgentConfig
     from agent.db import Database
     from agent.mail.emails import MailTemplates
+    from agent.store.base import PracticeStore
 
 log = structlog.get_logger("portico.agent")
 
@@ -84,7 +85,10 @@ class DomainContext:
     """What a domain package needs to build its service and its link methods."""
 
     config: AgentConfig
+    # The agent's pool: Portico's own tables (messages and forms still read a few practice
+    # tables through it: patient names, appointment types; issue 13 moves them to the store).
     db: Database
+    store: PracticeStore  # the practice's data (agent/store/base.py)
     clock: Clock
     callers: CallerResolver
     mail: MailTemplates

@@ -29,6 +29,8 @@ from agent.messages.link import link_methods as message_methods
 from agent.practice import link_methods as practice_methods
 from agent.records.link import link_methods as record_methods
 from agent.rpc import AgentMethods, DomainContext
+from agent.store.base import PracticeStore
+from agent.store.portico import PorticoStore
 
 
 def database_settings(config: AgentConfig) -> DatabaseSettings:
@@ -44,6 +46,13 @@ def database_settings(config: AgentConfig) -> DatabaseSettings:
         read_timeout=db.read_timeout_seconds,
         write_timeout=db.write_timeout_seconds,
     )
+
+
+def practice_store(config: AgentConfig, db: Database) -> PracticeStore:
+    """The store for the practice's system (`practice.system`); today only Portico's schema."""
+    match config.practice.system:
+        case "portico":
+            return PorticoStore(db)
 
 
 def booking_rules(config: AgentConfig) -> BookingRules:
@@ -84,10 +93,19 @@ def mail_templates(config: AgentConfig) -> MailTemplates:
 
 
 def build_access(
-    config: AgentConfig, db: Database, clock: Clock, hasher: PasswordHasher | None = None
+    config: AgentConfig,
+    db: Database,
+    clock: Clock,
+    hasher: PasswordHasher | None = None,
+    store: PracticeStore | None = None,
 ) -> AccessService:
     return AccessService(
-        db, access_rules(config), hasher or PasswordHasher(), mail_templates(config), clock
+        db,
+        store or practice_store(config, db),
+        access_rules(config),
+        hasher or PasswordHasher(),
+        mail_templates(config),
+        clock,
     )
 
 
@@ -106,18 +124,20 @@ def build_services(
 ) -> Services:
     """Every link method the agent serves, over services sharing `db` and `clock`."""
     practice = config.practice
+    store = practice_store(config, db)
     booking = BookingService(
-        db,
+        store,
         booking_rules(config),
         ZoneInfo(practice.timezone),
         clock,
         phone=practice.phone,
     )
-    access = build_access(config, db, clock, hasher)
+    access = build_access(config, db, clock, hasher, store)
     callers = SessionCallers(access)
     context = DomainContext(
         config=config,
         db=db,
+        store=store,
         clock=clock,
         callers=callers,
         mail=mail_templates(config),

@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.booking import queries as q
-from agent.booking.slots import booking_window, from_minute, provider_slots
+from agent.booking.slots import booking_window, from_minute, merge_intervals, provider_slots
+from agent.store.portico.booking import PorticoBooking
 from tests.support.database import configured_server, connect, fresh_database
 
 PROVIDERS = 20
@@ -88,21 +88,29 @@ def _fill(cursor: Any, rng: random.Random) -> None:
     )
 
 
-def _fetch(cursor: Any, start: int, end: int) -> tuple[Any, Any, Any]:
-    """Exactly what BookingService.availability asks the database for."""
-    providers = q.providers(cursor, 1, None)
-    ids = [p["id"] for p in providers]
-    return providers, q.working_hours(cursor, ids), q.busy_intervals(cursor, ids, start, end)
+def _fetch(
+    cursor: Any, start: int, end: int, first_day: date, last_day: date
+) -> tuple[Any, Any, Any]:
+    """Exactly what BookingService.availability asks the practice store for."""
+    store = PorticoBooking()
+    providers = store.providers(cursor, 1, None)
+    ids = [p.id for p in providers]
+    return (
+        providers,
+        store.working_hours(cursor, ids, first_day, last_day),
+        store.busy_intervals(cursor, ids, start, end),
+    )
 
 
 def _compute(providers: Any, hours: Any, busy: Any, first_day: date, last_day: date) -> int:
-    """What BookingService.availability computes: every provider's slots, merged by time."""
+    """What BookingService.availability computes: every provider's busy time merged (the
+    store returns it unmerged), then every provider's slots, merged by time."""
     window = booking_window(NOW, 0, DAYS)
     free: dict[int, list[int]] = {}
     for provider in providers:
         for minute in provider_slots(
-            hours=hours.get(provider["id"], []),
-            busy=busy.get(provider["id"], []),
+            hours=hours.get(provider.id, []),
+            busy=merge_intervals(busy.get(provider.id, [])),
             tz=TZ,
             duration=DURATION,
             step=STEP,
@@ -110,7 +118,7 @@ def _compute(providers: Any, hours: Any, busy: Any, first_day: date, last_day: d
             first_day=first_day,
             last_day=last_day,
         ):
-            free.setdefault(minute, []).append(provider["id"])
+            free.setdefault(minute, []).append(provider.id)
     days: dict[date, int] = {}
     for minute in sorted(free):
         local_day = from_minute(minute).astimezone(TZ).date()
@@ -135,7 +143,7 @@ def main() -> None:
         for _ in range(args.repeat):
             began = time.perf_counter()
             with connection.cursor() as cursor:
-                rows = _fetch(cursor, start, end)
+                rows = _fetch(cursor, start, end, first_day, last_day)
             fetched = time.perf_counter()
             slots = _compute(*rows, first_day, last_day)
             computed = time.perf_counter()
@@ -149,7 +157,7 @@ def main() -> None:
             f"appointments; No preference, {DURATION}-minute type"
         )
         print(
-            f"rows fetched: {busy_rows:,} busy intervals (merged), "
+            f"rows fetched: {busy_rows:,} busy intervals (unmerged), "
             f"{sum(len(v) for v in rows[1].values())} hour blocks; {slots:,} distinct start times"
         )
         print(f"median of {args.repeat}:")

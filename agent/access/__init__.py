@@ -4,7 +4,9 @@
   ``sessions.py``, ``enrolment.py`` (invitations), ``registration.py`` (sign-ups),
   ``credentials.py`` (account page, passwords, email changes), and ``recovery.py`` (the
   "forgot password" queue);
-- ``queries.py``: the SQL;
+- ``queries.py``: the SQL of Portico's own tables (accounts, tokens, sessions); who the
+  patients are (name, date of birth, zip, email on file) comes from the practice store
+  (agent/store/base.py, :class:`~agent.store.base.Patients`);
 - pure rules: ``identifiers.py`` (emails, usernames), ``passwords.py`` (policy and hashing),
   ``charts.py`` (is this person a patient), ``logins.py`` (what access.identity means),
   ``tokens.py``;

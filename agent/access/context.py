@@ -28,6 +28,7 @@ from agent.db import Database
 from agent.errors import Refused
 from agent.mail.emails import Mail, MailTemplates
 from agent.mail.outbox import enqueue
+from agent.store.base import PracticeStore
 from protocol.errors import ErrorCode
 
 CHECK_EMAIL = (
@@ -55,12 +56,14 @@ class AccessContext:
     def __init__(
         self,
         db: Database,
+        store: PracticeStore,
         rules: AccessRules,
         hasher: PasswordHasher,
         mail: MailTemplates,
         clock: Clock,
     ) -> None:
         self.db = db
+        self.store = store  # who the patients are: the practice's data
         self.rules = rules
         self.hasher = hasher
         self.mail = mail

@@ -32,7 +32,7 @@ class Credentials:
         access = self.access
 
         def read(cursor: Any) -> dict[str, Any] | None:
-            account = q.account_by(cursor, "a.id", caller.account_id)
+            account = q.account_by(cursor, access.store, "a.id", caller.account_id)
             if account is not None:
                 access.audit_event(
                     cursor,
@@ -89,7 +89,7 @@ class Credentials:
         hashed = await access.hasher.hash(password)
 
         def reset(cursor: Any) -> bool:
-            redeemed = q.redeem_token(cursor, token, "reset_password", now)
+            redeemed = q.redeem_token(cursor, access.store, token, "reset_password", now)
             if redeemed is None:
                 return False
             _row, account = redeemed
@@ -134,7 +134,7 @@ class Credentials:
         now = access.clock.now()
 
         def read(cursor: Any) -> dict[str, Any] | None:
-            return q.account_by(cursor, "a.id", caller.account_id)
+            return q.account_by(cursor, access.store, "a.id", caller.account_id)
 
         account = await access.db.transaction(read)
         if account is not None and not is_locked(account, now):
@@ -145,7 +145,7 @@ class Credentials:
 
         def record(cursor: Any) -> None:
             outcome = "locked"
-            current = q.account_by(cursor, "a.id", caller.account_id, lock=True)
+            current = q.account_by(cursor, access.store, "a.id", caller.account_id, lock=True)
             if current is not None and not is_locked(current, now):
                 outcome = access.count_failure(cursor, current, now)
             access.audit_event(
@@ -205,7 +205,7 @@ class Credentials:
 
         def request(cursor: Any) -> None:
             if access.email_is_login(account):
-                other = q.account_by(cursor, "a.login_email", address)
+                other = q.account_by(cursor, access.store, "a.login_email", address)
                 if other is not None and other["id"] != account["id"]:
                     access.audit_event(
                         cursor,
@@ -264,12 +264,12 @@ class Credentials:
         now = access.clock.now()
 
         def confirm(cursor: Any) -> bool:
-            redeemed = q.redeem_token(cursor, token, "change_email", now)
+            redeemed = q.redeem_token(cursor, access.store, token, "change_email", now)
             if redeemed is None:
                 return False
             row, account = redeemed
             if access.email_is_login(account):
-                other = q.account_by(cursor, "a.login_email", row["new_email"])
+                other = q.account_by(cursor, access.store, "a.login_email", row["new_email"])
                 if other is not None and other["id"] != account["id"]:
                     # Taken by a sign-up since the link was sent: the link is spent, nothing
                     # changes (committed), and the answer is the plain invalid-link one.
@@ -311,9 +311,7 @@ class Credentials:
         old = account["email"]
         login_email = address if access.email_is_login(account) else None
         q.update_account(cursor, account["id"], email=address, login_email=login_email)
-        cursor.execute(
-            "UPDATE patients SET email = %s WHERE id = %s", (address, account["patient_id"])
-        )
+        access.store.set_patient_email(cursor, account["patient_id"], address)
         q.revoke_all_sessions(cursor, account["id"], now)
         q.end_unused_tokens(cursor, account["id"], now)
         if old and old != address:

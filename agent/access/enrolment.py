@@ -41,7 +41,11 @@ class Enrolment:
 
         def peek(cursor: Any) -> dict[str, Any] | None:
             row = q.live_token(cursor, token, "invite", now)
-            return None if row is None else q.account_by(cursor, "a.id", row["account_id"])
+            return (
+                None
+                if row is None
+                else q.account_by(cursor, access.store, "a.id", row["account_id"])
+            )
 
         account = await access.db.transaction(peek)
         if account is None:
@@ -53,7 +57,7 @@ class Enrolment:
             row = q.live_token(cursor, token, "invite", now)
             if row is None:
                 raise Refused(ErrorCode.NOT_FOUND, LINK_INVALID)
-            current = q.account_by(cursor, "a.id", row["account_id"], lock=True)
+            current = q.account_by(cursor, access.store, "a.id", row["account_id"], lock=True)
             assert current is not None
             patient_id = current["patient_id"]
             if current["date_of_birth"] != date_of_birth or not zip_matches(
@@ -69,7 +73,7 @@ class Enrolment:
                 )
                 return {"error": "mismatch"}
             if chosen is not None:
-                taken = q.account_by(cursor, "a.username", chosen)
+                taken = q.account_by(cursor, access.store, "a.username", chosen)
                 if taken is not None and taken["id"] != current["id"]:
                     return {"error": "username_taken"}
             q.use_token(cursor, row["id"], now)

@@ -1,6 +1,8 @@
-"""SQL of agent.access: accounts, one-time tokens and sessions.
+"""SQL of agent.access: accounts, one-time tokens and sessions (Portico's own tables).
 
 Every function takes the transaction's cursor (agent/db/pool.py). DATETIMEs are UTC, naive.
+Who the patient is (name, date of birth, zip, email on file) is the practice's: it comes from
+the practice store (agent/store/base.py), passed in where an account row carries it.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agent.access.tokens import new_token, token_hash
+from agent.store.base import Patients
 
 _ACCOUNT = (
     "SELECT a.id, a.patient_id, a.email, a.login_email, a.username, a.password_hash, a.status,"
-    " a.access_enabled, a.failed_logins, a.locked_until,"
-    " p.first_name, p.date_of_birth, p.home_zip, p.email AS patient_email"
-    " FROM portal_accounts a JOIN patients p ON p.id = a.patient_id"
+    " a.access_enabled, a.failed_logins, a.locked_until"
+    " FROM portal_accounts a"
 )
 
 
@@ -22,23 +24,29 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def patient(cursor: Any, patient_id: int, *, lock: bool = False) -> dict[str, Any] | None:
-    cursor.execute(
-        "SELECT id, first_name, last_name, date_of_birth, email, home_zip FROM patients"
-        " WHERE id = %s" + (" FOR UPDATE" if lock else ""),
-        (patient_id,),
-    )
-    row: dict[str, Any] | None = cursor.fetchone()
-    return row
-
-
 def account_by(
-    cursor: Any, column: str, value: object, *, lock: bool = False
+    cursor: Any, store: Patients, column: str, value: object, *, lock: bool = False
 ) -> dict[str, Any] | None:
+    """The account, with its patient's identity from the practice store (first_name,
+    date_of_birth, home_zip, patient_email, and portal_allowed: the practice's own
+    permission); None if either is missing. With lock=True both
+    the account and the patient are held until the transaction ends."""
     assert column in {"a.id", "a.patient_id", "a.login_email", "a.username"}
     cursor.execute(_ACCOUNT + f" WHERE {column} = %s" + (" FOR UPDATE" if lock else ""), (value,))
     row: dict[str, Any] | None = cursor.fetchone()
-    return row
+    if row is None:
+        return None
+    patient = store.patient(cursor, row["patient_id"], lock=lock)
+    if patient is None:
+        return None
+    return {
+        **row,
+        "first_name": patient.first_name,
+        "date_of_birth": patient.date_of_birth,
+        "home_zip": patient.home_zip,
+        "patient_email": patient.email,
+        "portal_allowed": store.portal_allowed(cursor, patient.id),
+    }
 
 
 def login_column(login: str) -> tuple[str, str]:
@@ -147,15 +155,15 @@ def use_token(cursor: Any, token_id: int, now: datetime) -> None:
 
 
 def redeem_token(
-    cursor: Any, token: str, purpose: str, now: datetime
+    cursor: Any, store: Patients, token: str, purpose: str, now: datetime
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Use up a live one-time token: (token row, its account locked for update), or None.
     The row lock in live_token makes concurrent redemptions of one token yield one winner."""
     row = live_token(cursor, token, purpose, now)
     if row is None:
         return None
-    account = account_by(cursor, "a.id", row["account_id"], lock=True)
-    assert account is not None  # the foreign key guarantees it
+    account = account_by(cursor, store, "a.id", row["account_id"], lock=True)
+    assert account is not None  # the foreign keys guarantee it
     use_token(cursor, row["id"], now)
     return row, account
 
@@ -230,14 +238,26 @@ def revoke_all_sessions(cursor: Any, account_id: int, now: datetime) -> int:
     return int(cursor.rowcount)
 
 
-def all_patients(cursor: Any) -> list[dict[str, Any]]:
+def all_patients(cursor: Any, store: Patients) -> list[dict[str, Any]]:
     """Every patient with their account state (for invites and the duplicate report)."""
-    cursor.execute(
-        "SELECT p.id, p.first_name, p.last_name, p.email, p.home_zip,"
-        " a.id AS account_id, a.status, a.access_enabled"
-        " FROM patients p LEFT JOIN portal_accounts a ON a.patient_id = p.id ORDER BY p.id"
-    )
-    return list(cursor.fetchall())
+    cursor.execute("SELECT id, patient_id, status, access_enabled FROM portal_accounts")
+    accounts = {row["patient_id"]: row for row in cursor.fetchall()}
+    rows = []
+    for patient in store.patients(cursor):
+        account = accounts.get(patient.id, {})
+        rows.append(
+            {
+                "id": patient.id,
+                "first_name": patient.first_name,
+                "last_name": patient.last_name,
+                "email": patient.email,
+                "home_zip": patient.home_zip,
+                "account_id": account.get("id"),
+                "status": account.get("status"),
+                "access_enabled": account.get("access_enabled"),
+            }
+        )
+    return rows
 
 
 def end_unused_tokens(cursor: Any, account_id: int, now: datetime) -> None:

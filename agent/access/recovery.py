@@ -55,12 +55,12 @@ def answer_requests(cursor: Any, access: AccessContext, now: datetime) -> int:
 
 def _answer(cursor: Any, access: AccessContext, request: dict[str, Any], now: datetime) -> None:
     login = request["login"]
-    account = None if login is None else q.account_by(cursor, *q.login_column(login))
+    account = None if login is None else q.account_by(cursor, access.store, *q.login_column(login))
     if account is None or not account["access_enabled"] or not account["email"]:
         outcome = "no_account"
     else:
         # Locked: two workers answering requests for one account count one after the other.
-        q.account_by(cursor, "a.id", account["id"], lock=True)
+        q.account_by(cursor, access.store, "a.id", account["id"], lock=True)
         since = now - CAP_WINDOW
         if q.tokens_issued_since(cursor, account["id"], "reset_password", since) >= (
             access.rules.reset_emails_per_hour

@@ -16,6 +16,7 @@ took their email as a login, so the office could no longer invite them. Now:
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
 from agent.errors import Refused
+from agent.store.base import Patients
 from protocol.errors import ErrorCode
 
 VERIFY_VALID = timedelta(hours=48)
@@ -47,21 +49,21 @@ def _on_file(raw: str | None) -> str | None:
 
 
 def matching_charts(
-    cursor: Any, first_name: str, last_name: str, born: date, zip_code: str, *, lock: bool = False
+    cursor: Any, store: Patients, signup: dict[str, Any], *, lock: bool = False
 ) -> list[dict[str, Any]]:
-    """The patients this person already is (usually none or one)."""
-    cursor.execute(
-        "SELECT id, first_name, last_name, date_of_birth, email, home_zip FROM patients"
-        " WHERE date_of_birth = %s ORDER BY id" + (" FOR UPDATE" if lock else ""),
-        (born,),
-    )
+    """The patients the person of a portal_registrations row already is (usually none or
+    one)."""
+    born: date = signup["date_of_birth"]
+    charts = [asdict(p) for p in store.patients_born_on(cursor, born, lock=lock)]
     return [
-        row for row in cursor.fetchall() if same_person(row, first_name, last_name, born, zip_code)
+        row
+        for row in charts
+        if same_person(row, signup["first_name"], signup["last_name"], born, signup["home_zip"])
     ]
 
 
 def _chart_to_activate(
-    cursor: Any, charts: list[dict[str, Any]], address: str
+    cursor: Any, store: Patients, charts: list[dict[str, Any]], address: str
 ) -> tuple[int | None, str]:
     """(the one matching chart whose email on file is `address`, "ok"), or (None, why not):
     "needs_office" when there is no such single chart, "already_active" when it already has
@@ -69,7 +71,7 @@ def _chart_to_activate(
     mine = [chart for chart in charts if _on_file(chart["email"]) == address]
     if len(mine) != 1:
         return None, "needs_office"
-    account = q.account_by(cursor, "a.patient_id", mine[0]["id"], lock=True)
+    account = q.account_by(cursor, store, "a.patient_id", mine[0]["id"], lock=True)
     if account is not None and account["status"] == "active":
         return None, "already_active"
     return int(mine[0]["id"]), "ok"
@@ -119,7 +121,7 @@ class Registrations:
             # The username is the browser's to choose, so whether it is taken is said; whether
             # the person is a patient here is not: that is left to answer_sign_ups, and this
             # row is the only trace every sign-up leaves before the answer.
-            if chosen is not None and q.account_by(cursor, "a.username", chosen):
+            if chosen is not None and q.account_by(cursor, access.store, "a.username", chosen):
                 raise Refused(ErrorCode.INVALID_PARAMS, "username: that username is taken")
             cursor.execute(
                 "INSERT INTO portal_registrations (first_name, last_name, date_of_birth,"
@@ -167,10 +169,8 @@ class Registrations:
     def _answer(self, cursor: Any, row: dict[str, Any], now: datetime) -> None:
         access = self.access
         address = row["email"]
-        charts = matching_charts(
-            cursor, row["first_name"], row["last_name"], row["date_of_birth"], row["home_zip"]
-        )
-        patient_id, _why = _chart_to_activate(cursor, charts, address)
+        charts = matching_charts(cursor, access.store, row)
+        patient_id, _why = _chart_to_activate(cursor, access.store, charts, address)
         if charts and patient_id is None:
             # Already a patient, but this address is not theirs on file (or the chart is
             # ambiguous, or already has an account): no link, and nothing about the chart.
@@ -183,7 +183,7 @@ class Registrations:
         elif (
             patient_id is None
             and access.rules.identity == "email"
-            and q.account_by(cursor, "a.login_email", address) is not None
+            and q.account_by(cursor, access.store, "a.login_email", address) is not None
         ):
             # Same email as a new sign-up would get, none: whether an address has an account
             # stays secret.
@@ -272,7 +272,7 @@ class Registrations:
         now = access.clock.now()
 
         def verify(cursor: Any) -> bool:
-            redeemed = q.redeem_token(cursor, token, "verify_email", now)
+            redeemed = q.redeem_token(cursor, access.store, token, "verify_email", now)
             if redeemed is None:
                 return False
             _row, account = redeemed
@@ -298,15 +298,8 @@ class Registrations:
         """Create the account (and the chart if the person has none); "ok" or "call_office"."""
         access = self.access
         address = row["email"]
-        charts = matching_charts(
-            cursor,
-            row["first_name"],
-            row["last_name"],
-            row["date_of_birth"],
-            row["home_zip"],
-            lock=True,
-        )
-        patient_id, why = _chart_to_activate(cursor, charts, address)
+        charts = matching_charts(cursor, access.store, row, lock=True)
+        patient_id, why = _chart_to_activate(cursor, access.store, charts, address)
 
         def refuse(outcome: str) -> str:
             access.audit_event(
@@ -324,31 +317,27 @@ class Registrations:
             return refuse("already_active" if why == "already_active" else "match_needs_office")
         login_email = address if access.rules.identity == "email" else None
         if login_email is not None:
-            other = q.account_by(cursor, "a.login_email", login_email)
+            other = q.account_by(cursor, access.store, "a.login_email", login_email)
             if other is not None and other["patient_id"] != patient_id:
                 return refuse("address_in_use")
         if row["username"] is not None:
-            other = q.account_by(cursor, "a.username", row["username"])
+            other = q.account_by(cursor, access.store, "a.username", row["username"])
             if other is not None and other["patient_id"] != patient_id:
                 return refuse("username_taken")
         if patient_id is None:
             # Seed 004: a self-registered patient exists once their email is verified.
-            cursor.execute(
-                "INSERT INTO patients (first_name, last_name, date_of_birth, email, home_zip)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (
-                    row["first_name"],
-                    row["last_name"],
-                    row["date_of_birth"],
-                    address,
-                    row["home_zip"],
-                ),
+            patient_id = access.store.create_patient(
+                cursor,
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+                date_of_birth=row["date_of_birth"],
+                email=address,
+                home_zip=row["home_zip"],
             )
-            patient_id = int(cursor.lastrowid)
             detail = "new_chart"
         else:
             detail = "existing_chart"
-        account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
+        account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
         if account is None:
             account_id = q.create_account(
                 cursor,

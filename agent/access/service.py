@@ -25,6 +25,7 @@ from agent.access.sessions import Sessions
 from agent.clock import Clock
 from agent.db import Database
 from agent.mail.emails import MailTemplates
+from agent.store.base import PracticeStore
 
 
 class AccessService(AccessContext):
@@ -33,12 +34,13 @@ class AccessService(AccessContext):
     def __init__(
         self,
         db: Database,
+        store: PracticeStore,
         rules: AccessRules,
         hasher: PasswordHasher,
         mail: MailTemplates,
         clock: Clock,
     ) -> None:
-        super().__init__(db, rules, hasher, mail, clock)
+        super().__init__(db, store, rules, hasher, mail, clock)
         self.sessions = Sessions(self)
         self.enrolment = Enrolment(self)
         self.registrations = Registrations(self)

@@ -38,9 +38,13 @@ class Sessions:
         now = self.access.clock.now()
         idle = timedelta(minutes=self.access.rules.session_idle_minutes)
 
+        store = self.access.store
+
         def check(cursor: Any) -> Caller | None:
             row = q.session(cursor, token)
             if row is None or not row["access_enabled"] or row["status"] != "active":
+                return None
+            if not store.portal_allowed(cursor, row["patient_id"]):
                 return None
             naive_now = q.utc(now)
             if row["expires_at"] <= naive_now or row["last_seen_at"] + idle <= naive_now:
@@ -60,7 +64,7 @@ class Sessions:
         where = access.login_column(login)
 
         def find(cursor: Any) -> dict[str, Any] | None:
-            return None if where is None else q.account_by(cursor, *where)
+            return None if where is None else q.account_by(cursor, access.store, *where)
 
         account = await access.db.transaction(find)
         usable = (
@@ -68,6 +72,7 @@ class Sessions:
             and account["password_hash"]
             and account["status"] == "active"
             and account["access_enabled"]
+            and account["portal_allowed"]
         )
         locked = account is not None and is_locked(account, now)
         if usable and account is not None:
@@ -86,7 +91,7 @@ class Sessions:
             patient_id = account["patient_id"]
             # Re-read under the row lock: concurrent guesses must all count, and a lock set by
             # one of them meanwhile must hold for this one too.
-            current = q.account_by(cursor, "a.id", account["id"], lock=True)
+            current = q.account_by(cursor, access.store, "a.id", account["id"], lock=True)
             assert current is not None
             locked_now = is_locked(current, now)
             if ok and not locked_now:
@@ -125,7 +130,7 @@ class Sessions:
         def revoke(cursor: Any) -> None:
             account_id = q.revoke_session(cursor, token or "", now)
             if account_id is not None:
-                account = q.account_by(cursor, "a.id", account_id)
+                account = q.account_by(cursor, access.store, "a.id", account_id)
                 access.audit_event(
                     cursor,
                     "access.sign_out",

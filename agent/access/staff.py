@@ -77,7 +77,7 @@ class StaffActions:
 
     async def duplicates(self) -> dict[str, list[dict[str, Any]]]:
         """Patients sharing an email once normalised (case, spaces, lookalike characters)."""
-        rows = await self.access.db.transaction(q.all_patients)
+        rows = await self.access.db.transaction(q.all_patients, self.access.store)
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             address = _normalised(row["email"])
@@ -88,7 +88,7 @@ class StaffActions:
     async def invite_all(self) -> InviteSummary:
         """Every patient with a valid email and zip and no active account, except those whose
         email another patient shares (in email-login mode): they are listed instead."""
-        rows = await self.access.db.transaction(q.all_patients)
+        rows = await self.access.db.transaction(q.all_patients, self.access.store)
         summary = InviteSummary()
         by_address: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -119,21 +119,21 @@ class StaffActions:
         email_login = access.rules.identity == "email"
 
         def invite(cursor: Any) -> str:
-            patient = q.patient(cursor, patient_id, lock=True)
+            patient = access.store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            address = _normalised(patient["email"])
+            address = _normalised(patient.email)
             if address is None:
                 raise StaffRefused(f"patient {patient_id} has no valid email address on file")
-            if not (patient["home_zip"] or "").strip():
+            if not (patient.home_zip or "").strip():
                 raise StaffRefused(
                     f"patient {patient_id} has no home zip code on file; activation asks for it"
                 )
-            account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             if account is not None and account["status"] == "active":
                 raise StaffRefused(f"patient {patient_id} already has an active portal account")
             if email_login:
-                other = q.account_by(cursor, "a.login_email", address)
+                other = q.account_by(cursor, access.store, "a.login_email", address)
                 if other is not None and other["patient_id"] != patient_id:
                     raise StaffRefused(
                         f"patient {patient_id}'s email is already the login of patient "
@@ -159,7 +159,7 @@ class StaffActions:
             token = q.issue_token(cursor, account_id, "invite", now, INVITE_VALID)
             access.send(
                 cursor,
-                access.mail.invite(to=address, first_name=patient["first_name"], token=token),
+                access.mail.invite(to=address, first_name=patient.first_name, token=token),
                 now,
             )
             self._audit(cursor, "access.invite", "sent", patient_id)
@@ -172,11 +172,12 @@ class StaffActions:
         now = self._now
 
         def change(cursor: Any) -> str:
-            patient = q.patient(cursor, patient_id, lock=True)
+            patient = access.store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
+            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             if not enabled:
+                access.store.set_portal_allowed(cursor, patient_id, False)
                 if account is None:
                     return "had no portal account; nothing to disable"
                 q.update_account(cursor, account["id"], access_enabled=0)
@@ -185,12 +186,12 @@ class StaffActions:
                     cursor, "access.disable", "ok", patient_id, detail=f"sessions_ended:{ended}"
                 )
                 return f"access disabled; {ended} session(s) ended"
-            address = _normalised(patient["email"])
+            address = _normalised(patient.email)
             missing = [
                 what
                 for what, value in (
                     ("a valid email address", address),
-                    ("a home zip code", (patient["home_zip"] or "").strip()),
+                    ("a home zip code", (patient.home_zip or "").strip()),
                 )
                 if not value
             ]
@@ -202,9 +203,10 @@ class StaffActions:
                     + " and ".join(missing)
                     + " on file"
                 )
+            access.store.set_portal_allowed(cursor, patient_id, True)
             if account is None:
                 email_login = access.rules.identity == "email"
-                if email_login and q.account_by(cursor, "a.login_email", address):
+                if email_login and q.account_by(cursor, access.store, "a.login_email", address):
                     raise StaffRefused(
                         f"patient {patient_id}'s email is already another account's login"
                     )
@@ -235,7 +237,7 @@ class StaffActions:
                 # read as if someone had set one up in the patient's name.
                 access.send(
                     cursor,
-                    access.mail.portal_ready(to=account["email"], first_name=patient["first_name"]),
+                    access.mail.portal_ready(to=account["email"], first_name=patient.first_name),
                     now,
                 )
             self._audit(cursor, "access.enable", "ok", patient_id)
@@ -265,17 +267,19 @@ class StaffActions:
         email_login = access.rules.identity == "email"
 
         def change(cursor: Any) -> str:
-            patient = q.patient(cursor, patient_id, lock=True)
+            patient = access.store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            account = q.account_by(cursor, "a.patient_id", patient_id, lock=True)
-            other = q.account_by(cursor, "a.login_email", address) if email_login else None
+            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
+            other = (
+                q.account_by(cursor, access.store, "a.login_email", address)
+                if email_login
+                else None
+            )
             if other is not None and (account is None or other["id"] != account["id"]):
                 raise StaffRefused("that address is already another account's login")
             if account is None:
-                cursor.execute(
-                    "UPDATE patients SET email = %s WHERE id = %s", (address, patient_id)
-                )
+                access.store.set_patient_email(cursor, patient_id, address)
                 self._audit(cursor, "access.email_changed", "ok", patient_id, detail="no_account")
                 return (
                     "address changed on file (the patient has no portal account yet; an "

@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import audit
-from agent.booking import queries as q
 from agent.booking.slots import (
     booking_window,
     from_minute,
@@ -23,8 +22,16 @@ from agent.booking.slots import (
 )
 from agent.caller import Caller
 from agent.clock import Clock
-from agent.db import Database
 from agent.errors import Refused
+from agent.store.base import (
+    Appointment,
+    AppointmentType,
+    HoursBlock,
+    Interval,
+    PracticeStore,
+    Provider,
+    Tx,
+)
 from protocol.errors import ErrorCode
 
 DAY_MINUTES = 24 * 60
@@ -47,9 +54,14 @@ class BookingReads:
     """Everything booking answers without changing a row; BookingService adds the changes."""
 
     def __init__(
-        self, db: Database, rules: BookingRules, tz: ZoneInfo, clock: Clock, phone: str = ""
+        self,
+        store: PracticeStore,
+        rules: BookingRules,
+        tz: ZoneInfo,
+        clock: Clock,
+        phone: str = "",
     ) -> None:
-        self.db = db
+        self.store = store
         self.rules = rules
         self.tz = tz
         self.clock = clock
@@ -58,7 +70,8 @@ class BookingReads:
     # -- reads -------------------------------------------------------------------------------
 
     async def appointment_types(self) -> list[dict[str, Any]]:
-        return await self.db.transaction(q.appointment_types)
+        types = await self.store.transaction(self.store.appointment_types)
+        return [{"id": t.id, "name": t.name, "duration_minutes": t.duration_minutes} for t in types]
 
     async def limit_reached(self, caller: Caller) -> bool:
         """The patient already has the most upcoming appointments the office allows online:
@@ -66,15 +79,15 @@ class BookingReads:
         if self.rules.max_upcoming_per_patient is None:
             return False  # no cap: step 1 need not count anything in the database
         now = to_minute(self.clock.now())
-        return bool(await self.db.transaction(self._at_cap, caller.patient_id, now))
+        return bool(await self.store.transaction(self._at_cap, caller.patient_id, now))
 
-    def _at_cap(self, cursor: Any, patient_id: int, now: int) -> bool:
+    def _at_cap(self, tx: Tx, patient_id: int, now: int) -> bool:
         cap = self.rules.max_upcoming_per_patient
-        return cap is not None and q.upcoming_count(cursor, patient_id, now) >= cap
+        return cap is not None and self.store.upcoming_count(tx, patient_id, now) >= cap
 
     async def providers(self, type_id: int | None) -> list[dict[str, Any]]:
-        rows = await self.db.transaction(q.providers, type_id)
-        return [{"id": r["id"], "name": r["display_name"]} for r in rows]
+        found = await self.store.transaction(self.store.providers, type_id)
+        return [{"id": p.id, "name": p.name} for p in found]
 
     async def availability(
         self,
@@ -102,8 +115,14 @@ class BookingReads:
         next_from = last_day + timedelta(days=1)
         start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
         end = start + (days + 2) * DAY_MINUTES
-        atype, providers, hours, busy = await self.db.transaction(
-            _availability_rows, caller.patient_id, moving, type_id, provider_id, start, end
+        atype, providers, hours, busy = await self.store.transaction(
+            self._availability_rows,
+            caller.patient_id,
+            moving,
+            type_id,
+            provider_id,
+            (first_day, last_day),
+            (start, end),
         )
         if atype is None:
             raise Refused(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
@@ -114,16 +133,16 @@ class BookingReads:
         free: dict[int, list[int]] = {}
         for provider in providers:
             for minute in provider_slots(
-                hours=hours.get(provider["id"], []),
-                busy=busy.get(provider["id"], []),
+                hours=hours.get(provider.id, []),
+                busy=busy.get(provider.id, []),
                 tz=self.tz,
-                duration=atype["duration_minutes"],
+                duration=atype.duration_minutes,
                 step=self.rules.round_to_minutes,
                 window=window,
                 first_day=first_day,
                 last_day=last_day,
             ):
-                free.setdefault(minute, []).append(provider["id"])
+                free.setdefault(minute, []).append(provider.id)
         by_day: dict[str, list[dict[str, Any]]] = {}
         label = _SlotLabels(self.tz)
         for minute in sorted(free):
@@ -145,19 +164,15 @@ class BookingReads:
     async def list_appointments(self, caller: Caller) -> dict[str, Any]:
         now_moment = self.clock.now()
 
-        def read(cursor: Any) -> list[dict[str, Any]]:
+        def read(tx: Tx) -> list[Appointment]:
             # A PHI read: audited like every change.
-            audit.by_patient(
-                cursor, caller, now=now_moment, action="appointments.read", outcome="ok"
-            )
-            return q.patient_appointments(cursor, caller.patient_id)
+            audit.by_patient(tx, caller, now=now_moment, action="appointments.read", outcome="ok")
+            return self.store.patient_appointments(tx, caller.patient_id)
 
-        rows = await self.db.transaction(read)
+        rows = await self.store.transaction(read)
         now = to_minute(self.clock.now())
-        upcoming = [
-            r for r in rows if r["status"] == "booked" and q.db_minute(r["starts_at"]) >= now
-        ]
-        past = [r for r in rows if q.db_minute(r["starts_at"]) < now]
+        upcoming = [r for r in rows if r.status == "booked" and r.start >= now]
+        past = [r for r in rows if r.start < now]
         return {
             "upcoming": [self._view(r, now) for r in reversed(upcoming)],
             "past": [self._view(r, now) for r in past],
@@ -180,50 +195,61 @@ class BookingReads:
     def _phone_suffix(self) -> str:
         return f" {self.phone}" if self.phone else ""
 
-    def _view(self, row: dict[str, Any] | None, now: int) -> dict[str, Any]:
+    def _view(self, row: Appointment | None, now: int) -> dict[str, Any]:
         assert row is not None
-        start = q.db_minute(row["starts_at"])
+        start = row.start
         can_change = (
             self.rules.allow_cancel_reschedule
-            and row["status"] == "booked"
+            and row.status == "booked"
             and start - now >= self.rules.cancel_cutoff_hours * 60
         )
         return {
-            "id": row["id"],
+            "id": row.id,
             "start": _iso_utc(start),
-            "end": _iso_utc(q.db_minute(row["ends_at"])),
+            "end": _iso_utc(row.end),
             "local_start": from_minute(start).astimezone(self.tz).isoformat(),
-            "status": row["status"],
-            "late_cancel": bool(row["late_cancel"]),
-            "provider": {"id": row["provider_id"], "name": row["provider_name"]},
+            "status": row.status,
+            "late_cancel": row.late_cancel,
+            "provider": {"id": row.provider_id, "name": row.provider_name},
             "appointment_type": {
-                "id": row["appointment_type_id"],
-                "name": row["type_name"],
-                "duration_minutes": row["duration_minutes"],
+                "id": row.type_id,
+                "name": row.type_name,
+                "duration_minutes": row.duration_minutes,
             },
             "can_change": can_change,
             # Said before the patient confirms a cancel, not only after it.
             "cancel_fee_applies": can_change and self._inside_fee_window(start, now),
         }
 
-
-def _availability_rows(
-    cursor: Any,
-    patient_id: int,
-    moving: int | None,
-    type_id: int,
-    provider_id: int | None,
-    start: int,
-    end: int,
-) -> tuple[Any, list[dict[str, Any]], Any, dict[int, list[tuple[int, int]]]]:
-    atype = q.appointment_type(cursor, type_id)
-    providers = q.providers(cursor, type_id, provider_id)
-    ids = [p["id"] for p in providers]
-    busy = q.busy_intervals(cursor, ids, start, end)
-    own = q.patient_busy(cursor, patient_id, start, end, except_id=moving)
-    if own:
-        busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
-    return atype, providers, q.working_hours(cursor, ids), busy
+    def _availability_rows(
+        self,
+        tx: Tx,
+        patient_id: int,
+        moving: int | None,
+        type_id: int,
+        provider_id: int | None,
+        days: tuple[date, date],
+        span: tuple[int, int],
+    ) -> tuple[
+        AppointmentType | None,
+        list[Provider],
+        dict[int, list[HoursBlock]],
+        dict[int, list[Interval]],
+    ]:
+        """Everything availability needs, read in one transaction (one consistent view)."""
+        store = self.store
+        start, end = span
+        atype = store.appointment_type(tx, type_id)
+        providers = store.providers(tx, type_id, provider_id)
+        ids = [p.id for p in providers]
+        busy = {
+            pid: merge_intervals(spans)
+            for pid, spans in store.busy_intervals(tx, ids, start, end).items()
+        }
+        own = merge_intervals(store.patient_busy(tx, patient_id, start, end, except_id=moving))
+        if own:
+            busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
+        return atype, providers, store.working_hours(tx, ids, *days), busy
 
 
 class _SlotLabels:

@@ -1,8 +1,9 @@
 """Booking, cancelling and rescheduling with the office's rules, one transaction each.
 
 The rules themselves (which starts are offered) are the pure functions of slots.py and the read
-side is reads.py; this module owns the change transactions. A booking locks the patient row,
-then the candidate providers' rows in id order, and re-checks the slot under those locks, so
+side is reads.py; this module owns the change transactions, over the practice store
+(agent/store/base.py). A booking holds the patient, then the candidate providers (how is the
+store's: row locks for Portico's schema) and re-checks the slot while holding them, so
 concurrent requests for one slot (or overlapping ones) yield exactly one appointment.
 """
 
@@ -14,18 +15,21 @@ from datetime import datetime
 from typing import Any
 
 from agent import audit, idempotency
-from agent.booking import queries as q
 from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
     booking_window,
     choose_provider,
     from_minute,
+    merge_intervals,
     provider_slots,
     to_minute,
 )
 from agent.caller import Caller
 from agent.errors import Refused
+from agent.store.base import Appointment, SlotTaken, Tx
 from protocol.errors import ErrorCode
+
+_SLOT_GONE = "That time is no longer available. Please choose another time."
 
 
 class BookingService(BookingReads):
@@ -108,21 +112,21 @@ class BookingService(BookingReads):
         digest = hashlib.sha256(json.dumps([action, request], sort_keys=True).encode()).hexdigest()
         now = self.clock.now()
         try:
-            result: dict[str, Any] = await self.db.transaction(
+            result: dict[str, Any] = await self.store.transaction(
                 self._idempotent_tx, caller, action, key, digest, now, fn, *args
             )
             return result
         except idempotency.Replay:
-            return await self.db.transaction(
+            return await self.store.transaction(
                 idempotency.stored_reply, caller.patient_id, key, action, digest
             )
         except Refused as exc:
-            await self.db.transaction(_audit_refusal, now, caller, action, exc.code)
+            await self.store.transaction(_audit_refusal, now, caller, action, exc.code)
             raise
 
     def _idempotent_tx(
         self,
-        cursor: Any,
+        cursor: Tx,
         caller: Caller,
         action: str,
         key: str | None,
@@ -141,14 +145,14 @@ class BookingService(BookingReads):
 
     def _book_tx(
         self,
-        cursor: Any,
+        cursor: Tx,
         caller: Caller,
         now: int,
         type_id: int,
         provider_id: int | None,
         start: int,
     ) -> tuple[dict[str, Any], str]:
-        if not q.lock_patient(cursor, caller.patient_id):
+        if not self.store.lock_patient(cursor, caller.patient_id):
             raise Refused(ErrorCode.NOT_FOUND, "Your patient record was not found.")
         if self._at_cap(cursor, caller.patient_id, now):
             raise Refused(
@@ -158,48 +162,44 @@ class BookingService(BookingReads):
                 "online. Please call the office to book another.",
             )
         appointment_id = self._take_slot(cursor, caller, now, type_id, provider_id, start)
-        view = self._view(q.appointment(cursor, appointment_id, caller.patient_id), now)
+        view = self._view(self.store.appointment(cursor, appointment_id, caller.patient_id), now)
         return view, f"appointment:{appointment_id}"
 
     def _cancel_tx(
-        self, cursor: Any, caller: Caller, now: int, appointment_id: int
+        self, cursor: Tx, caller: Caller, now: int, appointment_id: int
     ) -> tuple[dict[str, Any], str]:
-        q.lock_patient(cursor, caller.patient_id)
+        self.store.lock_patient(cursor, caller.patient_id)
         row = self._changeable(cursor, caller, now, appointment_id)
-        late = self._inside_fee_window(q.db_minute(row["starts_at"]), now)
-        q.cancel_appointment(cursor, appointment_id, now, late=late)
-        view = self._view(q.appointment(cursor, appointment_id, caller.patient_id), now)
+        late = self._inside_fee_window(row.start, now)
+        self.store.cancel_appointment(cursor, appointment_id, now, late=late)
+        view = self._view(self.store.appointment(cursor, appointment_id, caller.patient_id), now)
         return view, f"appointment:{appointment_id}" + (" late_cancel" if late else "")
 
     def _reschedule_tx(
         self,
-        cursor: Any,
+        cursor: Tx,
         caller: Caller,
         now: int,
         appointment_id: int,
         provider_id: int | None,
         start: int,
     ) -> tuple[dict[str, Any], str]:
-        q.lock_patient(cursor, caller.patient_id)
+        self.store.lock_patient(cursor, caller.patient_id)
         old = self._changeable(cursor, caller, now, appointment_id)
         # Release the old slot first (visible to this transaction only), so moving by a few
         # minutes with the same provider does not collide with the appointment being moved.
-        q.cancel_appointment(cursor, appointment_id, now, late=False)
-        new_id = self._take_slot(
-            cursor, caller, now, old["appointment_type_id"], provider_id, start
-        )
-        view = self._view(q.appointment(cursor, new_id, caller.patient_id), now)
+        self.store.cancel_appointment(cursor, appointment_id, now, late=False)
+        new_id = self._take_slot(cursor, caller, now, old.type_id, provider_id, start)
+        view = self._view(self.store.appointment(cursor, new_id, caller.patient_id), now)
         return {"appointment": view, "replaced_appointment_id": appointment_id}, (
             f"appointment:{appointment_id}->appointment:{new_id}"
         )
 
-    def _changeable(
-        self, cursor: Any, caller: Caller, now: int, appointment_id: int
-    ) -> dict[str, Any]:
-        row = q.appointment(cursor, appointment_id, caller.patient_id, lock=True)
-        if row is None or row["status"] != "booked":
+    def _changeable(self, cursor: Tx, caller: Caller, now: int, appointment_id: int) -> Appointment:
+        row = self.store.lock_appointment(cursor, appointment_id, caller.patient_id)
+        if row is None or row.status != "booked":
             raise Refused(ErrorCode.NOT_FOUND, "That appointment was not found.")
-        if q.db_minute(row["starts_at"]) - now < self.rules.cancel_cutoff_hours * 60:
+        if row.start - now < self.rules.cancel_cutoff_hours * 60:
             raise Refused(
                 ErrorCode.CANCEL_WINDOW_CLOSED,
                 "This appointment is too soon to change online. "
@@ -209,14 +209,15 @@ class BookingService(BookingReads):
 
     def _take_slot(
         self,
-        cursor: Any,
+        cursor: Tx,
         caller: Caller,
         now: int,
         type_id: int,
         provider_id: int | None,
         start: int,
     ) -> int:
-        atype = q.appointment_type(cursor, type_id)
+        store = self.store
+        atype = store.appointment_type(cursor, type_id)
         if atype is None:
             raise Refused(ErrorCode.NOT_FOUND, "That appointment type cannot be booked online.")
         window = booking_window(
@@ -229,27 +230,29 @@ class BookingService(BookingReads):
             )
         # The patient row is locked (every change transaction starts there), so no other
         # booking of this patient can slip in between this check and the insert.
-        duration = atype["duration_minutes"]
-        if q.patient_busy(cursor, caller.patient_id, start, start + duration):
+        duration = atype.duration_minutes
+        if merge_intervals(store.patient_busy(cursor, caller.patient_id, start, start + duration)):
             raise Refused(
                 ErrorCode.OVERLAPS_OWN_APPOINTMENT,
                 "You already have an appointment at that time. Please choose another time.",
             )
-        candidates = [p["id"] for p in q.providers(cursor, type_id, provider_id, lock=True)]
+        candidates = [p.id for p in store.lock_providers(cursor, type_id, provider_id)]
         if not candidates:
             raise Refused(
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
         day = from_minute(start).astimezone(self.tz).date()
-        hours = q.working_hours(cursor, candidates)
-        busy = q.busy_intervals(cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES)
+        hours = store.working_hours(cursor, candidates, day, day)
+        busy = store.busy_intervals(
+            cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES
+        )
         free = [
             pid
             for pid in candidates
             if start
             in provider_slots(
                 hours=hours.get(pid, []),
-                busy=busy.get(pid, []),
+                busy=merge_intervals(busy.get(pid, [])),
                 tz=self.tz,
                 duration=duration,
                 step=self.rules.round_to_minutes,
@@ -259,16 +262,20 @@ class BookingService(BookingReads):
             )
         ]
         if not free:
-            raise Refused(
-                ErrorCode.SLOT_UNAVAILABLE,
-                "That time is no longer available. Please choose another time.",
-            )
+            raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
         chosen = free[0]
         if len(free) > 1:
             day_start = to_minute(datetime.combine(day, datetime.min.time(), self.tz))
-            counts = q.appointments_per_provider(cursor, free, day_start, day_start + DAY_MINUTES)
+            counts = store.appointments_per_provider(
+                cursor, free, day_start, day_start + DAY_MINUTES
+            )
             chosen = choose_provider([(pid, counts.get(pid, 0)) for pid in free])
-        return q.insert_appointment(cursor, caller.patient_id, chosen, type_id, start, duration)
+        try:
+            return store.insert_appointment(
+                cursor, caller.patient_id, chosen, type_id, start, duration
+            )
+        except SlotTaken:
+            raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE) from None
 
     def _require_changes(self) -> None:
         if not self.rules.allow_cancel_reschedule:

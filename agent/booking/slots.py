@@ -17,16 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent.store.base import HoursBlock
+
 MINUTES_PER_DAY = 24 * 60
-
-
-@dataclass(frozen=True, slots=True)
-class HoursBlock:
-    """One block of weekly working hours: weekday 0 = Monday; minutes of the local day."""
-
-    weekday: int
-    start: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +91,20 @@ def provider_slots(
 ) -> list[int]:
     """Offered starts (epoch minutes, ascending) for one provider and one appointment type.
 
+    `hours` may mix weekly blocks and blocks dated for one local day (``HoursBlock.on``).
     `busy` must come from merge_intervals. `duration` and `step` are in minutes. Days are
     local dates; they default to the whole window.
     """
     if duration <= 0 or step <= 0 or window.earliest > window.latest:
         return []
     by_weekday: list[list[HoursBlock]] = [[] for _ in range(7)]
+    by_date: dict[date, list[HoursBlock]] = {}
     for block in hours:
         if 0 <= block.start < block.end <= MINUTES_PER_DAY:
-            by_weekday[block.weekday].append(block)
+            if block.on is None:
+                by_weekday[block.weekday].append(block)
+            else:
+                by_date.setdefault(block.on, []).append(block)
     for blocks in by_weekday:
         blocks.sort(key=lambda b: b.start)
     day = from_minute(window.earliest).astimezone(tz).date()
@@ -118,9 +116,15 @@ def provider_slots(
     busy_starts = [b[0] for b in busy]
     busy_ends = [b[1] for b in busy]
     out: list[int] = []
+    several = False  # a day with more than one block: they may overlap
     one_day = timedelta(days=1)
     while day <= end_day:
-        for block in by_weekday[day.weekday()]:
+        blocks = by_weekday[day.weekday()]
+        dated = by_date.get(day)
+        if dated:
+            blocks = sorted([*blocks, *dated], key=lambda b: b.start)
+        several = several or len(blocks) > 1
+        for block in blocks:
             start, start_offset = _local_to_minute(day, block.start, tz)
             end, end_offset = _local_to_minute(day, block.end, tz)
             if (
@@ -136,7 +140,7 @@ def provider_slots(
                     out, day, block, end, tz, duration, step, window, busy_starts, busy_ends
                 )
         day += one_day
-    if any(len(blocks) > 1 for blocks in by_weekday):
+    if several:
         # Overlapping blocks (nothing in provider_hours forbids them) would offer a time twice.
         return sorted(set(out))
     return out

@@ -25,7 +25,7 @@ from agent.access.passwords import PasswordHasher
 from agent.config import ConfigInvalid, load_config
 from agent.db import Database, DatabaseUnavailable
 from agent.demo.practice import DemoSeedRefused
-from agent.wiring import database_settings
+from agent.wiring import database_settings, practice_store
 
 DEMO_PASSWORD = "Portico demo visit 2026"
 PREFIX = "demo patient login: "
@@ -82,7 +82,9 @@ async def login_still_works(config_path: Path, login: str, password: str) -> boo
         return False
     db = Database(database_settings(config))
     try:
-        account = await db.transaction(queries.account_by, "a.login_email", address)
+        account = await db.transaction(
+            queries.account_by, practice_store(config, db), "a.login_email", address
+        )
     finally:
         await db.close()
     if account is None or account["status"] != "active" or not account["access_enabled"]:

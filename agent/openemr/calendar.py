@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from agent.booking.slots import MINUTES_PER_DAY, HoursBlock, merge_intervals
+from agent.booking.slots import MINUTES_PER_DAY, merge_intervals
 from agent.openemr.recurrence import DEFAULT_WEEKEND, occurrences, recurrence_rule
+from agent.store.base import HoursBlock
 
 # Category ids OpenEMR hard-codes in its finders (find_appt_popup.php) and dialog script.
 IN_OFFICE = 2

@@ -19,7 +19,8 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from agent.records.queries import (
+from agent.records.units import UCUM, lab_unit
+from agent.store.base import (
     AllergyRow,
     ClinicalRecord,
     LabRow,
@@ -28,7 +29,6 @@ from agent.records.queries import (
     ProblemRow,
     VisitRow,
 )
-from agent.records.units import UCUM, lab_unit
 
 # Fixed once: changing it would change every id a patient has ever downloaded.
 PORTICO_NAMESPACE = uuid.UUID("2f6c1f8e-6a0e-4c55-9a43-5d1f0c3b7e21")

@@ -15,7 +15,7 @@ from protocol.aio import Request
 
 def link_methods(context: DomainContext) -> MethodTable:
     service = RecordService(
-        context.db,
+        context.store,
         context.clock,
         context.zone,
         context.config.practice.subdomain,

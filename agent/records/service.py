@@ -1,8 +1,9 @@
 """The patient's health record: read in one transaction with its audit row, shown two ways.
 
 `summary` is what the records page lists; `bundle` is the same record as a FHIR R4 download.
-Both read only the session's patient (every query in queries.py is bound to that id) and
-write one `portal_audit` row in the same transaction as the read, with counts and never text.
+Both read only the session's patient (the practice store's clinical_record is bound to that
+id) and write one `portal_audit` row in the same transaction as the read, with counts and
+never text.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from zoneinfo import ZoneInfo
 from agent import audit
 from agent.caller import Caller
 from agent.clock import Clock
-from agent.db import Database
 from agent.errors import Refused
-from agent.records import queries as q
 from agent.records.fhir import (
     health_record_bundle,
     patient_identifier_system,
@@ -24,12 +23,22 @@ from agent.records.fhir import (
 )
 from agent.records.fhir_json import bundle_json
 from agent.records.units import unit_display
+from agent.store.base import (
+    AllergyRow,
+    ClinicalRecord,
+    LabRow,
+    MedicationRow,
+    PracticeStore,
+    ProblemRow,
+    Tx,
+    VisitRow,
+)
 from protocol.errors import ErrorCode
 
 
 class RecordService:
-    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo, subdomain: str) -> None:
-        self.db = db
+    def __init__(self, store: PracticeStore, clock: Clock, zone: ZoneInfo, subdomain: str) -> None:
+        self.store = store
         self.clock = clock
         self.zone = zone
         self.namespace = practice_namespace(subdomain)  # stable resource ids
@@ -51,9 +60,9 @@ class RecordService:
             "bundle_json": bundle_json(bundle),
         }
 
-    async def _read(self, caller: Caller, action: str, now: datetime) -> q.ClinicalRecord:
-        def read(cursor: Any) -> q.ClinicalRecord | None:
-            record = q.clinical_record(cursor, caller.patient_id)
+    async def _read(self, caller: Caller, action: str, now: datetime) -> ClinicalRecord:
+        def read(cursor: Tx) -> ClinicalRecord | None:
+            record = self.store.clinical_record(cursor, caller.patient_id)
             audit.by_patient(
                 cursor,
                 caller,
@@ -64,7 +73,7 @@ class RecordService:
             )
             return record
 
-        record = await self.db.transaction(read)
+        record = await self.store.transaction(read)
         if record is None:
             # The session outlived its patient row (merged or removed by the office).
             raise Refused(
@@ -74,7 +83,7 @@ class RecordService:
         return record
 
 
-def audit_detail(record: q.ClinicalRecord) -> str:
+def audit_detail(record: ClinicalRecord) -> str:
     """How many entries of each kind were shown: an auditor can tell what was disclosed
     without the trail holding any of it."""
     return (
@@ -86,7 +95,7 @@ def audit_detail(record: q.ClinicalRecord) -> str:
 # -- the summary's shapes (documented in docs/schema.md) -------------------------------------
 
 
-def summary_view(record: q.ClinicalRecord, zone: ZoneInfo) -> dict[str, Any]:
+def summary_view(record: ClinicalRecord, zone: ZoneInfo) -> dict[str, Any]:
     patient = record.patient
     return {
         "patient": {
@@ -101,7 +110,7 @@ def summary_view(record: q.ClinicalRecord, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def allergy_item(allergy: q.AllergyRow) -> dict[str, Any]:
+def allergy_item(allergy: AllergyRow) -> dict[str, Any]:
     return {
         "id": allergy.id,
         "substance": allergy.substance,
@@ -114,7 +123,7 @@ def allergy_item(allergy: q.AllergyRow) -> dict[str, Any]:
     }
 
 
-def medication_item(medication: q.MedicationRow) -> dict[str, Any]:
+def medication_item(medication: MedicationRow) -> dict[str, Any]:
     return {
         "id": medication.id,
         "name": medication.name,
@@ -127,7 +136,7 @@ def medication_item(medication: q.MedicationRow) -> dict[str, Any]:
     }
 
 
-def problem_item(problem: q.ProblemRow) -> dict[str, Any]:
+def problem_item(problem: ProblemRow) -> dict[str, Any]:
     return {
         "id": problem.id,
         "description": problem.description,
@@ -138,7 +147,7 @@ def problem_item(problem: q.ProblemRow) -> dict[str, Any]:
     }
 
 
-def visit_item(visit: q.VisitRow, zone: ZoneInfo) -> dict[str, Any]:
+def visit_item(visit: VisitRow, zone: ZoneInfo) -> dict[str, Any]:
     local = _local(visit.started_at, zone)
     return {
         "id": visit.id,
@@ -156,7 +165,7 @@ def visit_item(visit: q.VisitRow, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def lab_item(lab: q.LabRow, zone: ZoneInfo) -> dict[str, Any]:
+def lab_item(lab: LabRow, zone: ZoneInfo) -> dict[str, Any]:
     local = _local(lab.collected_at, zone)
     return {
         "id": lab.id,

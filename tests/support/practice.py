@@ -21,6 +21,7 @@ from agent.clock import FixedClock
 from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
+from agent.store.portico.patients import PorticoPatients
 from protocol.aio import LinkClient
 from protocol.tls import client_config
 from tests.support.database import connect, query
@@ -130,7 +131,7 @@ class RunningPractice:
         if patient not in self.sessions:
             connection = self.connect()
             with connection, connection.cursor() as cursor:
-                account = queries.account_by(cursor, "a.patient_id", patient)
+                account = queries.account_by(cursor, PorticoPatients(), "a.patient_id", patient)
                 if account is None:
                     account_id = queries.create_account(
                         cursor,

@@ -7,13 +7,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.booking.slots import (
-    HoursBlock,
     Window,
     from_minute,
     merge_intervals,
     provider_slots,
     to_minute,
 )
+from agent.store.base import HoursBlock
 
 CHICAGO = ZoneInfo("America/Chicago")
 MONDAY = date(2026, 6, 1)

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.booking.slots import HoursBlock, Window, from_minute, provider_slots, to_minute
+from agent.booking.slots import Window, from_minute, provider_slots, to_minute
+from agent.store.base import HoursBlock
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")

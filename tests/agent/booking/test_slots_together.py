@@ -16,12 +16,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agent.booking.slots import (
-    HoursBlock,
     booking_window,
     from_minute,
     merge_intervals,
     provider_slots,
 )
+from agent.store.base import HoursBlock
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 

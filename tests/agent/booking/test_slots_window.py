@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.booking.slots import (
-    HoursBlock,
     Window,
     booking_window,
     from_minute,
     provider_slots,
     to_minute,
 )
+from agent.store.base import HoursBlock
 
 DENVER = ZoneInfo("America/Denver")
 MONDAY = date(2026, 6, 1)

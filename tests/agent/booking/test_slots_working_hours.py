@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.booking.slots import HoursBlock, Window, from_minute, provider_slots, to_minute
+from agent.booking.slots import Window, from_minute, provider_slots, to_minute
+from agent.store.base import HoursBlock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 6, 1)  # no daylight-saving change anywhere near

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from agent.access import queries
 from agent.db.pool import DatabaseSettings
+from agent.store.portico.patients import PorticoPatients
 from tests.agent.access_fixtures import email_of
 from tests.support.database import connect
 from tests.support.practice import TIMEZONE
@@ -30,7 +31,7 @@ def sessions_for(settings: DatabaseSettings, patients: Iterable[int]) -> dict[in
     connection = connect(settings, dict_rows=True)
     with connection, connection.cursor() as cursor:
         for patient in patients:
-            account = queries.account_by(cursor, "a.patient_id", patient)
+            account = queries.account_by(cursor, PorticoPatients(), "a.patient_id", patient)
             account_id = (
                 account["id"]
                 if account is not None

@@ -17,7 +17,7 @@ from agent.records.fhir import (
     practice_namespace,
 )
 from agent.records.fhir_json import bundle_json
-from agent.records.queries import (
+from agent.store.base import (
     AllergyRow,
     ClinicalRecord,
     LabRow,

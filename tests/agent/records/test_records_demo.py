@@ -13,7 +13,8 @@ import pytest
 from agent.db.pool import DatabaseSettings
 from agent.demo.practice import DemoSeedRefused, seed_demo
 from agent.demo.records import seed_demo_records
-from agent.records import queries as q
+from agent.store.base import ClinicalRecord
+from agent.store.portico.records import PorticoRecords
 from tests.agent.records.sample import bundle_of, validated
 from tests.support.database import MariaDB, connect, fresh_database
 from tests.support.practice import NOW, TIMEZONE
@@ -37,12 +38,12 @@ def dict_connection(settings: DatabaseSettings) -> Any:
 
 
 @pytest.fixture(scope="module")
-def demo(mariadb: MariaDB) -> Iterator[tuple[DatabaseSettings, list[q.ClinicalRecord]]]:
+def demo(mariadb: MariaDB) -> Iterator[tuple[DatabaseSettings, list[ClinicalRecord]]]:
     """One seeded demo practice shared by the read-only tests of this file."""
     with fresh_database(mariadb) as settings:
         ids = seed(settings)
         with dict_connection(settings) as connection, connection.cursor() as cursor:
-            records = [q.clinical_record(cursor, pid) for pid in ids]
+            records = [PorticoRecords().clinical_record(cursor, pid) for pid in ids]
         yield settings, [r for r in records if r is not None]
 
 
@@ -53,7 +54,7 @@ def rows(settings: DatabaseSettings, sql: str) -> list[dict[str, Any]]:
 
 
 def test_every_demo_patients_download_is_a_valid_r4_bundle(
-    demo: tuple[DatabaseSettings, list[q.ClinicalRecord]],
+    demo: tuple[DatabaseSettings, list[ClinicalRecord]],
 ) -> None:
     _, records = demo
     assert len(records) == PATIENTS
@@ -62,7 +63,7 @@ def test_every_demo_patients_download_is_a_valid_r4_bundle(
 
 
 def test_each_completed_appointment_has_one_visit_with_its_provider_and_time(
-    demo: tuple[DatabaseSettings, list[q.ClinicalRecord]],
+    demo: tuple[DatabaseSettings, list[ClinicalRecord]],
 ) -> None:
     settings, _ = demo
     naive_now = NOW.replace(tzinfo=None)
@@ -80,7 +81,7 @@ def test_each_completed_appointment_has_one_visit_with_its_provider_and_time(
 
 
 def test_no_visit_or_result_lies_in_the_future(
-    demo: tuple[DatabaseSettings, list[q.ClinicalRecord]],
+    demo: tuple[DatabaseSettings, list[ClinicalRecord]],
 ) -> None:
     _, records = demo
     now = NOW.replace(tzinfo=None)
@@ -91,7 +92,7 @@ def test_no_visit_or_result_lies_in_the_future(
 
 
 def test_lab_flags_agree_with_their_reference_ranges(
-    demo: tuple[DatabaseSettings, list[q.ClinicalRecord]],
+    demo: tuple[DatabaseSettings, list[ClinicalRecord]],
 ) -> None:
     _, records = demo
     checked = 0
@@ -115,7 +116,7 @@ def expected_flag(value: float, printed: str) -> str:
 
 
 def test_the_demo_shows_every_kind_of_entry_and_state(
-    demo: tuple[DatabaseSettings, list[q.ClinicalRecord]],
+    demo: tuple[DatabaseSettings, list[ClinicalRecord]],
 ) -> None:
     _, records = demo
     allergies = [a for r in records for a in r.allergies]
@@ -132,13 +133,13 @@ def test_the_demo_shows_every_kind_of_entry_and_state(
 
 
 def test_the_same_seed_writes_the_same_records(
-    mariadb: MariaDB, demo: tuple[DatabaseSettings, list[q.ClinicalRecord]]
+    mariadb: MariaDB, demo: tuple[DatabaseSettings, list[ClinicalRecord]]
 ) -> None:
     _, first = demo
     with fresh_database(mariadb) as settings:
         ids = seed(settings)
         with dict_connection(settings) as connection, connection.cursor() as cursor:
-            again = [q.clinical_record(cursor, pid) for pid in ids]
+            again = [PorticoRecords().clinical_record(cursor, pid) for pid in ids]
     assert again == first
 
 
