@@ -6,7 +6,8 @@ the network, and nothing at run time needs a FHIR library (the tests validate th
 with `fhir.resources.R4B`, see docs/decisions.md). Every entry has a `urn:uuid:` fullUrl derived
 from the practice and the row id, so downloading the same record twice gives the same ids and
 a receiving system can recognise entries it has already imported. Every resource refers to the
-Patient entry.
+Patient entry. One builder per resource type and the small pieces they share, in one module
+past ~400 lines: the bundle's conventions (ids, blank text, instants in UTC) have one home.
 """
 
 from __future__ import annotations
