@@ -286,6 +286,7 @@ def add_patient(
     deceased: str | None = None,
     sex: str = "Female",
     provider: int | None = None,
+    phone_home: str = "",
 ) -> int:
     """A `patient_data` row as OpenEMR's new-patient form saves it (PatientService insert:
     `pid` and `pubpid` given, `uuid`, `date` and `regdate` filled). `portal` is
@@ -308,6 +309,7 @@ def add_patient(
             "state": "",
             "sex": sex,
             "email": email,
+            "phone_home": phone_home,
             "providerID": provider,
             "pubpid": str(pid),
             "pid": pid,
