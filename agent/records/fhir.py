@@ -7,6 +7,9 @@ with `fhir.resources.R4B`, see docs/decisions.md). Every entry has a `urn:uuid:`
 from the practice and the row id, so downloading the same record twice gives the same ids and
 a receiving system can recognise entries it has already imported. Every resource refers to the
 Patient entry.
+
+Longer than ~400 lines on purpose: one builder per resource type and the small pieces they
+share, so that the bundle's conventions (ids, blank text, instants in UTC) have one home.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from agent.records.units import UCUM, lab_unit
 from agent.store.base import (
     AllergyRow,
     ClinicalRecord,
+    ImmunizationRow,
     LabRow,
     MedicationRow,
     PatientRow,
@@ -37,6 +41,7 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
+CVX = "http://hl7.org/fhir/sid/cvx"
 TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
 V2 = f"{TERMINOLOGY}/v2"
 
@@ -89,6 +94,7 @@ def health_record_bundle(
             observation_resource(lab, ids, patient, visits.get(lab.visit_id or 0))
             for lab in record.labs
         ),
+        *(immunization_resource(i, ids, patient) for i in record.immunizations),
     ]
     return {
         "resourceType": "Bundle",
@@ -291,6 +297,33 @@ def observation_resource(
     if ranges := reference_range(lab.reference_range, lab.unit):
         resource["referenceRange"] = ranges
     return _with_note(resource, lab.note)
+
+
+def immunization_resource(
+    immunization: ImmunizationRow, ids: ResourceIds, patient: dict[str, str]
+) -> dict[str, Any]:
+    code: dict[str, Any] = {"text": _text(immunization.vaccine) or "Unnamed vaccine"}
+    if cvx := _text(immunization.cvx_code):
+        code["coding"] = [{"system": CVX, "code": cvx}]
+    resource: dict[str, Any] = {
+        "resourceType": "Immunization",
+        "id": ids.id("Immunization", immunization.id),
+        "status": immunization.status,
+        "vaccineCode": code,
+        "patient": patient,
+    }
+    # R4 requires an occurrence; a row without a date still says so rather than inventing one.
+    if immunization.administered_at is not None:
+        resource["occurrenceDateTime"] = _instant(immunization.administered_at)
+    else:
+        resource["occurrenceString"] = "Date not recorded"
+    if manufacturer := _text(immunization.manufacturer):
+        resource["manufacturer"] = {"display": manufacturer}
+    if lot := _text(immunization.lot_number):
+        resource["lotNumber"] = lot
+    if immunization.expires_on:
+        resource["expirationDate"] = immunization.expires_on.isoformat()
+    return _with_note(resource, immunization.note)
 
 
 def observation_value(value: str, unit: str | None) -> dict[str, Any]:

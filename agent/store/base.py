@@ -174,6 +174,22 @@ class LabRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ImmunizationRow:
+    """A vaccine given (or declined). Portico's own schema has no immunizations: only the
+    OpenEMR reader (agent/openemr/records.py) fills these."""
+
+    id: int
+    vaccine: str  # the vaccine's name; "" when the practice system has none for the code
+    administered_at: datetime | None  # naive UTC, like VisitRow.started_at
+    cvx_code: str | None = None
+    status: str = "completed"  # completed | not-done (FHIR immunization-status)
+    lot_number: str | None = None
+    manufacturer: str | None = None
+    expires_on: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ClinicalRecord:
     """Everything the practice holds for one patient that the records page shows."""
 
@@ -183,6 +199,7 @@ class ClinicalRecord:
     problems: tuple[ProblemRow, ...] = ()
     visits: tuple[VisitRow, ...] = ()
     labs: tuple[LabRow, ...] = ()
+    immunizations: tuple[ImmunizationRow, ...] = ()  # empty from Portico's own schema
 
 
 # -- the interface -------------------------------------------------------------------------

@@ -41,6 +41,7 @@ COLUMNS = {
     "procedure_report": 13,
     "procedure_result": 16,
     "pnotes": 16,
+    "form_encounter": 35,
 }
 
 # NOT NULL, no default, not auto-increment: what a strict server refuses to leave out.

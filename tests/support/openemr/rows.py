@@ -286,6 +286,7 @@ def add_patient(
     deceased: str | None = None,
     sex: str = "Female",
     provider: int | None = None,
+    phone_home: str = "",
 ) -> int:
     """A `patient_data` row as OpenEMR's new-patient form saves it (PatientService insert:
     `pid` and `pubpid` given, `uuid`, `date` and `regdate` filled). `portal` is
@@ -308,6 +309,7 @@ def add_patient(
             "state": "",
             "sex": sex,
             "email": email,
+            "phone_home": phone_home,
             "providerID": provider,
             "pubpid": str(pid),
             "pid": pid,
@@ -470,6 +472,9 @@ def add_problem(
     enddate: str | None = None,
     outcome: int = 0,
     occurrence: int = 0,
+    activity: int = 1,
+    verification: str = "confirmed",
+    comments: str = "",
 ) -> int:
     """A `lists` medical_problem as the issue form saves it; returns `lists.id`."""
     return _issue(
@@ -482,6 +487,9 @@ def add_problem(
         enddate=enddate,
         outcome=outcome,
         occurrence=occurrence,
+        activity=activity,
+        verification=verification,
+        comments=comments,
     )
 
 
@@ -493,11 +501,28 @@ def add_allergy(
     begdate: str,
     *,
     reaction: str = "hives",
-    severity: str = "moderate",
+    severity: str | None = "moderate",
+    enddate: str | None = None,
+    outcome: int = 0,
+    activity: int = 1,
+    verification: str = "confirmed",
+    comments: str = "",
 ) -> int:
     """A `lists` allergy as the issue form saves it; returns `lists.id`."""
     return _issue(
-        db, pid, "allergy", title, diagnosis, begdate, reaction=reaction, severity_al=severity
+        db,
+        pid,
+        "allergy",
+        title,
+        diagnosis,
+        begdate,
+        reaction=reaction,
+        severity_al=severity,
+        enddate=enddate,
+        outcome=outcome,
+        activity=activity,
+        verification=verification,
+        comments=comments,
     )
 
 
@@ -540,10 +565,30 @@ def add_medication(
     begdate: str,
     *,
     instructions: str = "1 tablet daily",
+    enddate: str | None = None,
+    activity: int = 1,
+    comments: str = "",
+    prescription_id: int | None = None,
+    details: bool = True,
 ) -> int:
     """A `lists` medication with its `lists_medication` row and no prescription, as the issue
-    form saves a patient-reported medication; returns `lists.id`."""
-    list_id = _issue(db, pid, "medication", title, f"RXCUI:{rxcui}", begdate)
+    form saves a patient-reported medication; returns `lists.id`. `prescription_id` makes it
+    the medication-list copy the Rx form keeps of a prescription (Prescription.class.php);
+    `details=False` leaves out `lists_medication`, as rows from before that table have none."""
+    diagnosis = f"RXCUI:{rxcui}" if rxcui else ""
+    list_id = _issue(
+        db,
+        pid,
+        "medication",
+        title,
+        diagnosis,
+        begdate,
+        enddate=enddate,
+        activity=activity,
+        comments=comments,
+    )
+    if not details:
+        return list_id
     insert(
         db,
         "lists_medication",
@@ -554,7 +599,7 @@ def add_medication(
             "usage_category_title": "Home/Community",
             "request_intent": "plan",
             "request_intent_title": "Plan",
-            "prescription_id": None,
+            "prescription_id": prescription_id,
             "is_primary_record": 1,
         },
     )
@@ -573,6 +618,7 @@ def add_prescription(
     end: str | None = None,
     active: int = 1,
     instructions: str = "Take 1 tablet by mouth daily",
+    note: str | None = None,
 ) -> int:
     """A `prescriptions` row as the Rx form saves it; returns its id."""
     now = _now()
@@ -608,6 +654,7 @@ def add_prescription(
             "request_intent": "order",
             "request_intent_title": "Order",
             "drug_dosage_instructions": instructions,
+            "note": note,
         },
     )
 
@@ -618,8 +665,12 @@ def add_immunization(
     cvx_code: str,
     administered: str,
     *,
-    completion_status: str = "Completed",
+    completion_status: str | None = "Completed",
     added_erroneously: int = 0,
+    lot_number: str = "L123",
+    manufacturer: str = "Acme Vaccines",
+    expiration: str | None = None,
+    note: str = "",
 ) -> int:
     """An `immunizations` row as the immunization form saves it; returns its id."""
     now = _now()
@@ -631,17 +682,17 @@ def add_immunization(
             "patient_id": pid,
             "administered_date": administered,
             "cvx_code": cvx_code,
-            "manufacturer": "Acme Vaccines",
-            "lot_number": "L123",
+            "manufacturer": manufacturer,
+            "lot_number": lot_number,
             "administered_by_id": ADMIN,
-            "note": "",
+            "note": note,
             "create_date": now,
             "update_date": now,
             "created_by": ADMIN,
             "updated_by": ADMIN,
             "amount_administered": 0.5,
             "amount_administered_unit": "ml",
-            "expiration_date": None,
+            "expiration_date": expiration,
             "route": "intramuscular",
             "administration_site": "left_deltoid",
             "added_erroneously": added_erroneously,
@@ -662,9 +713,16 @@ def add_lab_result(
     abnormal: str = "no",
     status: str = "final",
     collected: str = "2026-10-01 08:00:00",
+    report_status: str = "final",
+    encounter: int = 0,
+    analyte: str | None = None,
+    comments: str | None = None,
+    activity: int = 1,
 ) -> int:
     """One result down the chain procedure_order -> procedure_order_code -> procedure_report
-    -> procedure_result, as a received lab result leaves it; returns `procedure_result_id`."""
+    -> procedure_result, as a received lab result leaves it; returns `procedure_result_id`.
+    `name` is the ordered test; `analyte` (default: `name`) the result line's own name;
+    `encounter` is `form_encounter.encounter` (0: none), `activity` 0 a deleted order."""
     taken = datetime.fromisoformat(collected)
     order_id = insert(
         db,
@@ -673,12 +731,12 @@ def add_lab_result(
             "uuid": secrets.token_bytes(16),
             "provider_id": ADMIN,
             "patient_id": pid,
-            "encounter_id": 0,
+            "encounter_id": encounter,
             "date_collected": taken,
             "date_ordered": taken - timedelta(days=1),
             "order_priority": "normal",
             "order_status": "complete",
-            "activity": 1,
+            "activity": activity,
         },
     )
     insert(
@@ -700,7 +758,7 @@ def add_lab_result(
             "procedure_order_seq": 1,
             "date_collected": taken,
             "date_report": taken + timedelta(days=1),
-            "report_status": "final",
+            "report_status": report_status,
             "review_status": "reviewed",
         },
     )
@@ -712,12 +770,84 @@ def add_lab_result(
             "procedure_report_id": report_id,
             "result_data_type": "N",
             "result_code": loinc,
-            "result_text": name,
+            "result_text": name if analyte is None else analyte,
             "date": taken,
             "units": units,
             "result": value,
             "range": reference_range,
             "abnormal": abnormal,
             "result_status": status,
+            "comments": comments,
+        },
+    )
+
+
+def add_encounter(
+    db: OpenEMRDatabase,
+    pid: int,
+    encounter: int,
+    started: str,
+    *,
+    reason: str | None = "Follow-up",
+    provider: int | None = ADMIN,
+    ended: str | None = None,
+    catid: int = OFFICE_VISIT,
+    sensitivity: str = "normal",
+) -> int:
+    """A `form_encounter` row as the New Encounter form saves it
+    (interface/forms/newpatient/save.php): `encounter` is the visit number other tables point
+    at (procedure_order.encounter_id), `date` the visit's local start. Returns its `id`."""
+    return insert(
+        db,
+        "form_encounter",
+        {
+            "uuid": secrets.token_bytes(16),
+            "date": started,
+            "onset_date": started,
+            "reason": reason,
+            "facility": "Your Clinic Name Here",
+            "facility_id": FACILITY,
+            "billing_facility": FACILITY,
+            "pid": pid,
+            "encounter": encounter,
+            "sensitivity": sensitivity,
+            "referral_source": "",
+            "pc_catid": catid,
+            "provider_id": provider,
+            "class_code": "AMB",
+            "pos_code": 11,
+            "date_end": ended,
+        },
+    )
+
+
+def add_list_option(
+    db: OpenEMRDatabase, list_id: str, option_id: str, title: str, *, codes: str = "", seq: int = 10
+) -> None:
+    """A `list_options` row as sql/database.sql ships it (e.g. list `reaction`, :5480-5483)."""
+    insert(
+        db,
+        "list_options",
+        {"list_id": list_id, "option_id": option_id, "title": title, "seq": seq, "codes": codes},
+    )
+
+
+CVX_CODE_TYPE = 100  # code_types.ct_id of CVX (sql/database.sql:10621)
+
+
+def add_cvx_code(db: OpenEMRDatabase, code: str, text: str, *, short: str = "") -> int:
+    """A CVX row of `codes` as OpenEMR's code loads write one (interface/super/load_codes.php:
+    code_type, code, code_text, fee 0, units 0), with the short name the CVX load adds;
+    returns `codes.id`."""
+    return insert(
+        db,
+        "codes",
+        {
+            "code_type": CVX_CODE_TYPE,
+            "code": code,
+            "code_text": text,
+            "code_text_short": short,
+            "fee": 0,
+            "units": 0,
         },
     )
