@@ -68,7 +68,7 @@ class Practice(_Section):
         max_length=63,
         description="The office's label in the portal address (<subdomain>.<portal domain>).",
     )
-    system: Literal["portico"] = Field(
+    system: Literal["portico", "openemr"] = Field(
         "portico",
         description="The practice-management system whose database holds the practice's data.",
     )
@@ -107,6 +107,13 @@ class Database(_Section):
     name: MysqlName = Field(
         "practice", description="Database (schema) name; offices often rename it."
     )
+    portal_name: MysqlName = Field(
+        "portico",
+        description=(
+            "Database for Portico's own portal_* tables when practice.system is openemr"
+            " (same server; the practice database gets no new tables)."
+        ),
+    )
     user: str = Field("portico", min_length=1, max_length=80, description="Database user.")
     password: SecretStr | None = Field(None, description="Inline password; prefer the file.")
     password_file: Path | None = Field(
@@ -129,6 +136,27 @@ class Database(_Section):
         if self.password_file is not None:
             return _read_secret(self.password_file)
         return self.password.get_secret_value() if self.password is not None else ""
+
+
+# An OpenEMR appointment status code (pc_apptstatus varchar(15), list `apptstat`).
+AppointmentStatus = Annotated[str, Field(min_length=1, max_length=15)]
+
+
+class OpenEMR(_Section):
+    """How Portico writes and reads OpenEMR's calendar (used when practice.system is openemr)."""
+
+    booking_status: AppointmentStatus = Field(
+        "^", description="Status of a portal booking ('^' Pending, as OpenEMR's own portal)."
+    )
+    cancel_status: AppointmentStatus = Field("x", description="Status of a cancellation.")
+    late_cancel_status: AppointmentStatus = Field(
+        "%", description="Status of a cancellation inside booking.late_cancel_fee_hours."
+    )
+    frees_slot: tuple[AppointmentStatus, ...] = Field(
+        ("x", "%"), description="Statuses whose rows no longer take the provider's time."
+    )
+    clinic_wide_blocks: bool = Field(True, description="Clinic-wide rows block every provider.")
+    notify_provider: bool = Field(False, description="A pnotes note per booking, as OpenEMR's.")
 
 
 class Booking(_Section):
@@ -264,6 +292,9 @@ class AgentConfig(_Section):
     listen: Listen = Field(description="Where the link listens.")
     tls: TLS = Field(description="Link keys and trusted proxies.")
     database: Database = Field(description="The practice database.")
+    openemr: OpenEMR = Field(
+        default_factory=OpenEMR, description="OpenEMR calendar settings (practice.system openemr)."
+    )
     booking: Booking = Field(default_factory=Booking, description="Online booking rules.")
     access: Access = Field(default_factory=Access, description="Accounts and sessions.")
     messages: Messages = Field(default_factory=Messages, description="Secure messages.")
@@ -273,6 +304,16 @@ class AgentConfig(_Section):
     portal: Portal = Field(description="The public patient portal.")
     logging: Logging = Field(default_factory=Logging, description="Log output.")
     metrics: Metrics = Field(default_factory=Metrics, description="Prometheus metrics endpoint.")
+
+    @model_validator(mode="after")
+    def _portal_tables_apart(self) -> Self:
+        if self.practice.system == "openemr" and self.database.portal_name == self.database.name:
+            raise _conflict(
+                "database",
+                "database.portal_name must differ from database.name: Portico keeps its own"
+                " tables out of the OpenEMR database",
+            )
+        return self
 
 
 # --- loading -------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from agent.forms.link import link_methods as form_methods
 from agent.mail.emails import MailTemplates
 from agent.mail.outbox import OutboxWorker, sender_from_config
 from agent.messages.link import link_methods as message_methods
+from agent.openemr.store import OpenEMRSettings, OpenEMRStore
+from agent.openemr.store.tables import Tables
 from agent.practice import link_methods as practice_methods
 from agent.records.link import link_methods as record_methods
 from agent.rpc import AgentMethods, DomainContext
@@ -49,10 +51,26 @@ def database_settings(config: AgentConfig) -> DatabaseSettings:
 
 
 def practice_store(config: AgentConfig, db: Database) -> PracticeStore:
-    """The store for the practice's system (`practice.system`); today only Portico's schema."""
+    """The store for the practice's system (`practice.system`)."""
     match config.practice.system:
         case "portico":
             return PorticoStore(db)
+        case "openemr":
+            return OpenEMRStore(db, openemr_settings(config))  # type: ignore[return-value]
+
+
+def openemr_settings(config: AgentConfig) -> OpenEMRSettings:
+    o = config.openemr
+    return OpenEMRSettings(
+        tables=Tables.of(config.database.name),
+        zone=ZoneInfo(config.practice.timezone),
+        booking_status=o.booking_status,
+        cancel_status=o.cancel_status,
+        late_cancel_status=o.late_cancel_status,
+        frees_slot=frozenset(o.frees_slot),
+        clinic_wide_blocks=o.clinic_wide_blocks,
+        notify_provider=o.notify_provider,
+    )
 
 
 def booking_rules(config: AgentConfig) -> BookingRules:

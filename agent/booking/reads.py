@@ -249,7 +249,7 @@ class BookingReads:
         own = merge_intervals(store.patient_busy(tx, patient_id, start, end, except_id=moving))
         if own:
             busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
-        return atype, providers, store.working_hours(tx, ids, *days), busy
+        return atype, providers, store.working_hours(tx, ids, *days, type_id), busy
 
 
 class _SlotLabels:

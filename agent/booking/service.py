@@ -242,7 +242,7 @@ class BookingService(BookingReads):
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
         day = from_minute(start).astimezone(self.tz).date()
-        hours = store.working_hours(cursor, candidates, day, day)
+        hours = store.working_hours(cursor, candidates, day, day, type_id)
         busy = store.busy_intervals(
             cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES
         )

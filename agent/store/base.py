@@ -225,10 +225,17 @@ class Schedule(Protocol):
         ...
 
     def working_hours(
-        self, tx: Tx, provider_ids: Sequence[int], first_day: date, last_day: date
+        self,
+        tx: Tx,
+        provider_ids: Sequence[int],
+        first_day: date,
+        last_day: date,
+        type_id: int | None = None,
     ) -> dict[int, list[HoursBlock]]:
         """Each provider's working hours on the local days first_day..last_day (inclusive):
-        weekly blocks, dated ones, or both; blocks outside the range are ignored."""
+        weekly blocks, dated ones, or both; blocks outside the range are ignored. With
+        `type_id`, only the hours open to that appointment type (OpenEMR's In Office rows
+        may be reserved for one category)."""
         ...
 
     def busy_intervals(

@@ -92,9 +92,15 @@ class PorticoBooking:
         return _providers(tx, type_id, provider_id, lock=True)
 
     def working_hours(
-        self, tx: Tx, provider_ids: Sequence[int], first_day: date, last_day: date
+        self,
+        tx: Tx,
+        provider_ids: Sequence[int],
+        first_day: date,
+        last_day: date,
+        type_id: int | None = None,
     ) -> dict[int, list[HoursBlock]]:
-        # provider_hours is a weekly pattern: the same blocks whatever the range.
+        # provider_hours is a weekly pattern: the same blocks whatever the range, and for
+        # every type (provider_appointment_types decides who offers a type at all).
         result: dict[int, list[HoursBlock]] = defaultdict(list)
         if not provider_ids:
             return result

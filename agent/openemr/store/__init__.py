@@ -1,0 +1,42 @@
+"""The practice store over an unmodified OpenEMR database (docs/openemr.md).
+
+OpenEMR's tables live in the practice database (`database.name`); Portico's own ``portal_*``
+tables in another database on the same server (`database.portal_name`), which is the pool's
+default database. Every OpenEMR table is therefore named with its database
+(:class:`~agent.openemr.store.tables.Tables`), and one transaction spans both databases, so a
+booking row and its audit row commit together.
+
+The SQL is split by area: ``schedule.py`` (booking reads), ``changes.py`` (locks and the rows
+Portico writes), ``patients.py`` (identity, portal permission), ``charts.py`` (clinical
+records), ``lookups.py`` (what messages and forms look up). :class:`OpenEMRStore` is the one
+object agent/wiring.py builds from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from agent.db import Database
+from agent.openemr.store.changes import OpenEMRChanges
+from agent.openemr.store.charts import OpenEMRCharts
+from agent.openemr.store.lookups import OpenEMRLookups
+from agent.openemr.store.patients import OpenEMRPatients
+from agent.openemr.store.schedule import OpenEMRSchedule
+from agent.openemr.store.settings import OpenEMRSettings
+
+T = TypeVar("T")
+
+__all__ = ["OpenEMRSettings", "OpenEMRStore"]
+
+
+class OpenEMRStore(OpenEMRSchedule, OpenEMRChanges, OpenEMRPatients, OpenEMRCharts, OpenEMRLookups):
+    """:class:`agent.store.base.PracticeStore` over OpenEMR's tables, on the agent's pool."""
+
+    def __init__(self, db: Database, settings: OpenEMRSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self.tables = settings.tables
+
+    async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.db.transaction(fn, *args)
