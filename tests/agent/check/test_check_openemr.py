@@ -27,11 +27,12 @@ from tests.support.openemr.rows import add_patient, set_global
 
 @contextmanager
 def portal_database(server: MariaDB) -> Iterator[str]:
-    """A Portico database beside OpenEMR's, migrated; dropped at the end."""
+    """A Portico database beside OpenEMR's, migrated as for the openemr system (portal_*
+    tables only); dropped at the end."""
     name = f"portico_p_{secrets.token_hex(5)}"
     run_as_admin(server.settings(""), f"CREATE DATABASE `{name}`")
     try:
-        apply_migrations(server.settings(name))
+        apply_migrations(server.settings(name), system="openemr")
         yield name
     finally:
         run_as_admin(server.settings(""), f"DROP DATABASE IF EXISTS `{name}`")
