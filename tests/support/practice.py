@@ -81,6 +81,11 @@ class SmallPractice:
             " ends_at, status, late_cancel, source FROM appointments ORDER BY id",
         )
 
+    def patient_row(self, patient_id: int) -> list[dict[str, Any]]:
+        """The patient's row in the practice system's own table, every column (a test checks
+        it is left as it was)."""
+        return query(self.settings, "SELECT * FROM patients WHERE id = %s", (patient_id,))
+
     def add_office_appointment(
         self, patient_id: int, provider_id: int, type_id: int, starts_at: datetime
     ) -> None:

@@ -160,6 +160,9 @@ class OpenEMRSmallPractice(SmallPractice):
             )
         return result
 
+    def patient_row(self, patient_id: int) -> list[dict[str, Any]]:
+        return self.db.query("SELECT * FROM patient_data WHERE pid = %s", (patient_id,))
+
     def add_office_appointment(
         self, patient_id: int, provider_id: int, type_id: int, starts_at: datetime
     ) -> None:
