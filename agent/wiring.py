@@ -36,11 +36,15 @@ from agent.store.portico import PorticoStore
 
 
 def database_settings(config: AgentConfig) -> DatabaseSettings:
+    """The pool's (and `migrate`'s) connection. Its default database holds Portico's own
+    ``portal_*`` tables, unqualified in every query: `database.name` for the portico system
+    (practice and portal tables together, as the demo has them), `database.portal_name` for
+    openemr, whose tables the OpenEMR store names with their database (Tables)."""
     db = config.database
     return DatabaseSettings(
         host=db.host,
         port=db.port,
-        name=db.name,
+        name=db.portal_name if config.practice.system == "openemr" else db.name,
         user=db.user,
         password=db.password_value(),
         pool_size=db.pool_size,

@@ -1,6 +1,6 @@
 """Fixtures every test area shares: the session's database, a fresh small practice in it, a
-fresh OpenEMR database, the link's keys, captured logs and systemd's notify socket. Their code
-is in tests/support/."""
+fresh OpenEMR database (alone, or with Portico's portal database beside it), the link's keys,
+captured logs and systemd's notify socket. Their code is in tests/support/."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.support.database import MariaDB, fresh_database, throwaway_database
 from tests.support.keys import make_keys
 from tests.support.logs import LogCapture, captured_logs
 from tests.support.openemr import SQL_MODES, STRICT_SQL_MODE, OpenEMRDatabase, openemr_database
+from tests.support.openemr.portal import OpenEMRPortal, openemr_with_portal
 from tests.support.openemr.practice import OpenEMRSmallPractice, install_small_practice
 from tests.support.openemr.rows import install
 from tests.support.practice import SmallPractice, seed_small_practice
@@ -55,9 +56,9 @@ def small_practice(request: pytest.FixtureRequest, mariadb: MariaDB) -> Iterator
             seed_small_practice(settings)
             yield SmallPractice(settings)
         return
-    with openemr_database(mariadb, STRICT_SQL_MODE) as db, fresh_database(mariadb) as portal:
-        install(db)
-        yield OpenEMRSmallPractice(db, portal, install_small_practice(db))
+    with openemr_with_portal(mariadb, STRICT_SQL_MODE) as pair:
+        ids = install_small_practice(pair.openemr)
+        yield OpenEMRSmallPractice(pair.openemr, pair.portal, ids)
 
 
 @pytest.fixture(params=list(SQL_MODES.values()), ids=list(SQL_MODES))
@@ -68,6 +69,15 @@ def openemr_db(request: pytest.FixtureRequest, mariadb: MariaDB) -> Iterator[Ope
     with openemr_database(mariadb, request.param) as db:
         install(db)
         yield db
+
+
+@pytest.fixture(params=list(SQL_MODES.values()), ids=list(SQL_MODES))
+def openemr_portal(request: pytest.FixtureRequest, mariadb: MariaDB) -> Iterator[OpenEMRPortal]:
+    """`openemr_db` (both sql_modes) and, beside it, Portico's portal database migrated for
+    practice.system openemr (tests/support/openemr/portal.py; `.config_data(keys)` is the
+    agent.yaml for the pair)."""
+    with openemr_with_portal(mariadb, request.param) as pair:
+        yield pair
 
 
 @pytest.fixture

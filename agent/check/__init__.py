@@ -5,6 +5,8 @@
 - ``network``: the link port, the metrics port, mail;
 - ``database``: reachable, schema current, grants, the database server's clock;
 - ``refusals``: why the database turned the check away, and the fix;
+- ``openemr``, ``openemr_grants``: the same for ``practice.system: openemr`` (which OpenEMR,
+  its time zone, the rights on its database and Portico's own);
 - ``grants``: the pure reading of SHOW GRANTS, and the statements that fix them.
 
 How an item's result prints is shared with ``portico-proxy check``:

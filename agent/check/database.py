@@ -69,7 +69,7 @@ def check_database(config: AgentConfig, config_path: str, clock: Clock) -> Datab
         )
         return _unreached(result)
     try:
-        connection = _connect(config, password, db.name)
+        connection = connect_as_configured(config, password, db.name)
     except pymysql.MySQLError as exc:
         if error_code(exc) != DB_ACCESS_DENIED:
             return _unreached(connect_failure(config, exc))
@@ -77,30 +77,30 @@ def check_database(config: AgentConfig, config_path: str, clock: Clock) -> Datab
         # statements would fix that, so connect without choosing a database.
         denied = connect_failure(config, exc)
         try:
-            connection = _connect(config, password, None)
+            connection = connect_as_configured(config, password, None)
         except pymysql.MySQLError:
             return _unreached(denied)
         with connection, connection.cursor() as cursor:
-            account, client, _ = _who(cursor)
+            account, client, _ = who(cursor)
             grants = _grants(cursor, db.name, account, client, schema_current=False)
-            offset = _clock_offset(cursor, clock)
+            offset = clock_offset(cursor, clock)
         schema = skip("schema", f"this user may not use database {db.name}")
         return DatabaseReport([denied, schema, grants], offset)
     with connection, connection.cursor() as cursor:
-        account, client, version = _who(cursor)
+        account, client, version = who(cursor)
         reached = ok(
             "database",
             f"{account} reaches {db.host}:{db.port}, database {db.name} ({version})",
         )
-        schema = _schema(cursor, config_path)
+        schema = schema_item(cursor, config_path)
         grants = _grants(
             cursor, db.name, account, client, schema_current=schema.status is Status.OK
         )
-        offset = _clock_offset(cursor, clock)
+        offset = clock_offset(cursor, clock)
     return DatabaseReport([reached, schema, grants], offset)
 
 
-def _connect(config: AgentConfig, password: str, database: str | None) -> Any:
+def connect_as_configured(config: AgentConfig, password: str, database: str | None) -> Any:
     db = config.database
     return pymysql.connect(
         host=db.host,
@@ -115,7 +115,7 @@ def _connect(config: AgentConfig, password: str, database: str | None) -> Any:
     )
 
 
-def _who(cursor: Any) -> tuple[str, str, str]:
+def who(cursor: Any) -> tuple[str, str, str]:
     """The account the server matched (``user@host`` pattern, CURRENT_USER()), this client as
     the server sees it (``user@address``, USER()), and the server's version."""
     cursor.execute("SELECT CURRENT_USER(), USER(), VERSION()")
@@ -133,10 +133,12 @@ def seen_host(client: str) -> str:
     return client.rpartition("@")[2]
 
 
-def _schema(cursor: Any, config_path: str) -> CheckResult:
+def schema_item(cursor: Any, config_path: str, *, guide: str = _MIGRATE_STEP) -> CheckResult:
+    """Portico's migrations on the connection's default database; ``guide`` is where the
+    install guide explains ``migrate``."""
     migrate = (
         f"run `portico-agent migrate --config {config_path}` as the database administrator "
-        f"({_MIGRATE_STEP})",
+        f"({guide})",
     )
     try:
         cursor.execute("SELECT version, name, checksum FROM portal_migrations")
@@ -190,7 +192,7 @@ def _schema(cursor: Any, config_path: str) -> CheckResult:
     )
 
 
-def _grant_lines(cursor: Any) -> tuple[list[str], list[str]]:
+def grant_lines(cursor: Any) -> tuple[list[str], list[str]]:
     """Every SHOW GRANTS line for this user and the roles it was given (they can be switched
     on at will, so they count), and the roles whose grants could not be read."""
     cursor.execute("SHOW GRANTS FOR CURRENT_USER()")
@@ -218,7 +220,7 @@ def _grants(
     cursor: Any, database: str, account: str, client: str, *, schema_current: bool
 ) -> CheckResult:
     try:
-        lines, unreadable = _grant_lines(cursor)
+        lines, unreadable = grant_lines(cursor)
     except pymysql.MySQLError as exc:
         return fail("grants", f"cannot read this user's grants: {error_reason(exc)}")
     grants: list[Grant] = [g for line in lines if (g := parse_grant(line)) is not None]
@@ -305,7 +307,7 @@ def grants_result(
     return ok("grants", f"{account} has just the rights Portico needs{also}")
 
 
-def _clock_offset(cursor: Any, clock: Clock) -> float:
+def clock_offset(cursor: Any, clock: Clock) -> float:
     before = time.monotonic()
     local = clock.now()
     cursor.execute("SELECT UTC_TIMESTAMP(6)")

@@ -148,7 +148,7 @@ def needed_privileges(tables: Iterable[str]) -> dict[str, frozenset[str]]:
     return needed
 
 
-def _is_this_database(pattern: str, database: str) -> bool:
+def is_this_database(pattern: str, database: str) -> bool:
     # Database names in grants are LIKE patterns with \_ and \% for literal characters. An
     # unescaped `practice_db` is, strictly, a pattern; it is what admins type for practice_db.
     return pattern.replace("\\_", "_").replace("\\%", "%") == database
@@ -174,7 +174,7 @@ def judge_grants(
             verdict.administrator = True
             verdict.too_wide.append(f"{listed} ON *.* (every database on the server)")
             have_database |= _expand(privileges)
-        elif not _is_this_database(grant.database, database):
+        elif not is_this_database(grant.database, database):
             verdict.too_wide.append(f"{listed} ON {where} (another database)")
         elif grant.table is None:
             have_database |= _expand(privileges)

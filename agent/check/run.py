@@ -3,7 +3,8 @@
 Items, in order: the config file (its warnings too), the files it names (readable by the
 service's user), the link key and certificate (with the pin to send the portal operator), the
 link port, the metrics port, the database (reachable as the configured user, schema current,
-grants no wider than needed), mail, the time zone, and the clock. Each says OK, WARN or FAIL
+grants no wider than needed; with practice.system openemr also which OpenEMR it is and its
+time zone, agent/check/openemr.py), mail, the time zone, and the clock. Each says OK, WARN or FAIL
 and, when not OK, what to do. Items that depend on a failed one say "not checked". Exit status:
 0 when nothing failed (warnings allowed), 1 otherwise, 2 when the config file cannot be read at all.
 
@@ -23,6 +24,7 @@ from typing import TextIO
 from agent.check.database import check_database
 from agent.check.files import check_files, service_user
 from agent.check.network import check_listen_port, check_mail, check_metrics_port
+from agent.check.openemr import check_openemr_database
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, ConfigInvalid, config_warnings, parse_config
 from agent.config_report import with_lines
@@ -83,7 +85,10 @@ def run_check(
     report(key)
     report(check_listen_port(config, own_pin, timeout=timeout))
     report(check_metrics_port(config, timeout=timeout))
-    database = check_database(config, str(path), clock)
+    if config.practice.system == "openemr":
+        database = check_openemr_database(config, str(path), clock)
+    else:
+        database = check_database(config, str(path), clock)
     for result in database.results:
         report(result)
     report(check_mail(config.email, tls_context=smtp_tls_context))

@@ -30,13 +30,15 @@ from agent.db import Database
 from agent.forms.definition import ConfigInvalid, parse_definition
 from agent.forms.service import FormExport, FormService, FormsRefused
 from agent.terminal import is_hidden, terminal_safe
+from agent.wiring import practice_store
 
 Action = Callable[[FormService, str], Awaitable[int]]
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
     def build(config: AgentConfig, db: Database, actor: str) -> FormService:
-        return FormService(db, SystemClock(), ZoneInfo(config.practice.timezone))
+        zone = ZoneInfo(config.practice.timezone)
+        return FormService(db, SystemClock(), zone, lookups=practice_store(config, db))
 
     return run_staff_command(args, build, action, refused=(FormsRefused,))
 

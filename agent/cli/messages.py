@@ -38,7 +38,7 @@ from agent.messages.rules import (
 )
 from agent.messages.service import MessageService
 from agent.terminal import terminal_safe as _terminal_safe
-from agent.wiring import mail_templates
+from agent.wiring import mail_templates, practice_store
 
 BODY_FILE_MAX = 1024 * 1024  # far above 5,000 characters; only stops reading a wrong file
 
@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace, action: Action) -> int:
             ZoneInfo(config.practice.timezone),
             practice_name=config.practice.name,
             notice=mail_templates(config).new_message_notice,
+            lookups=practice_store(config, db),
         )
 
     return run_staff_command(args, build, action, refused=(MessageRefused,))

@@ -52,13 +52,21 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
+    settings = database_settings(config)
+    system = config.practice.system
     try:
-        applied = apply_migrations(database_settings(config))
+        applied = apply_migrations(settings, system)
     except (MigrationError, pymysql.MySQLError) as exc:
         print(f"error: migration failed: {exc}", file=sys.stderr)
         return 1
     for name in applied:
         print(f"applied {name}")
+    if system == "openemr":
+        # Said outright: an OpenEMR office's first worry is its own database.
+        print(
+            f"Portico's tables are in database {settings.name}; the OpenEMR database"
+            f" {config.database.name} was not changed"
+        )
     print("database schema is up to date")
     return 0
 

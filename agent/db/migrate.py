@@ -5,6 +5,13 @@ portal_migrations records each applied version with its checksum. Running again 
 what is new, and a recorded file whose text changed afterwards is reported, not re-run.
 MySQL commits DDL implicitly, so a migration is recorded after all its statements succeed and
 its statements are written to be safe to repeat (IF NOT EXISTS).
+
+With ``practice.system: openemr`` the same files are applied to Portico's own database
+(``database.portal_name``, created here when the user may) in their portal-only form
+(agent/db/portal_schema.py): the practice's tables are OpenEMR's, so a migration that only
+creates practice tables is recorded with nothing run, and the OpenEMR database is never
+touched. Recording it keeps ``portal_migrations`` the same list on both systems, so
+``check`` compares it with the shipped files the same way.
 """
 
 from __future__ import annotations
@@ -18,9 +25,13 @@ from typing import Any
 import pymysql
 
 from agent.db.pool import DatabaseSettings
+from agent.db.portal_schema import UnclassifiedStatement, portal_statement
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _LOCK = "portico_migrate"
+# The privileges `migrate` and the agent need on the portal database, for the advice printed
+# when the database user may not create it.
+_PORTAL_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,17 @@ class Migration:
         lines = [ln for ln in self.sql.splitlines() if not ln.lstrip().startswith("--")]
         return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
+    def statements_for(self, system: str) -> list[str]:
+        """What to run for ``practice.system`` `system`: every statement for portico; for
+        openemr, the portal-only form of each (agent/db/portal_schema.py)."""
+        if system == "portico":
+            return self.statements()
+        try:
+            portal = [portal_statement(s) for s in self.statements()]
+        except UnclassifiedStatement as exc:
+            raise MigrationError(f"migration {self.version:04d}_{self.name}: {exc}") from None
+        return [s for s in portal if s is not None]
+
 
 class MigrationError(Exception):
     pass
@@ -52,13 +74,15 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def connect(settings: DatabaseSettings) -> pymysql.connections.Connection[Any]:
+def connect(
+    settings: DatabaseSettings, *, server_only: bool = False
+) -> pymysql.connections.Connection[Any]:
     return pymysql.connect(
         host=settings.host,
         port=settings.port,
         user=settings.user,
         password=settings.password,
-        database=settings.name,
+        database=None if server_only else settings.name,
         charset="utf8mb4",
         connect_timeout=settings.connect_timeout,
         read_timeout=max(settings.read_timeout, 120),
@@ -66,8 +90,59 @@ def connect(settings: DatabaseSettings) -> pymysql.connections.Connection[Any]:
     )
 
 
-def apply_migrations(settings: DatabaseSettings) -> list[str]:
-    """Apply every migration not yet recorded; returns the names applied (empty if none)."""
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def create_portal_database(settings: DatabaseSettings) -> bool:
+    """Create Portico's own database `settings.name` if it is missing; True if it was created.
+    When the user may not create it, the MigrationError says what the administrator runs."""
+    connection = connect(settings, server_only=True)
+    try:
+        with connection.cursor() as cursor:
+            # SCHEMATA lists only what this user has some privilege on: enough, since the
+            # user needs privileges there anyway.
+            cursor.execute(
+                "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                (settings.name,),
+            )
+            if cursor.fetchone() is not None:
+                return False
+            cursor.execute("SELECT CURRENT_USER()")
+            user, _, host = str(cursor.fetchone()[0]).rpartition("@")
+            try:
+                cursor.execute(
+                    f"CREATE DATABASE IF NOT EXISTS {_quoted(settings.name)}"
+                    " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] not in (1044, 1045, 1227):  # access denied
+                    raise
+                raise MigrationError(_may_not_create(settings.name, user, host)) from None
+    finally:
+        connection.close()
+    return True
+
+
+def _may_not_create(database: str, user: str, host: str) -> str:
+    account = f"'{user}'@'{host}'"
+    return (
+        f"Portico's database {database} (database.portal_name) does not exist, and the"
+        f" database user {account} may not create it. As the database administrator, run:\n"
+        f"  CREATE DATABASE {_quoted(database)} CHARACTER SET utf8mb4"
+        " COLLATE utf8mb4_unicode_ci;\n"
+        f"  GRANT {_PORTAL_PRIVILEGES} ON {_quoted(database)}.* TO {account};\n"
+        "then run `portico-agent migrate` again (or run migrate as the administrator)."
+    )
+
+
+def apply_migrations(settings: DatabaseSettings, system: str = "portico") -> list[str]:
+    """Apply every migration not yet recorded to `settings.name`; returns the names applied
+    (empty if none). `system` is ``practice.system``: for openemr, `settings.name` is the
+    portal database (created if missing), and a migration with nothing for it is named with
+    " (practice tables: none here)"."""
+    if system != "portico":
+        create_portal_database(settings)
     connection = connect(settings)
     applied_now: list[str] = []
     try:
@@ -94,13 +169,15 @@ def apply_migrations(settings: DatabaseSettings) -> list[str]:
                             "after it was applied; add a new migration instead"
                         )
                     continue
-                for statement in migration.statements():
+                statements = migration.statements_for(system)
+                for statement in statements:
                     cursor.execute(statement)
                 cursor.execute(
                     "INSERT INTO portal_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, migration.checksum),
                 )
-                applied_now.append(f"{migration.version:04d}_{migration.name}")
+                note = "" if statements else " (practice tables: none here)"
+                applied_now.append(f"{migration.version:04d}_{migration.name}{note}")
             cursor.execute("SELECT RELEASE_LOCK(%s)", (_LOCK,))
     finally:
         connection.close()

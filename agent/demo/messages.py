@@ -12,6 +12,7 @@ import pymysql.cursors
 
 from agent.messages.office import OfficeMessage, write_office_message
 from agent.messages.rules import AUTHOR_MAX
+from agent.store.portico.lookups import PorticoLookups
 
 WELCOME_SUBJECT = "Welcome to your patient portal"
 DEMO_ACTOR = "system:seed-demo"
@@ -42,7 +43,10 @@ def seed_demo_messages(
     connection.begin()
     try:
         with connection.cursor(pymysql.cursors.DictCursor) as cursor:
-            sent = write_office_message(cursor, message, actor=DEMO_ACTOR, now=now, notice=None)
+            # The demo is Portico's own schema (practice.system portico).
+            sent = write_office_message(
+                cursor, message, actor=DEMO_ACTOR, now=now, notice=None, lookups=PorticoLookups()
+            )
         connection.commit()
     except BaseException:
         connection.rollback()

@@ -58,7 +58,7 @@ class SaveParams(Params):
 
 
 def link_methods(context: DomainContext) -> MethodTable:
-    forms = FormService(context.db, context.clock, context.zone)
+    forms = FormService(context.db, context.clock, context.zone, lookups=context.store)
     callers = context.callers
 
     async def list_forms(request: Request, params: NoParams) -> Any:

@@ -104,11 +104,6 @@ def insert_assignment(cursor: Any, form_id: int, patient_id: int, now: datetime,
     return int(cursor.lastrowid)
 
 
-def patient_exists(cursor: Any, patient_id: int) -> bool:
-    cursor.execute("SELECT id FROM patients WHERE id = %s", (patient_id,))
-    return cursor.fetchone() is not None
-
-
 def open_assignment(cursor: Any, form_key: str, patient_id: int) -> int | None:
     """The patient's unsent assignment of any version of the form, if there is one."""
     cursor.execute(
@@ -119,21 +114,6 @@ def open_assignment(cursor: Any, form_key: str, patient_id: int) -> int | None:
     )
     row = cursor.fetchone()
     return None if row is None else int(row["id"])
-
-
-def appointment_types(cursor: Any) -> list[dict[str, Any]]:
-    cursor.execute("SELECT id, name FROM appointment_types ORDER BY id")
-    return list(cursor.fetchall())
-
-
-def patients_booked(cursor: Any, type_id: int, start: datetime, end: datetime) -> list[int]:
-    """Patients with a booked appointment of the type starting in [start, end)."""
-    cursor.execute(
-        "SELECT DISTINCT patient_id FROM appointments WHERE appointment_type_id = %s"
-        " AND status = 'booked' AND starts_at >= %s AND starts_at < %s ORDER BY patient_id",
-        (type_id, db_time(start), db_time(end)),
-    )
-    return [int(row["patient_id"]) for row in cursor.fetchall()]
 
 
 def patients_given(cursor: Any, form_key: str, patients: list[int]) -> set[int]:

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -25,12 +25,14 @@ from agent.db import Database, is_duplicate_key
 from agent.errors import Refused
 from agent.forms import queries as q
 from agent.forms.answers import check_draft, validate_answers
+from agent.forms.by_type import UnknownAppointmentType, booked_patients
 from agent.forms.definition import (
     Answer,
     FormDefinition,
     FormField,
     definition_from_json,
 )
+from agent.store.base import Lookups
 from protocol.errors import ErrorCode
 
 T = TypeVar("T")
@@ -90,8 +92,9 @@ class FormExport:
 
 
 class FormService:
-    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo) -> None:
+    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo, *, lookups: Lookups) -> None:
         self.db = db
+        self.lookups = lookups  # the practice store's: patients, appointment types
         self.clock = clock
         self.zone = zone
         # A stored definition never changes (a new file makes a new row), so it is parsed once.
@@ -242,7 +245,7 @@ class FormService:
 
         def assign_one(cursor: Any) -> int:
             form = _latest_form(cursor, form_key)
-            if not q.patient_exists(cursor, patient_id):
+            if not self.lookups.patient_names(cursor, [patient_id]):
                 raise FormsRefused(f"no patient has id {patient_id}", outcome="not_found")
             open_id = q.open_assignment(cursor, form_key, patient_id)
             if open_id is not None:
@@ -265,8 +268,10 @@ class FormService:
 
         def assign_many(cursor: Any) -> AssignSummary:
             form = _latest_form(cursor, form_key)
-            type_id = _appointment_type_id(q.appointment_types(cursor), appointment_type)
-            patients = q.patients_booked(cursor, type_id, now, now + timedelta(days=days))
+            try:
+                patients = booked_patients(self.lookups, cursor, appointment_type, now, days)
+            except UnknownAppointmentType as unknown:
+                raise FormsRefused(str(unknown), outcome="not_found") from None
             had = q.patients_given(cursor, form_key, patients)
             summary = AssignSummary(patients_found=len(patients))
             for patient_id in patients:
@@ -351,23 +356,6 @@ def _unknown_form(cursor: Any, form_key: str) -> str:
     keys = q.form_keys(cursor)
     loaded = f"loaded forms: {', '.join(keys)}" if keys else "no form is loaded yet"
     return f'no form with key "{form_key}" ({loaded}); load one with `portico-agent forms add FILE`'
-
-
-def _appointment_type_id(types: list[dict[str, Any]], reference: str) -> int:
-    """The id of the type named or numbered ``reference`` (names compared case-blind)."""
-    wanted = reference.strip()
-    if wanted.isdigit():
-        matches = [t for t in types if t["id"] == int(wanted)]
-    else:
-        matches = [t for t in types if t["name"].casefold() == wanted.casefold()]
-    if len(matches) == 1:
-        return int(matches[0]["id"])
-    known = ", ".join(f'{t["id"]} "{t["name"]}"' for t in types) or "none"
-    if matches:
-        problem = f'several appointment types are named "{wanted}"; give the id instead'
-    else:
-        problem = f'no appointment type "{wanted}"'
-    raise FormsRefused(f"{problem} (types: {known})", outcome="not_found")
 
 
 def _export_row(row: Mapping[str, Any]) -> ExportRow:

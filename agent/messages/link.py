@@ -56,6 +56,7 @@ def build_service(context: DomainContext) -> MessageService:
         context.zone,
         practice_name=context.config.practice.name,
         notice=context.mail.new_message_notice,
+        lookups=context.store,
         rules=MessageRules(
             patients_can_start=context.config.messages.patients_can_start,
             topics=context.config.messages.topics,

@@ -14,6 +14,7 @@ from agent.mail.emails import Mail
 from agent.mail.outbox import enqueue
 from agent.messages import queries as q
 from agent.messages.rules import Attachment, MessageRefused, check_attachment_count
+from agent.store.base import Lookups
 
 # Makes the notice email: MailTemplates.new_message_notice (to=..., first_name=...).
 NoticeMaker = Callable[..., Mail]
@@ -49,16 +50,18 @@ def write_office_message(
     actor: str,
     now: datetime,
     notice: NoticeMaker | None,
+    lookups: Lookups,
 ) -> SentMessage:
     """Store an office message (and its thread, if new), its audit row and, if the patient can
     sign in to read it, the notice email. The one way office messages are written: the CLI,
-    the demo seeder and the tests' seeding helper all call this. Raises MessageRefused."""
+    the demo seeder and the tests' seeding helper all call this. `lookups` is the practice
+    store's, for the patient's name. Raises MessageRefused."""
     check_attachment_count(len(message.attachments))
     patient_id = message.patient_id
     if message.thread_id is None:
         if message.subject is None:
             raise MessageRefused("subject", "a new message needs a subject")
-        if q.patient_name(cursor, patient_id) is None:
+        if q.patient_name(cursor, lookups, patient_id) is None:
             raise MessageRefused("patient", f"there is no patient {patient_id}")
         thread_id = q.insert_thread(
             cursor,
@@ -86,7 +89,7 @@ def write_office_message(
     )
     q.insert_attachments(cursor, message_id, list(message.attachments))
     queued = False
-    address = q.notice_address(cursor, patient_id) if notice is not None else None
+    address = q.notice_address(cursor, lookups, patient_id) if notice is not None else None
     if notice is not None and address is not None:
         # The email says only that there is a message: no subject, no body, no file names.
         enqueue(cursor, notice(to=address["email"], first_name=address["first_name"]), now=now)

@@ -1,5 +1,7 @@
 """The SQL of secure messages. Each function takes the caller's (dict) cursor, so it runs
-inside the caller's transaction; none of them commits.
+inside the caller's transaction; none of them commits. Patients' names are the practice's:
+they are read through the practice store's :class:`~agent.store.base.Lookups` (OpenEMR's
+`patient_data` is in another database), never joined here.
 
 Patient-side reads always carry the session's patient id in the WHERE clause: another
 patient's thread or attachment and a missing one give the same empty answer.
@@ -11,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.messages.rules import Attachment
+from agent.store.base import Lookups
 
 
 def db_time(moment: datetime) -> datetime:
@@ -112,31 +115,34 @@ def attachment(cursor: Any, attachment_id: int, patient_id: int) -> dict[str, An
     return row
 
 
-def patient_name(cursor: Any, patient_id: int) -> dict[str, Any] | None:
-    cursor.execute("SELECT id, first_name, last_name FROM patients WHERE id = %s", (patient_id,))
-    row: dict[str, Any] | None = cursor.fetchone()
-    return row
+def patient_name(cursor: Any, lookups: Lookups, patient_id: int) -> dict[str, Any] | None:
+    """The patient's id and name, from the practice's data; None if there is no such patient."""
+    name = lookups.patient_names(cursor, [patient_id]).get(patient_id)
+    if name is None:
+        return None
+    return {"id": patient_id, "first_name": name.first_name, "last_name": name.last_name}
 
 
-def patient_author(cursor: Any, patient_id: int) -> str:
+def patient_author(cursor: Any, lookups: Lookups, patient_id: int) -> str:
     """The name shown above a patient's own messages: as the office registered them."""
-    patient = patient_name(cursor, patient_id) or {}
-    author = f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip()
-    return author or "Patient"
+    name = lookups.patient_names(cursor, [patient_id]).get(patient_id)
+    return (name.full if name is not None else "") or "Patient"
 
 
-def notice_address(cursor: Any, patient_id: int) -> dict[str, Any] | None:
+def notice_address(cursor: Any, lookups: Lookups, patient_id: int) -> dict[str, Any] | None:
     """Where the new-message notice goes: only a patient with an active account whose access
     the office has enabled is told (the others could not sign in to read it)."""
     cursor.execute(
-        "SELECT a.email, p.first_name FROM portal_accounts a"
-        " JOIN patients p ON p.id = a.patient_id"
-        " WHERE a.patient_id = %s AND a.status = 'active' AND a.access_enabled = 1"
-        " AND a.email IS NOT NULL AND a.email <> ''",
+        "SELECT email FROM portal_accounts"
+        " WHERE patient_id = %s AND status = 'active' AND access_enabled = 1"
+        " AND email IS NOT NULL AND email <> ''",
         (patient_id,),
     )
-    row: dict[str, Any] | None = cursor.fetchone()
-    return row
+    row = cursor.fetchone()
+    name = lookups.patient_names(cursor, [patient_id]).get(patient_id) if row else None
+    if row is None or name is None:
+        return None
+    return {"email": row["email"], "first_name": name.first_name}
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -200,7 +206,14 @@ def insert_message(
 
 
 def insert_patient_message(
-    cursor: Any, *, thread_id: int, patient_id: int, actor: str, body: str, now: datetime
+    cursor: Any,
+    lookups: Lookups,
+    *,
+    thread_id: int,
+    patient_id: int,
+    actor: str,
+    body: str,
+    now: datetime,
 ) -> int:
     """A message the patient wrote, under their name as the office registered it."""
     return insert_message(
@@ -208,7 +221,7 @@ def insert_patient_message(
         thread_id=thread_id,
         patient_id=patient_id,
         sender="patient",
-        author=patient_author(cursor, patient_id),
+        author=patient_author(cursor, lookups, patient_id),
         actor=actor,
         body=body,
         now=now,
@@ -230,8 +243,11 @@ def insert_attachments(cursor: Any, message_id: int, attachments: list[Attachmen
 # -- staff side ------------------------------------------------------------------------------
 
 
-def staff_threads(cursor: Any, patient_id: int | None, unread_only: bool) -> list[dict[str, Any]]:
-    """Threads newest first, with the patient's name and the replies staff have not read."""
+def staff_threads(
+    cursor: Any, lookups: Lookups, patient_id: int | None, unread_only: bool
+) -> list[dict[str, Any]]:
+    """Threads newest first, with the patient's name (empty if the practice no longer has the
+    patient) and the replies staff have not read."""
     where: list[str] = []
     args: list[Any] = []
     if patient_id is not None:
@@ -244,15 +260,20 @@ def staff_threads(cursor: Any, patient_id: int | None, unread_only: bool) -> lis
             " WHERE sender = 'patient' AND read_by_staff_at IS NULL)"
         )
     cursor.execute(
-        "SELECT t.id, t.patient_id, p.first_name, p.last_name, t.subject, t.topic,"
-        " t.last_message_at,"
+        "SELECT t.id, t.patient_id, t.subject, t.topic, t.last_message_at,"
         " t.last_sender, COUNT(*) AS messages,"
         " SUM(m.sender = 'patient' AND m.read_by_staff_at IS NULL) AS unread_replies"
         " FROM portal_message_threads t"
-        " JOIN patients p ON p.id = t.patient_id"
         " JOIN portal_messages m ON m.thread_id = t.id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " GROUP BY t.id ORDER BY t.last_message_at DESC, t.id DESC",
         tuple(args),
     )
-    return list(cursor.fetchall())
+    rows = list(cursor.fetchall())
+    # The names are the practice's (another database for OpenEMR): read once per patient.
+    names = lookups.patient_names(cursor, {row["patient_id"] for row in rows})
+    for row in rows:
+        name = names.get(row["patient_id"])
+        row["first_name"] = name.first_name if name else ""
+        row["last_name"] = name.last_name if name else ""
+    return rows

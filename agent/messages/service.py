@@ -36,6 +36,7 @@ from agent.messages.start import (
     check_new_conversation,
     start_tx,
 )
+from agent.store.base import Lookups
 from protocol.errors import ErrorCode
 
 REPLY = "messages.reply"  # the method name its idempotency keys are stored under
@@ -54,9 +55,11 @@ class MessageService:
         *,
         practice_name: str,
         notice: NoticeMaker | None,
+        lookups: Lookups,
         rules: MessageRules | None = None,
     ) -> None:
         self.db = db
+        self.lookups = lookups  # the practice store's: patients' names
         self.clock = clock
         self.zone = zone
         self.practice_name = practice_name
@@ -183,6 +186,7 @@ class MessageService:
             idempotency.claim(cursor, caller.patient_id, key, REPLY, digest)
         message_id = q.insert_patient_message(
             cursor,
+            self.lookups,
             thread_id=thread_id,
             patient_id=caller.patient_id,
             actor=caller.actor,
@@ -226,7 +230,9 @@ class MessageService:
         _check_key(idempotency_key)
         digest = new.digest()
         try:
-            return await self.db.transaction(start_tx, caller, new, idempotency_key, digest, now)
+            return await self.db.transaction(
+                start_tx, self.lookups, caller, new, idempotency_key, digest, now
+            )
         except TooManyToday:
             detail = f"per_day:{STARTS_PER_DAY}"
             await self.db.transaction(
@@ -270,7 +276,7 @@ class MessageService:
         try:
             return await self.db.transaction(
                 lambda cursor: write_office_message(
-                    cursor, message, actor=actor, now=now, notice=self.notice
+                    cursor, message, actor=actor, now=now, notice=self.notice, lookups=self.lookups
                 )
             )
         except MessageRefused as refused:
@@ -292,7 +298,7 @@ class MessageService:
         now = self.clock.now()
 
         def read(cursor: Any) -> list[dict[str, Any]]:
-            rows = q.staff_threads(cursor, patient_id, unread_only)
+            rows = q.staff_threads(cursor, self.lookups, patient_id, unread_only)
             _audit_staff_listing(cursor, now, actor, patient_id, unread_only, rows)
             return rows
 
@@ -311,7 +317,7 @@ class MessageService:
                 detail = f"thread:{thread_id}"
                 audit.by_staff(cursor, now, actor, None, "message.staff_read", "not_found", detail)
                 return None
-            row["patient"] = q.patient_name(cursor, row["patient_id"])
+            row["patient"] = q.patient_name(cursor, self.lookups, row["patient_id"])
             row["messages"] = q.thread_messages(cursor, thread_id)
             q.mark_read_by_staff(cursor, thread_id, now)
             audit.by_staff(

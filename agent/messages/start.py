@@ -33,6 +33,7 @@ from agent.messages.rules import (
     clean_subject,
     too_large,
 )
+from agent.store.base import Lookups
 from protocol.errors import ErrorCode
 
 START = "messages.start"  # the method name its idempotency keys are stored under
@@ -129,6 +130,7 @@ def _attachment(filename: str, data_base64: str) -> Attachment:
 
 def start_tx(
     cursor: Any,
+    lookups: Lookups,
     caller: Caller,
     new: NewConversation,
     key: str | None,
@@ -144,7 +146,7 @@ def start_tx(
     since = now - timedelta(days=1)
     if q.threads_started_since(cursor, caller.patient_id, caller.actor, since) >= STARTS_PER_DAY:
         raise TooManyToday()
-    result = _write_thread(cursor, caller, new, now)
+    result = _write_thread(cursor, lookups, caller, new, now)
     if key is not None:
         idempotency.store_reply(cursor, caller.patient_id, key, result)
     detail = f"thread:{result['thread_id']} message:{result['message_id']}"
@@ -155,7 +157,7 @@ def start_tx(
 
 
 def _write_thread(
-    cursor: Any, caller: Caller, new: NewConversation, now: datetime
+    cursor: Any, lookups: Lookups, caller: Caller, new: NewConversation, now: datetime
 ) -> dict[str, Any]:
     thread_id = q.insert_thread(
         cursor,
@@ -169,6 +171,7 @@ def _write_thread(
     )
     message_id = q.insert_patient_message(
         cursor,
+        lookups,
         thread_id=thread_id,
         patient_id=caller.patient_id,
         actor=caller.actor,

@@ -26,6 +26,7 @@ from agent.records.units import unit_display
 from agent.store.base import (
     AllergyRow,
     ClinicalRecord,
+    ImmunizationRow,
     LabRow,
     MedicationRow,
     PracticeStore,
@@ -89,6 +90,7 @@ def audit_detail(record: ClinicalRecord) -> str:
     return (
         f"allergies:{len(record.allergies)} medications:{len(record.medications)}"
         f" problems:{len(record.problems)} visits:{len(record.visits)} labs:{len(record.labs)}"
+        f" immunizations:{len(record.immunizations)}"
     )
 
 
@@ -107,6 +109,8 @@ def summary_view(record: ClinicalRecord, zone: ZoneInfo) -> dict[str, Any]:
         "problems": [problem_item(p) for p in record.problems],
         "visits": [visit_item(v, zone) for v in record.visits],
         "labs": [lab_item(lab, zone) for lab in record.labs],
+        # Only the OpenEMR store has any; Portico's own schema answers an empty list.
+        "immunizations": [immunization_item(i, zone) for i in record.immunizations],
     }
 
 
@@ -182,6 +186,26 @@ def lab_item(lab: LabRow, zone: ZoneInfo) -> dict[str, Any]:
         "date": local.date().isoformat(),
         "visit_id": lab.visit_id,
         "note": lab.note,
+    }
+
+
+def immunization_item(immunization: ImmunizationRow, zone: ZoneInfo) -> dict[str, Any]:
+    given = immunization.administered_at
+    # The day the patient was there, in the practice's zone: an evening shot in New York is
+    # already the next day in UTC.
+    local = _local(given, zone) if given is not None else None
+    return {
+        "id": immunization.id,
+        "vaccine": immunization.vaccine,
+        "cvx_code": immunization.cvx_code,
+        "status": immunization.status,
+        "administered_at": _utc(given) if given is not None else None,
+        "local_administered": local.isoformat() if local is not None else None,
+        "date": local.date().isoformat() if local is not None else None,
+        "lot_number": immunization.lot_number,
+        "manufacturer": immunization.manufacturer,
+        "expires_on": _day(immunization.expires_on),
+        "note": immunization.note,
     }
 
 

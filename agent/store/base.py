@@ -3,9 +3,10 @@
 A practice's patients, providers, schedule and chart live in its practice-management system's
 database; Portico's own tables (``portal_*``: accounts, sessions, tokens, messages, forms,
 audit, outbox, idempotency) do not, and are not part of this interface. The services (booking,
-access, records) reach practice data only through :class:`PracticeStore`, made of three parts
-(:class:`Schedule` for booking, :class:`Patients` for access, :class:`Charts` for records, so a
-helper can ask for only the part it reads); each practice system has one implementation
+access, records, messages, forms) reach practice data only through :class:`PracticeStore`,
+made of four parts (:class:`Schedule` for booking, :class:`Patients` for access,
+:class:`Charts` for records, :class:`Lookups` for messages and forms, so a helper can ask for
+only the part it reads); each practice system has one implementation
 (``agent/store/portico/`` for Portico's own schema), built by agent/wiring.py. The rules stay
 out of the stores: which starts are offered is the pure ``agent.booking.slots.provider_slots``
 over the values returned here, for every store.
@@ -24,7 +25,7 @@ a change and its audit row commit together.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
@@ -354,9 +355,41 @@ class Charts(Protocol):
         ...
 
 
-class PracticeStore(Schedule, Patients, Charts, Protocol):
+@dataclass(frozen=True, slots=True)
+class PatientName:
+    """A patient's name as the office registered it."""
+
+    first_name: str
+    last_name: str
+
+    @property
+    def full(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Lookups(Protocol):
+    """What messages and forms look up in the practice's data: Portico's own tables keep
+    patient and appointment-type ids only, never a copy of the practice's rows."""
+
+    def patient_names(self, tx: Tx, patient_ids: Collection[int]) -> dict[int, PatientName]:
+        """The names of those of `patient_ids` who are patients (a missing id is absent)."""
+        ...
+
+    def all_appointment_types(self, tx: Tx) -> list[AppointmentType]:
+        """Every appointment type patients are booked for, bookable online or not, by id."""
+        ...
+
+    def patients_with_appointment_type(
+        self, tx: Tx, type_id: int, start: int, end: int
+    ) -> list[int]:
+        """The patients with an appointment of the type starting in [start, end) that is
+        still to happen (not cancelled, not a no-show), in id order."""
+        ...
+
+
+class PracticeStore(Schedule, Patients, Charts, Lookups, Protocol):
     """The practice's data as the domain services need it (see the module docstring): the
-    three parts above, and the transaction they run in."""
+    four parts above, and the transaction they run in."""
 
     def transaction(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Run ``fn(tx, *args)`` in one transaction on a worker thread: commit if it returns,

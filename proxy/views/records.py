@@ -1,5 +1,5 @@
-"""The patient's health record: allergies, medicines, problems, visits and lab results on one
-page, and the whole record as a FHIR R4 download (shapes in docs/schema.md).
+"""The patient's health record: allergies, medicines, problems, visits, lab results and
+immunizations on one page, and the whole record as a FHIR R4 download (shapes in docs/schema.md).
 
 The agent's codes (`severity`, `status`, `flag`) are shown as words, never raw; anything the
 office typed is shown as escaped text.
@@ -41,6 +41,7 @@ FLAG_WORDS = {
     "critical_high": "Very high",
     "abnormal": "Outside the usual range",
 }
+IMMUNIZATION_WORDS = {"completed": "Given", "not-done": "Not given"}
 LAB_STATUS_NOTES = {"preliminary": "Preliminary", "amended": "Amended", "corrected": "Corrected"}
 
 
@@ -110,10 +111,22 @@ def _lab(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def records_page(request: web.Request) -> web.Response:
-    record = await call(request, "records.summary")
+def _immunization(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        # As the download names it, when the practice system has no name for the vaccine's code.
+        "vaccine": item.get("vaccine") or "Unnamed vaccine",
+        "status": _words(IMMUNIZATION_WORDS, item.get("status")),
+        "given": calendar_date(item.get("date")),  # the practice's local day
+        "lot_number": item.get("lot_number") or "",
+        "note": item.get("note") or "",
+    }
+
+
+def records_context(record: dict[str, Any]) -> dict[str, Any]:
+    """The page's context from the agent's `records.summary` answer (docs/schema.md)."""
     patient = record.get("patient") or {}
-    context = {
+    immunizations = record.get("immunizations")
+    return {
         "patient": {
             "name": patient.get("name") or "",
             "born": calendar_date(patient.get("date_of_birth")),
@@ -123,8 +136,17 @@ async def records_page(request: web.Request) -> web.Response:
         "problems": [_problem(p) for p in record.get("problems", [])],
         "visits": [_visit(v) for v in record.get("visits", [])],
         "labs": [_lab(lab) for lab in record.get("labs", [])],
+        # None from an agent before immunizations: the page leaves the section out rather
+        # than tell the patient the office has none on file.
+        "immunizations": (
+            None if immunizations is None else [_immunization(i) for i in immunizations]
+        ),
     }
-    return render(request, "records.html", context)
+
+
+async def records_page(request: web.Request) -> web.Response:
+    record = await call(request, "records.summary")
+    return render(request, "records.html", records_context(record))
 
 
 def download_filename(name: object) -> str:

@@ -126,6 +126,10 @@ async def test_view_the_record_and_download_it_as_a_fhir_bundle(
     await patient.sees(f"{CANARY_FIRST} {CANARY_LAST}")
     await patient.sees("January 1, 1970")
     await shows_exactly(page, mine)
+    # Portico's own schema holds no immunizations: the section is there and says so.
+    await expect(section(page, "Immunizations")).to_contain_text(
+        "The office has no immunizations on file for you."
+    )
     await patient.sees(f"Negative {MARKER}")  # a lab result reported in words
     main = page.get_by_role("main")
     for theirs in (OTHER_MARKER, "Pat2"):

@@ -19,6 +19,7 @@ from agent.caller import Caller
 from agent.clock import FixedClock
 from agent.db import Database
 from agent.forms.service import FormService
+from agent.store.portico import PorticoStore
 from tests.agent.forms.conftest import Office
 from tests.agent.forms.seeding import CHECKUP, CHECKUP_ANSWERS, assign_form
 from tests.support.practice import NOW, TIMEZONE
@@ -44,7 +45,8 @@ def send(office: Office, patient_id: int, answers: dict[str, Any], yaml: str = C
 
     async def submit() -> None:
         db = Database(office.settings)
-        forms = FormService(db, FixedClock(NOW + timedelta(minutes=patient_id)), ZoneInfo(TIMEZONE))
+        clock = FixedClock(NOW + timedelta(minutes=patient_id))
+        forms = FormService(db, clock, ZoneInfo(TIMEZONE), lookups=PorticoStore(db))
         try:
             await forms.save(Caller(patient_id), assignment, answers, True, None)
         finally:

@@ -17,6 +17,7 @@ from agent.clock import FixedClock
 from agent.db import Database
 from agent.db.pool import DatabaseSettings
 from agent.messages.service import MessageService
+from agent.store.portico import PorticoStore
 from tests.support.database import query
 from tests.support.practice import NOW, TIMEZONE, agent_config_data, write_config_file
 
@@ -59,7 +60,12 @@ class CliOffice:
         async def run() -> dict[str, Any]:
             db = Database(self.settings)
             service = MessageService(
-                db, FixedClock(NOW), ZoneInfo(TIMEZONE), practice_name="x", notice=None
+                db,
+                FixedClock(NOW),
+                ZoneInfo(TIMEZONE),
+                practice_name="x",
+                notice=None,
+                lookups=PorticoStore(db),
             )
             try:
                 return await act(service)

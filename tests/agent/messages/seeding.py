@@ -15,6 +15,7 @@ from agent.db.pool import DatabaseSettings
 from agent.mail.emails import MailTemplates
 from agent.messages.office import OfficeMessage, write_office_message
 from agent.messages.rules import check_attachment, clean_author, clean_body, clean_subject
+from agent.store.portico.lookups import PorticoLookups
 from tests.support.database import connect
 from tests.support.practice import NOW
 
@@ -65,6 +66,7 @@ def send_office_message(
                 actor=STAFF_ACTOR,
                 now=now,
                 notice=templates.new_message_notice,
+                lookups=PorticoLookups(),
             )
         connection.commit()
     return sent.thread_id

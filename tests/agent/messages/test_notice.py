@@ -16,6 +16,7 @@ from agent.mail.emails import MailTemplates
 from agent.messages.office import OfficeMessage
 from agent.messages.rules import Attachment, MessageRefused
 from agent.messages.service import MessageService
+from agent.store.portico import PorticoStore
 from tests.agent.access_fixtures import PORTAL_URL, AccessPractice, email_of, text_of
 from tests.agent.messages.seeding import send_office_message
 from tests.support.database import execute, query
@@ -41,6 +42,7 @@ async def service(practice_db: DatabaseSettings) -> AsyncIterator[MessageService
             ZoneInfo(TIMEZONE),
             practice_name="Example Family Clinic",
             notice=templates.new_message_notice,
+            lookups=PorticoStore(db),
         )
     finally:
         await db.close()

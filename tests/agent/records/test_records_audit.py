@@ -49,7 +49,7 @@ async def test_the_row_counts_what_was_shown_and_holds_no_record_text(
     async with running_practice(practice_db, link_keys) as practice:
         await practice.call(method, patient=A)
         (row,) = record_rows(practice)
-    assert row["detail"] == "allergies:2 medications:2 problems:2 visits:2 labs:3"
+    assert row["detail"] == "allergies:2 medications:2 problems:2 visits:2 labs:3 immunizations:0"
     assert "CANARY" not in str(row)
     assert "Pat3" not in str(row)
 
