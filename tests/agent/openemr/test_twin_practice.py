@@ -3,14 +3,14 @@ portico seed holds: the same people, providers, types and working hours, as Open
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from agent.db.pool import DatabaseSettings
 from agent.openemr.calendar import CalendarRules, event_from_row, provider_schedules
 from tests.support.database import query
 from tests.support.openemr import OpenEMRDatabase
 from tests.support.openemr.practice import ZONE as NEW_YORK
-from tests.support.openemr.practice import TwinIds, install_small_practice
+from tests.support.openemr.practice import OpenEMRSmallPractice, TwinIds, install_small_practice
 
 
 def test_the_twin_has_the_portico_seeds_people_providers_and_types(
@@ -98,3 +98,49 @@ def test_the_twins_working_hours_are_the_portico_provider_hours(
     ):
         hours = _working_hours(openemr_db, ids, first, last)
         assert hours == {"2": expected, "3": expected}, (first, hours)
+
+
+def test_the_twin_reads_appointments_as_portico_words_them(openemr_db: OpenEMRDatabase) -> None:
+    """What the per-system tests compare: an office booking at 10:00 New York (15:00 UTC in
+    November), then the same row cancelled late ('%') and a cancelled one ('x'), read back in
+    Portico's words; allow_patient_portal flipped in the table."""
+    ids = install_small_practice(openemr_db)
+    twin = OpenEMRSmallPractice(openemr_db, openemr_db.settings, ids)
+    twin.add_office_appointment(
+        twin.patient(3), ids.dr_baker, ids.new_patient, datetime(2026, 11, 25, 15, tzinfo=UTC)
+    )
+    [row] = openemr_db.query(
+        "SELECT pc_eid, pc_pid, pc_aid, pc_eventDate, pc_startTime, pc_duration"
+        " FROM openemr_postcalendar_events WHERE pc_pid <> ''"
+    )
+    assert (row["pc_pid"], row["pc_aid"], str(row["pc_eventDate"]), str(row["pc_startTime"])) == (
+        "1003",
+        "3",
+        "2026-11-25",
+        "10:00:00",
+    )
+    assert row["pc_duration"] == 3600
+    assert twin.appointments() == [
+        {
+            "id": row["pc_eid"],
+            "patient_id": 1003,
+            "provider_id": 3,
+            "type_id": 17,
+            "starts_at": datetime(2026, 11, 25, 15, 0),
+            "ends_at": datetime(2026, 11, 25, 16, 0),
+            "status": "booked",
+            "late_cancel": 0,
+            "source": "office",
+        }
+    ]
+    for status, expected in (("%", [("cancelled", 1)]), ("x", [("cancelled", 0)])):
+        openemr_db.query(
+            "UPDATE openemr_postcalendar_events SET pc_apptstatus = %s WHERE pc_eid = %s",
+            (status, row["pc_eid"]),
+        )
+        got = twin.appointments("status", "late_cancel")
+        assert [(a["status"], a["late_cancel"]) for a in got] == expected
+    twin.set_portal_allowed(twin.patient(3), False)
+    assert openemr_db.query(
+        "SELECT pid, allow_patient_portal FROM patient_data WHERE allow_patient_portal <> 'YES'"
+    ) == [{"pid": 1003, "allow_patient_portal": "NO"}]
