@@ -15,8 +15,9 @@ from tests.support.keys import make_keys
 from tests.support.logs import LogCapture, captured_logs
 from tests.support.openemr import SQL_MODES, STRICT_SQL_MODE, OpenEMRDatabase, openemr_database
 from tests.support.openemr.portal import OpenEMRPortal, openemr_with_portal
+from tests.support.openemr.practice import OpenEMRSmallPractice, install_small_practice
 from tests.support.openemr.rows import install
-from tests.support.practice import seed_small_practice
+from tests.support.practice import SmallPractice, seed_small_practice
 from tests.support.systemd import NotifySocket
 
 
@@ -39,6 +40,25 @@ def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
     with fresh_database(mariadb) as settings:
         seed_small_practice(settings)
         yield settings
+
+
+# The practice systems a test of `small_practice` runs on.
+PRACTICE_SYSTEMS = ["portico"]
+
+
+@pytest.fixture(params=PRACTICE_SYSTEMS)
+def small_practice(request: pytest.FixtureRequest, mariadb: MariaDB) -> Iterator[SmallPractice]:
+    """tests/support/practice.py's small practice in each practice system: `portico` (its own
+    schema, as `practice_db`) and `openemr` (the OpenEMR twin, tests/support/openemr/practice.py,
+    in MariaDB's strict sql_mode: the store's own tests cover OpenEMR's mode too)."""
+    if request.param == "portico":
+        with fresh_database(mariadb) as settings:
+            seed_small_practice(settings)
+            yield SmallPractice(settings)
+        return
+    with openemr_with_portal(mariadb, STRICT_SQL_MODE) as pair:
+        ids = install_small_practice(pair.openemr)
+        yield OpenEMRSmallPractice(pair.openemr, pair.portal, ids)
 
 
 @pytest.fixture(params=list(SQL_MODES.values()), ids=list(SQL_MODES))

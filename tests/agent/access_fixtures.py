@@ -27,7 +27,7 @@ from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
 from protocol.tls import client_config
 from tests.support.database import execute, query
-from tests.support.practice import NOW, agent_config_data, cheap_hasher
+from tests.support.practice import NOW, SmallPractice, cheap_hasher
 from tests.support.smtp import Received, RecordingHandler, mail_relay
 
 PORTAL_URL = "http://example-clinic.localhost:8080"
@@ -46,7 +46,7 @@ def email_of(patient: int) -> str:
 
 
 def config_dict(
-    settings: DatabaseSettings,
+    settings: DatabaseSettings | SmallPractice,
     keys: Path,
     smtp_port: int,
     *,
@@ -55,7 +55,8 @@ def config_dict(
     messages: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """tests/support/practice.py's agent config, plus `access`, `messages` and SMTP `email`."""
-    data = agent_config_data(settings, keys, **(booking or {}))
+    small = settings if isinstance(settings, SmallPractice) else SmallPractice(settings)
+    data = small.config_data(keys, **(booking or {}))
     data["access"] = dict(access or {})
     data["messages"] = dict(messages or {})
     data["email"] = {
@@ -68,7 +69,7 @@ def config_dict(
 
 
 def access_config(
-    settings: DatabaseSettings, keys: Path, smtp_port: int, **sections: Any
+    settings: DatabaseSettings | SmallPractice, keys: Path, smtp_port: int, **sections: Any
 ) -> AgentConfig:
     return AgentConfig.model_validate(config_dict(settings, keys, smtp_port, **sections))
 
@@ -112,7 +113,17 @@ class AccessPractice:
     settings: DatabaseSettings
     relay: RecordingHandler
     staff: StaffActions
+    small: SmallPractice | None = None  # the practice served, when the test gave one
     _seen: int = field(default=0)
+
+    @property
+    def ids(self) -> SmallPractice:
+        """The practice served: its ids (`ids.patient(n)`) and data."""
+        return self.small or SmallPractice(self.settings)
+
+    def email_of(self, patient: int) -> str:
+        """The email on file for the patient with this id, in this practice."""
+        return self.ids.email_of(patient)
 
     async def call(self, method: str, session: str | None = None, **params: Any) -> Any:
         return await self.client.request(
@@ -188,8 +199,8 @@ class AccessPractice:
                 " status, access_enabled, created_at) VALUES (%s, %s, %s, %s, 'active', %s, %s)",
                 (
                     patient,
-                    email_of(patient),
-                    email_of(patient),
+                    self.email_of(patient),
+                    self.email_of(patient),
                     hashed,
                     int(enabled),
                     self.clock.now().replace(tzinfo=None),
@@ -204,12 +215,12 @@ class AccessPractice:
 
     async def signed_in_patient(self, patient: int, password: str = PASSWORD) -> str:
         await self.set_password(patient, password)
-        return await self.sign_in(email_of(patient), password)
+        return await self.sign_in(self.email_of(patient), password)
 
     async def invite_and_activate(self, patient: int, password: str = PASSWORD) -> None:
         """Staff invite, then activation from the link in the email received."""
         await self.staff.invite(patient)
-        token = link_token(await self.one_mail(email_of(patient)), "/activate")
+        token = link_token(await self.one_mail(self.email_of(patient)), "/activate")
         await self.call(
             "access.activate", token=token, date_of_birth=DOB, zip=ZIP, password=password
         )
@@ -217,7 +228,7 @@ class AccessPractice:
 
 @asynccontextmanager
 async def access_practice(
-    settings: DatabaseSettings,
+    settings: DatabaseSettings | SmallPractice,
     keys: Path,
     *,
     access: dict[str, Any] | None = None,
@@ -226,15 +237,15 @@ async def access_practice(
     production_hasher: bool = False,
     now: datetime = NOW,
 ) -> AsyncIterator[AccessPractice]:
-    """An agent on `settings` (see conftest's practice_db) mailing to its own SMTP server.
+    """An agent on `settings` (see conftest's practice_db), or serving a SmallPractice in its
+    system (conftest's small_practice), mailing to its own SMTP server.
 
     production_hasher: argon2id with the DESIGN.md parameters (Agent.build's default) instead
     of the cheap test hasher."""
+    small = settings if isinstance(settings, SmallPractice) else SmallPractice(settings)
     with mail_relay() as (handler, port):
         clock = FixedClock(now)
-        config = access_config(
-            settings, keys, port, access=access, booking=booking, messages=messages
-        )
+        config = access_config(small, keys, port, access=access, booking=booking, messages=messages)
         agent = Agent.build(
             config, clock=clock, hasher=None if production_hasher else cheap_hasher()
         )
@@ -253,7 +264,7 @@ async def access_practice(
             )
             try:
                 staff = StaffActions(agent.access, "staff:test", agent.booking.tz)
-                yield AccessPractice(agent, client, clock, settings, handler, staff)
+                yield AccessPractice(agent, client, clock, small.settings, handler, staff, small)
             finally:
                 await client.close()
         finally:

@@ -21,10 +21,9 @@ from agent.clock import FixedClock
 from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
-from agent.store.portico.patients import PorticoPatients
 from protocol.aio import LinkClient
 from protocol.tls import client_config
-from tests.support.database import connect, query
+from tests.support.database import connect, execute, query
 
 TIMEZONE = "America/New_York"
 # Monday 2026-11-23, 07:00 in New York.
@@ -32,6 +31,84 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FOLLOW_UP, NEW_PATIENT = 1, 2  # 30 and 60 minutes
 DR_ADAMS, DR_BAKER = 1, 2
 PATIENTS = 60
+SMALL_PRACTICE_EMAIL = "pat{n}@example.org"
+
+
+class SmallPractice:
+    """The small practice as one practice system holds it: its ids, and how a test reads and
+    writes the practice's own data there. The same people, providers, types and hours in every
+    system (tests/support/openemr/practice.py is the OpenEMR twin), under different ids, so a
+    test written against this object runs the same assertions on each.
+
+    `settings` is where Portico's own tables are (portal_*): the test's own queries of them go
+    there. Appointments read back as the same rows whatever the system: `appointments()`."""
+
+    system = "portico"
+    FOLLOW_UP, NEW_PATIENT = FOLLOW_UP, NEW_PATIENT
+    DR_ADAMS, DR_BAKER = DR_ADAMS, DR_BAKER
+
+    def __init__(self, settings: DatabaseSettings) -> None:
+        self.settings = settings
+
+    def patient(self, n: int) -> int:
+        """The id of the practice's patient number `n` (1..PATIENTS): Pat<n> Example."""
+        assert 1 <= n <= PATIENTS, n
+        return n
+
+    def number(self, patient_id: int) -> int:
+        """The inverse of patient(): which of the 60 patients has this id."""
+        return patient_id
+
+    def email_of(self, patient_id: int) -> str:
+        return SMALL_PRACTICE_EMAIL.format(n=self.number(patient_id))
+
+    def config_data(self, keys: Path, **booking: Any) -> dict[str, Any]:
+        """agent.yaml as data for an agent on this practice."""
+        return agent_config_data(self.settings, keys, **booking)
+
+    def appointments(self, *columns: str, **where: Any) -> list[dict[str, Any]]:
+        """The practice's appointments in id order, as Portico's schema words them: id,
+        patient_id, provider_id, type_id, starts_at and ends_at (naive UTC), status (booked,
+        cancelled, ...), late_cancel (0/1), source (portal/office); only `columns` (all when
+        none), only rows whose values equal `where`'s."""
+        rows = [row for row in self._appointments() if all(row[k] == v for k, v in where.items())]
+        return [{c: row[c] for c in columns} if columns else row for row in rows]
+
+    def _appointments(self) -> list[dict[str, Any]]:
+        return query(
+            self.settings,
+            "SELECT id, patient_id, provider_id, appointment_type_id AS type_id, starts_at,"
+            " ends_at, status, late_cancel, source FROM appointments ORDER BY id",
+        )
+
+    def patient_row(self, patient_id: int) -> list[dict[str, Any]]:
+        """The patient's row in the practice system's own table, every column (a test checks
+        it is left as it was)."""
+        return query(self.settings, "SELECT * FROM patients WHERE id = %s", (patient_id,))
+
+    def add_office_appointment(
+        self, patient_id: int, provider_id: int, type_id: int, starts_at: datetime
+    ) -> None:
+        """An appointment the office books (not through the portal), at `starts_at` (aware),
+        for the type's duration."""
+        minutes = {FOLLOW_UP: 30, NEW_PATIENT: 60}[type_id]
+        start = starts_at.astimezone(UTC).replace(tzinfo=None)
+        execute(
+            self.settings,
+            "INSERT INTO appointments (patient_id, provider_id, appointment_type_id,"
+            " starts_at, ends_at, source) VALUES (%s, %s, %s, %s, %s, 'office')",
+            (patient_id, provider_id, type_id, start, start + timedelta(minutes=minutes)),
+        )
+
+    def set_portal_allowed(self, patient_id: int, allowed: bool) -> None:
+        """Straight SQL, behind the agent's back: the switch that says whether the patient may
+        use the portal. Portico's practice schema has none of its own, so here it is the
+        account's `access_enabled` (what `access disable` sets, without ending sessions)."""
+        execute(
+            self.settings,
+            "UPDATE portal_accounts SET access_enabled = %s WHERE patient_id = %s",
+            (int(allowed), patient_id),
+        )
 
 
 def seed_small_practice(settings: DatabaseSettings) -> None:
@@ -124,20 +201,29 @@ class RunningPractice:
     clock: FixedClock
     settings: DatabaseSettings  # where the test itself reads and writes (never via a relay)
     sessions: dict[int, str] = field(default_factory=dict)
+    small: SmallPractice | None = None  # the practice's ids and data, when the test gave one
+
+    @property
+    def ids(self) -> SmallPractice:
+        """The practice served: its ids (`ids.FOLLOW_UP`, `ids.patient(n)`) and data."""
+        return self.small or SmallPractice(self.settings)
 
     def session_for(self, patient: int) -> str:
         """A signed-in session for the patient, made the way sign-in makes one (an active,
         enabled account and a session row), without spending an argon2 hash per patient."""
         if patient not in self.sessions:
             connection = self.connect()
+            email = self.ids.email_of(patient)
             with connection, connection.cursor() as cursor:
-                account = queries.account_by(cursor, PorticoPatients(), "a.patient_id", patient)
+                # Portico's own table only: the practice's data may be in another database.
+                cursor.execute("SELECT id FROM portal_accounts WHERE patient_id = %s", (patient,))
+                account = cursor.fetchone()
                 if account is None:
                     account_id = queries.create_account(
                         cursor,
                         patient_id=patient,
-                        email=f"pat{patient}@example.org",
-                        login_email=f"pat{patient}@example.org",
+                        email=email,
+                        login_email=email,
                         username=None,
                         status="active",
                         access_enabled=True,
@@ -156,7 +242,10 @@ class RunningPractice:
         self.clock.set(now)
         self.sessions.clear()
 
-    async def call(self, method: str, patient: int | None = 1, **params: Any) -> Any:
+    async def call(self, method: str, patient: int | None = 0, **params: Any) -> Any:
+        """`method` as `patient` (default: the practice's first patient; None: signed out)."""
+        if patient == 0:
+            patient = self.ids.patient(1)
         session = None if patient is None else self.session_for(patient)
         return await self.client.request(method, params, session=session, deadline=20)
 
@@ -166,20 +255,30 @@ class RunningPractice:
     def query(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
         return query(self.settings, sql, args)
 
+    def appointments(self, *columns: str, **where: Any) -> list[dict[str, Any]]:
+        """SmallPractice.appointments of the practice this agent serves."""
+        return self.ids.appointments(*columns, **where)
+
 
 @asynccontextmanager
 async def running_practice(
-    settings: DatabaseSettings,
+    settings: DatabaseSettings | SmallPractice,
     keys: Path,
     *,
     now: datetime = NOW,
     direct: DatabaseSettings | None = None,
     **booking: Any,
 ) -> AsyncIterator[RunningPractice]:
-    """An agent using `settings`; the test's own queries go to `direct` (default: the same),
-    because a blocking query through a relay on the test's event loop would deadlock."""
+    """An agent using `settings` (or serving a SmallPractice, in its system); the test's own
+    queries go to `direct` (default: the same), because a blocking query through a relay on the
+    test's event loop would deadlock."""
     clock = FixedClock(now)
-    config = agent_config(settings, keys, **booking)
+    small = settings if isinstance(settings, SmallPractice) else None
+    if isinstance(settings, SmallPractice):
+        config = AgentConfig.model_validate(settings.config_data(keys, **booking))
+        settings = settings.settings
+    else:
+        config = agent_config(settings, keys, **booking)
     agent = Agent.build(config, clock=clock, hasher=cheap_hasher())
     await agent.start(port=0)
     client = await LinkClient.connect(
@@ -194,7 +293,7 @@ async def running_practice(
         requester_id="test-proxy",
     )
     try:
-        yield RunningPractice(agent, client, clock, direct or settings)
+        yield RunningPractice(agent, client, clock, direct or settings, small=small)
     finally:
         await client.close()
         await agent.stop(grace=5)

@@ -3,6 +3,8 @@
 A session acts only on its own patient (docs/protocol.md section 12): B's appointment ids and
 ids that do not exist get the identical not_found answer, ill-typed ids are invalid_params, and
 nothing A sends reads or changes a row of B's.
+
+Every test runs on both practice systems (`small_practice`: portico and openemr).
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.db.pool import DatabaseSettings
 from protocol.aio import RemoteError
-from tests.agent.access_fixtures import AccessPractice, access_practice, as_json, email_of
-from tests.support.practice import DR_ADAMS, DR_BAKER, FOLLOW_UP, NEW_PATIENT
+from tests.agent.access_fixtures import AccessPractice, access_practice, as_json
+from tests.support.practice import SmallPractice
 
-A, B = 1, 2
+A, B = 1, 2  # the patients' numbers in the small practice
 NOT_FOUND = ("not_found", "That appointment was not found.")
 MARKER = "'; DROP TABLE appointments; --"
 BAD_IDS: list[Any] = [
@@ -39,9 +40,9 @@ BAD_IDS: list[Any] = [
 
 def snapshot(practice: AccessPractice) -> list[list[dict[str, Any]]]:
     return [
-        practice.query("SELECT * FROM appointments ORDER BY id"),
+        practice.ids.appointments(),
         practice.query("SELECT * FROM portal_idempotency ORDER BY patient_id, idempotency_key"),
-        practice.query("SELECT * FROM patients WHERE id = %s", (B,)),
+        practice.ids.patient_row(practice.ids.patient(B)),
     ]
 
 
@@ -49,8 +50,8 @@ async def free_starts(practice: AccessPractice, session: str, count: int) -> lis
     slots = await practice.call(
         "booking.availability",
         session,
-        appointment_type_id=FOLLOW_UP,
-        provider_id=DR_ADAMS,
+        appointment_type_id=practice.ids.FOLLOW_UP,
+        provider_id=practice.ids.DR_ADAMS,
         days=5,
     )
     # An hour apart, so that 30-minute appointments at these starts never overlap.
@@ -62,7 +63,11 @@ async def free_starts(practice: AccessPractice, session: str, count: int) -> lis
 async def book(practice: AccessPractice, session: str, start: str, key: str) -> dict[str, Any]:
     booked: dict[str, Any] = await practice.call_raw(
         "booking.book",
-        {"appointment_type_id": FOLLOW_UP, "provider_id": DR_ADAMS, "start": start},
+        {
+            "appointment_type_id": practice.ids.FOLLOW_UP,
+            "provider_id": practice.ids.DR_ADAMS,
+            "start": start,
+        },
         session,
         key,
     )
@@ -71,18 +76,18 @@ async def book(practice: AccessPractice, session: str, start: str, key: str) -> 
 
 def assert_nothing_of_b(answer: Any, b_ids: set[int]) -> None:
     text = as_json(answer)
-    assert "Pat2" not in text and email_of(B) not in text
+    assert "Pat2" not in text and f"pat{B}@example.org" not in text
     if isinstance(answer, dict):
         for appointment in answer.get("upcoming", []) + answer.get("past", []):
             assert appointment["id"] not in b_ids
 
 
 async def test_b_s_appointments_and_missing_ones_look_the_same_to_a(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        a = await practice.signed_in_patient(A)
-        b = await practice.signed_in_patient(B)
+    async with access_practice(small_practice, link_keys) as practice:
+        a = await practice.signed_in_patient(small_practice.patient(A))
+        b = await practice.signed_in_patient(small_practice.patient(B))
         s1, s2, s3, free = await free_starts(practice, b, 4)
         b1 = (await book(practice, b, s1, "b-1"))["id"]
         b2 = (await book(practice, b, s2, "b-2"))["id"]
@@ -97,7 +102,11 @@ async def test_b_s_appointments_and_missing_ones_look_the_same_to_a(
                 ("booking.reschedule", {"appointment_id": target, "start": free}),
                 (
                     "booking.reschedule",
-                    {"appointment_id": target, "start": free, "provider_id": DR_BAKER},
+                    {
+                        "appointment_id": target,
+                        "start": free,
+                        "provider_id": small_practice.DR_BAKER,
+                    },
                 ),
             ):
                 error = await practice.refused_raw(method, params, a)
@@ -115,11 +124,11 @@ async def test_b_s_appointments_and_missing_ones_look_the_same_to_a(
 
 
 async def test_ill_typed_and_out_of_range_ids_are_invalid_params(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        a = await practice.signed_in_patient(A)
-        b = await practice.signed_in_patient(B)
+    async with access_practice(small_practice, link_keys) as practice:
+        a = await practice.signed_in_patient(small_practice.patient(A))
+        b = await practice.signed_in_patient(small_practice.patient(B))
         s1, free = await free_starts(practice, b, 2)
         b1 = (await book(practice, b, s1, "b-1"))["id"]
         before = snapshot(practice)
@@ -135,10 +144,14 @@ async def test_ill_typed_and_out_of_range_ids_are_invalid_params(
                     {"appointment_type_id": bad, "start": free},
                 ),
                 ("booking.availability", "appointment_type_id", {"appointment_type_id": bad}),
-                ("booking.availability", "days", {"appointment_type_id": FOLLOW_UP, "days": bad}),
+                (
+                    "booking.availability",
+                    "days",
+                    {"appointment_type_id": small_practice.FOLLOW_UP, "days": bad},
+                ),
             ]
             if bad is not None:  # a null provider means "No preference", which is allowed
-                type_and = {"appointment_type_id": FOLLOW_UP, "provider_id": bad}
+                type_and = {"appointment_type_id": small_practice.FOLLOW_UP, "provider_id": bad}
                 calls += [
                     ("booking.book", "provider_id", {**type_and, "start": free}),
                     (
@@ -159,23 +172,26 @@ async def test_ill_typed_and_out_of_range_ids_are_invalid_params(
 
 
 async def test_a_cannot_name_another_patient_in_any_method(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        a = await practice.signed_in_patient(A)
-        b = await practice.signed_in_patient(B)
+    async with access_practice(small_practice, link_keys) as practice:
+        a = await practice.signed_in_patient(small_practice.patient(A))
+        b = await practice.signed_in_patient(small_practice.patient(B))
         s1, free = await free_starts(practice, b, 2)
         b1 = (await book(practice, b, s1, "b-1"))["id"]
         before = snapshot(practice)
 
-        smuggled = {"patient_id": B}
+        smuggled = {"patient_id": small_practice.patient(B)}
         for method, params in (
             ("appointments.list", smuggled),
             ("appointments.list", {"appointment_id": b1}),
             ("booking.cancel", {"appointment_id": b1, **smuggled}),
             ("booking.reschedule", {"appointment_id": b1, "start": free, **smuggled}),
-            ("booking.book", {"appointment_type_id": FOLLOW_UP, "start": free, **smuggled}),
-            ("booking.availability", {"appointment_type_id": FOLLOW_UP, **smuggled}),
+            (
+                "booking.book",
+                {"appointment_type_id": small_practice.FOLLOW_UP, "start": free, **smuggled},
+            ),
+            ("booking.availability", {"appointment_type_id": small_practice.FOLLOW_UP, **smuggled}),
             ("booking.providers", smuggled),
             ("access.account", smuggled),
         ):
@@ -187,7 +203,11 @@ async def test_a_cannot_name_another_patient_in_any_method(
         # B's exact request, B's idempotency key: A gets A's own answer, never B's appointment.
         taken = await practice.refused_raw(
             "booking.book",
-            {"appointment_type_id": FOLLOW_UP, "provider_id": DR_ADAMS, "start": s1},
+            {
+                "appointment_type_id": small_practice.FOLLOW_UP,
+                "provider_id": small_practice.DR_ADAMS,
+                "start": s1,
+            },
             a,
             key="b-1",
         )
@@ -197,9 +217,9 @@ async def test_a_cannot_name_another_patient_in_any_method(
         for method, params in (
             ("appointments.list", {}),
             ("booking.providers", {}),
-            ("booking.providers", {"appointment_type_id": NEW_PATIENT}),
+            ("booking.providers", {"appointment_type_id": small_practice.NEW_PATIENT}),
             ("booking.appointment_types", {}),
-            ("booking.availability", {"appointment_type_id": FOLLOW_UP, "days": 5}),
+            ("booking.availability", {"appointment_type_id": small_practice.FOLLOW_UP, "days": 5}),
             ("access.account", {}),
         ):
             assert_nothing_of_b(await practice.call_raw(method, params, a), {b1})
@@ -207,10 +227,10 @@ async def test_a_cannot_name_another_patient_in_any_method(
 
 
 async def test_tampered_and_stolen_session_values_sign_nobody_in(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        b = await practice.signed_in_patient(B)
+    async with access_practice(small_practice, link_keys) as practice:
+        b = await practice.signed_in_patient(small_practice.patient(B))
         [row] = practice.query("SELECT token_hash FROM portal_sessions")
         flipped = b[:-1] + ("A" if b[-1] != "A" else "B")
         for session in (flipped, b.upper(), b[:-1], b + "x", row["token_hash"], "null", " "):
@@ -220,8 +240,8 @@ async def test_tampered_and_stolen_session_values_sign_nobody_in(
         start = "2026-11-30T15:00:00Z"
         for method, params in (
             ("appointments.list", {}),
-            ("booking.availability", {"appointment_type_id": FOLLOW_UP}),
-            ("booking.book", {"appointment_type_id": FOLLOW_UP, "start": start}),
+            ("booking.availability", {"appointment_type_id": small_practice.FOLLOW_UP}),
+            ("booking.book", {"appointment_type_id": small_practice.FOLLOW_UP, "start": start}),
             ("booking.cancel", {"appointment_id": 1}),
             ("booking.reschedule", {"appointment_id": 1, "start": start}),
             ("access.account", {}),

@@ -1,5 +1,9 @@
 """Sessions end when they should: sign-out, disabled access, idle and absolute timeouts,
-password and email changes; and lockout holds, but only for lockout_minutes."""
+password and email changes; and lockout holds, but only for lockout_minutes.
+
+The tests of `small_practice` run on both practice systems (portico and openemr); the email
+change ones stay on Portico's schema (the address on file is the practice system's, and what
+Portico may write there differs)."""
 
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ from tests.agent.access_fixtures import (
     link_token,
     text_of,
 )
+from tests.support.practice import SmallPractice
 
-P = 4
+P = 4  # the patient's number in the small practice
 
 
 async def works(practice: AccessPractice, session: str) -> bool:
@@ -37,11 +42,12 @@ async def sign_in_refused(practice: AccessPractice, login: str, password: str) -
 
 
 async def test_sign_out_ends_only_that_session(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        phone = await practice.signed_in_patient(P)
-        laptop = await practice.sign_in(email_of(P))
+    async with access_practice(small_practice, link_keys) as practice:
+        me = practice.ids.patient(P)
+        phone = await practice.signed_in_patient(me)
+        laptop = await practice.sign_in(practice.email_of(me))
         assert await practice.call("access.sign_out", phone) == {"signed_out": True}
         assert not await works(practice, phone)
         assert await works(practice, laptop)
@@ -51,37 +57,39 @@ async def test_sign_out_ends_only_that_session(
 
 
 async def test_disabled_access_is_refused_on_the_very_next_request(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        first = await practice.signed_in_patient(P)
-        second = await practice.sign_in(email_of(P))
-        other = await practice.signed_in_patient(P + 1)
+    async with access_practice(small_practice, link_keys) as practice:
+        me = practice.ids.patient(P)
+        first = await practice.signed_in_patient(me)
+        second = await practice.sign_in(practice.email_of(me))
+        other = await practice.signed_in_patient(practice.ids.patient(P + 1))
 
-        said = await practice.staff.set_access(P, False)
+        said = await practice.staff.set_access(me, False)
         assert said == "access disabled; 2 session(s) ended"
         assert not await works(practice, first)
         assert not await works(practice, second)
         assert await works(practice, other)
-        await sign_in_refused(practice, email_of(P), PASSWORD)
-        await practice.call("access.forgot_password", login=email_of(P))
+        await sign_in_refused(practice, practice.email_of(me), PASSWORD)
+        await practice.call("access.forgot_password", login=practice.email_of(me))
         assert await practice.deliver() == []  # no way back in by "forgot password"
 
-        await practice.staff.set_access(P, True)
+        await practice.staff.set_access(me, True)
         assert not await works(practice, first)  # old sessions stay ended
-        await practice.sign_in(email_of(P))
+        await practice.sign_in(practice.email_of(me))
 
 
 async def test_idle_sessions_expire_and_active_ones_do_not(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
     async with access_practice(
-        practice_db,
+        small_practice,
         link_keys,
         access={"session_idle_minutes": 30, "session_absolute_hours": 12},
     ) as practice:
-        active = await practice.signed_in_patient(P)
-        idle = await practice.sign_in(email_of(P))
+        me = practice.ids.patient(P)
+        active = await practice.signed_in_patient(me)
+        idle = await practice.sign_in(practice.email_of(me))
         for _ in range(4):  # two hours, never idle for 30 minutes
             practice.advance(minutes=29)
             assert await works(practice, active)
@@ -94,13 +102,16 @@ async def test_idle_sessions_expire_and_active_ones_do_not(
 
 
 async def test_sessions_end_at_the_absolute_limit_however_active(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
     async with access_practice(
-        practice_db, link_keys, access={"session_idle_minutes": 30, "session_absolute_hours": 1}
+        small_practice, link_keys, access={"session_idle_minutes": 30, "session_absolute_hours": 1}
     ) as practice:
-        await practice.set_password(P, PASSWORD)
-        answer = await practice.call("access.sign_in", login=email_of(P), password=PASSWORD)
+        me = practice.ids.patient(P)
+        await practice.set_password(me, PASSWORD)
+        answer = await practice.call(
+            "access.sign_in", login=practice.email_of(me), password=PASSWORD
+        )
         assert answer["expires_at"] == "2026-11-23T13:00:00Z"
         session = answer["session"]
         for _ in range(3):
@@ -111,54 +122,58 @@ async def test_sessions_end_at_the_absolute_limit_however_active(
 
 
 async def test_lockout_refuses_the_right_password_until_lockout_minutes_pass(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
     async with access_practice(
-        practice_db, link_keys, access={"lockout_failures": 3, "lockout_minutes": 15}
+        small_practice, link_keys, access={"lockout_failures": 3, "lockout_minutes": 15}
     ) as practice:
-        await practice.set_password(P, PASSWORD)
+        me = practice.ids.patient(P)
+        await practice.set_password(me, PASSWORD)
         for _ in range(2):
-            await sign_in_refused(practice, email_of(P), OTHER_PASSWORD)
-        await practice.sign_in(email_of(P))  # two failures: not locked, and the count resets
+            await sign_in_refused(practice, practice.email_of(me), OTHER_PASSWORD)
+        # Two failures: not locked, and the count resets.
+        await practice.sign_in(practice.email_of(me))
         for _ in range(3):
-            await sign_in_refused(practice, email_of(P), OTHER_PASSWORD)
+            await sign_in_refused(practice, practice.email_of(me), OTHER_PASSWORD)
 
-        await sign_in_refused(practice, email_of(P), PASSWORD)  # locked: the same answer
+        await sign_in_refused(practice, practice.email_of(me), PASSWORD)  # locked: the same answer
         practice.advance(minutes=10)
         for _ in range(5):  # more failures while locked do not extend the lock
-            await sign_in_refused(practice, email_of(P), OTHER_PASSWORD)
+            await sign_in_refused(practice, practice.email_of(me), OTHER_PASSWORD)
         practice.advance(minutes=4, seconds=59)
-        await sign_in_refused(practice, email_of(P), PASSWORD)
+        await sign_in_refused(practice, practice.email_of(me), PASSWORD)
         practice.advance(seconds=2)
-        session = await practice.sign_in(email_of(P))
+        session = await practice.sign_in(practice.email_of(me))
         assert await works(practice, session)
         # Another patient was never affected.
-        await practice.signed_in_patient(P + 1)
+        await practice.signed_in_patient(practice.ids.patient(P + 1))
 
 
 async def test_concurrent_wrong_guesses_all_count_towards_the_lockout(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
     """Twenty guesses sent at once are twenty failures, not as many as happened to read the
     counter before another attempt wrote it."""
     async with access_practice(
-        practice_db, link_keys, access={"lockout_failures": 10, "lockout_minutes": 15}
+        small_practice, link_keys, access={"lockout_failures": 10, "lockout_minutes": 15}
     ) as practice:
-        await practice.set_password(P, PASSWORD)
+        me = practice.ids.patient(P)
+        await practice.set_password(me, PASSWORD)
         await asyncio.gather(
-            *(sign_in_refused(practice, email_of(P), OTHER_PASSWORD) for _ in range(20))
+            *(sign_in_refused(practice, practice.email_of(me), OTHER_PASSWORD) for _ in range(20))
         )
-        await sign_in_refused(practice, email_of(P), PASSWORD)  # locked by now
+        await sign_in_refused(practice, practice.email_of(me), PASSWORD)  # locked by now
         practice.advance(minutes=15, seconds=1)
-        await practice.sign_in(email_of(P))
+        await practice.sign_in(practice.email_of(me))
 
 
 async def test_change_password_ends_other_sessions_and_returns_a_new_one(
-    practice_db: DatabaseSettings, link_keys: Path
+    small_practice: SmallPractice, link_keys: Path
 ) -> None:
-    async with access_practice(practice_db, link_keys) as practice:
-        here = await practice.signed_in_patient(P)
-        elsewhere = await practice.sign_in(email_of(P))
+    async with access_practice(small_practice, link_keys) as practice:
+        me = practice.ids.patient(P)
+        here = await practice.signed_in_patient(me)
+        elsewhere = await practice.sign_in(practice.email_of(me))
 
         wrong = await practice.refused(
             "access.change_password",
@@ -180,9 +195,9 @@ async def test_change_password_ends_other_sessions_and_returns_a_new_one(
         assert not await works(practice, elsewhere)
         assert await works(practice, answer["session"])
 
-        await sign_in_refused(practice, email_of(P), PASSWORD)
-        await practice.sign_in(email_of(P), OTHER_PASSWORD)
-        notice = await practice.one_mail(email_of(P))
+        await sign_in_refused(practice, practice.email_of(me), PASSWORD)
+        await practice.sign_in(practice.email_of(me), OTHER_PASSWORD)
+        notice = await practice.one_mail(practice.email_of(me))
         assert "password" in notice.message["Subject"]
         assert OTHER_PASSWORD not in text_of(notice) and PASSWORD not in text_of(notice)
 

@@ -1,0 +1,66 @@
+"""Issue 13, Must show: "Flipping allow_patient_portal in the table refuses that patient's next
+request." Staff turn the portal off in their own system (straight SQL here, behind the agent's
+back: no `access disable`, no session ended by Portico); the patient's very next click over the
+link is answered as a session that has ended, word for word as a session that never existed.
+
+Runs on both practice systems (`small_practice`): on openemr the switch is
+`patient_data.allow_patient_portal` ('NO'); Portico's own schema has no such column, so there
+the switch behind the agent's back is the account's `access_enabled`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.access.sessions import SIGN_IN_FAILED
+from agent.access.tokens import new_token
+from tests.agent.access_fixtures import PASSWORD, AccessPractice, access_practice
+from tests.support.practice import SmallPractice
+
+P = 4  # the patient's number in the small practice
+
+
+async def _appointments(practice: AccessPractice, session: str) -> object:
+    return await practice.call("appointments.list", session)
+
+
+async def test_turning_the_portal_off_in_the_table_refuses_the_next_request(
+    small_practice: SmallPractice, link_keys: Path
+) -> None:
+    async with access_practice(small_practice, link_keys) as practice:
+        me, other = small_practice.patient(P), small_practice.patient(P + 1)
+        session = await practice.signed_in_patient(me)
+        others = await practice.signed_in_patient(other)
+        assert await _appointments(practice, session) == {"upcoming": [], "past": []}
+
+        small_practice.set_portal_allowed(me, False)
+
+        refused = await practice.refused("appointments.list", session)
+        never_existed, _ = new_token()
+        missing = await practice.refused("appointments.list", never_existed)
+        assert refused.code == "unauthenticated"
+        assert (refused.code, refused.message) == (missing.code, missing.message)
+        # The right password no longer signs in, and says so as for an unknown login.
+        for login in (practice.email_of(me), "nobody.at.all@example.org"):
+            error = await practice.refused("access.sign_in", login=login, password=PASSWORD)
+            assert (error.code, error.message) == ("unauthenticated", SIGN_IN_FAILED)
+        # Only that patient: the other one's session carries on.
+        assert await _appointments(practice, others) == {"upcoming": [], "past": []}
+
+
+async def test_booking_is_refused_once_the_portal_is_off(
+    small_practice: SmallPractice, link_keys: Path
+) -> None:
+    """Not just reads: a booking sent after the switch changes nothing in the calendar."""
+    async with access_practice(small_practice, link_keys) as practice:
+        me = small_practice.patient(P)
+        session = await practice.signed_in_patient(me)
+        small_practice.set_portal_allowed(me, False)
+        error = await practice.refused(
+            "booking.book",
+            session,
+            appointment_type_id=small_practice.FOLLOW_UP,
+            provider_id=small_practice.DR_ADAMS,
+            start="2026-11-25T15:00:00Z",
+        )
+        assert error.code == "unauthenticated"
+        assert small_practice.appointments() == []
