@@ -18,7 +18,7 @@ from agent.access.context import CHECK_EMAIL, LINK_INVALID, AccessContext, is_lo
 from agent.access.identifiers import mask_email
 from agent.caller import Caller
 from agent.errors import Refused
-from agent.store.base import PracticeReadOnly
+from agent.store.errors import PracticeReadOnly
 from protocol.errors import ErrorCode
 
 EMAIL_CHANGE_VALID = timedelta(hours=24)

@@ -30,7 +30,8 @@ from agent.access.identifiers import IdentifierRefused, normalise_email
 from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
 from agent.errors import Refused
-from agent.store.base import Patients, PracticeReadOnly
+from agent.store.base import Patients
+from agent.store.errors import PracticeReadOnly
 from protocol.errors import ErrorCode
 
 VERIFY_VALID = timedelta(hours=48)

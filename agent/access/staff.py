@@ -15,7 +15,7 @@ from agent.access.credentials import EMAIL_CHANGE_VALID
 from agent.access.enrolment import INVITE_VALID
 from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
 from agent.access.service import AccessService
-from agent.store.base import PracticeReadOnly
+from agent.store.errors import PracticeReadOnly
 
 REFUSED = "\x00refused:"
 

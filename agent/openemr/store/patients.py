@@ -3,7 +3,7 @@
 A patient is their `pid` (what every OpenEMR table joins on), never `patient_data.id`. Of
 `patient_data` Portico writes one column, `allow_patient_portal` ('YES'/'NO', as OpenEMR's
 demographics page does), when staff run `access enable|disable`; a new chart and the email on
-a chart are the office's to make in OpenEMR (:class:`~agent.store.base.PracticeReadOnly`).
+a chart are the office's to make in OpenEMR (:class:`~agent.store.errors.PracticeReadOnly`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from agent.openemr import people
 from agent.openemr.people import PatientIdentity
-from agent.store.base import PatientRow, PracticeReadOnly, Tx
+from agent.store.base import PatientRow, Tx
+from agent.store.errors import PracticeReadOnly
 
 if TYPE_CHECKING:
     from agent.openemr.store.tables import Tables

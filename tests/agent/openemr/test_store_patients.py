@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from agent.store.base import PatientRow, PracticeReadOnly
+from agent.store.base import PatientRow
+from agent.store.errors import PracticeReadOnly
 from tests.agent.openemr.chart import ADA, NOW, expected_ada, write_charts
 from tests.agent.openemr.store import openemr_store, read
 from tests.support.openemr import OpenEMRDatabase
