@@ -1,8 +1,11 @@
 """What Portico reads from an OpenEMR database: calendar rows, the calendar globals, bookable
-providers, patient appointment categories, a patient's identity and own appointments.
+providers, patient appointment categories (patients and their own appointments:
+agent/openemr/people.py).
 
 Plain functions over the caller's PyMySQL DictCursor (agent/db/pool.py), run inside its
-transaction; nothing here writes. The OpenEMR practice store wraps them.
+transaction; nothing here writes. The OpenEMR practice store wraps them. Every table is named
+by the `tables` keyword (:class:`~agent.openemr.tables.Tables`): the connection's default
+database is Portico's own, not OpenEMR's.
 
 Two rules hold throughout (README of issue 13, section 8):
 - `pc_aid` and `pc_pid` are varchars holding ids as text, and are compared with strings. A
@@ -30,19 +33,16 @@ from agent.openemr.calendar import (
     event_from_row,
 )
 from agent.openemr.recurrence import parse_weekend_days
+from agent.openemr.tables import Tables
 
 # The longest range `calendar_events` reads: the booking horizon's maximum (730 days,
 # agent/config.py) plus a day either side. One query's rows stay bounded by the practice's
 # calendar over two years, never by its whole history.
 MAX_RANGE_DAYS = 732
-# A patient's appointment list is a page, not an export (as agent/booking/queries.py).
-MAX_PATIENT_APPOINTMENTS = 200
 # Installer defaults of the globals the finder reads (library/globals.inc.php; README 2.6).
 DEFAULT_SLOT_MINUTES = 15
 # `pc_constant_id` of the category OpenEMR's portal never offers (add_edit_event_user.php).
 NO_SHOW = "no_show"
-# `allow_patient_portal` value that grants access, exactly (PatientPortalLoginController.php).
-PORTAL_ALLOWED = "YES"
 
 # Exactly the columns `event_from_row` reads.
 _EVENT_COLUMNS = (
@@ -67,7 +67,12 @@ class CalendarRows:
 
 
 def calendar_events(
-    cursor: Any, provider_ids: Collection[str], first_day: date, last_day: date
+    cursor: Any,
+    provider_ids: Collection[str],
+    first_day: date,
+    last_day: date,
+    *,
+    tables: Tables,
 ) -> CalendarRows:
     """Every `openemr_postcalendar_events` row that can open or block time of `provider_ids`
     (`users.id` as text, as `pc_aid` holds it) on local days [first_day, last_day]:
@@ -93,16 +98,16 @@ def calendar_events(
     # on pc_endDate inside the index. Its leading column needs the categories in use, a
     # loose index scan of the same index (not the categories table: a row may keep the id
     # of a category since deleted, and still blocks its time).
-    cursor.execute("SELECT DISTINCT pc_catid FROM openemr_postcalendar_events")
+    cursor.execute(f"SELECT DISTINCT pc_catid FROM {tables.events}")
     categories = [row["pc_catid"] for row in cursor.fetchall()]
     if not categories:  # an empty calendar
         return CalendarRows((), ())
     marks = _placeholders(owners)
     cursor.execute(
-        f"SELECT {_EVENT_COLUMNS} FROM openemr_postcalendar_events"
+        f"SELECT {_EVENT_COLUMNS} FROM {tables.events}"
         f" WHERE pc_aid IN ({marks}) AND pc_eventDate BETWEEN %s AND %s"
         " UNION ALL"
-        f" SELECT {_EVENT_COLUMNS} FROM openemr_postcalendar_events"
+        f" SELECT {_EVENT_COLUMNS} FROM {tables.events}"
         f" WHERE pc_catid IN ({_placeholders(categories)}) AND pc_aid IN ({marks})"
         " AND pc_eventDate < %s AND pc_endDate >= %s"
         " ORDER BY pc_eid",
@@ -137,11 +142,11 @@ class CalendarSettings:
 _CALENDAR_GLOBALS = ("gbl_time_zone", "weekend_days", "calendar_interval")
 
 
-def practice_calendar_settings(cursor: Any) -> CalendarSettings:
+def practice_calendar_settings(cursor: Any, *, tables: Tables) -> CalendarSettings:
     """The calendar globals. `schedule_start`/`schedule_end` are left out: they only bound
     the calendar grid's display, and OpenEMR's finder does not read them (README 2.6)."""
     cursor.execute(
-        f"SELECT gl_name, gl_value FROM globals WHERE gl_name IN"
+        f"SELECT gl_name, gl_value FROM {tables.globals} WHERE gl_name IN"
         f" ({_placeholders(_CALENDAR_GLOBALS)}) ORDER BY gl_name, gl_index",
         _CALENDAR_GLOBALS,
     )
@@ -181,7 +186,7 @@ class Provider:
     name: str  # title, first and last name, as a patient reads it
 
 
-def providers(cursor: Any, *, scheduled_from: date) -> list[Provider]:
+def providers(cursor: Any, *, scheduled_from: date, tables: Tables) -> list[Provider]:
     """Providers as README 2.2 recommends (`authorized = 1 AND active = 1 AND calendar = 1
     AND username <> ''`) who also have an In Office row on or after `scheduled_from` (a
     single one dated then or later, or a series ending then or later), ordered by last name.
@@ -190,7 +195,7 @@ def providers(cursor: Any, *, scheduled_from: date) -> list[Provider]:
     installer makes the admin (id 1) an authorized calendar user with no schedule, whom no
     patient could ever book. A user who works is offered, whatever their id."""
     cursor.execute(
-        "SELECT id, title, fname, lname FROM users"
+        f"SELECT id, title, fname, lname FROM {tables.users}"
         " WHERE authorized = 1 AND active = 1 AND calendar = 1 AND username <> ''"
     )
     users = {str(row["id"]): row for row in cursor.fetchall()}
@@ -198,7 +203,7 @@ def providers(cursor: Any, *, scheduled_from: date) -> list[Provider]:
         return []
     # basic_event's (pc_catid, pc_aid) prefix; the dates are filtered inside the index.
     cursor.execute(
-        "SELECT DISTINCT pc_aid FROM openemr_postcalendar_events"
+        f"SELECT DISTINCT pc_aid FROM {tables.events}"
         f" WHERE pc_catid = %s AND pc_aid IN ({_placeholders(users)})"
         " AND (pc_eventDate >= %s OR pc_endDate >= %s)",
         [IN_OFFICE, *users, scheduled_from, scheduled_from],
@@ -227,14 +232,14 @@ class AppointmentCategory:
     minutes: int  # pc_duration is seconds; rounded up, so a booking never runs short
 
 
-def appointment_categories(cursor: Any) -> list[AppointmentCategory]:
+def appointment_categories(cursor: Any, *, tables: Tables) -> list[AppointmentCategory]:
     """What OpenEMR's portal offers (README 2.4: `pc_active = 1`, `pc_cattype = 0`, not
     constant `no_show`, by `pc_seq`), less what it would book wrongly: the In and Out
     markers by id even if a practice made them patient categories (a booking of one would
     open or close a provider's day), and categories of no duration (nothing to book)."""
     cursor.execute(
         "SELECT pc_catid, pc_constant_id, pc_catname, pc_duration"
-        " FROM openemr_postcalendar_categories"
+        f" FROM {tables.categories}"
         " WHERE pc_active = 1 AND pc_cattype = 0 AND pc_duration > 0"
         " AND pc_catid NOT IN (%s, %s)"
         " ORDER BY pc_seq, pc_catid",
@@ -251,128 +256,3 @@ def appointment_categories(cursor: Any) -> list[AppointmentCategory]:
         # Exact, in Python: a NULL constant is offered, as PHP's `=== 'no_show'` offers it.
         if row["pc_constant_id"] != NO_SHOW
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class PatientIdentity:
-    """The `patient_data` fields a portal checks a person against (README 2.1)."""
-
-    pid: int  # the key everything joins on; not patient_data.id
-    first_name: str
-    last_name: str
-    date_of_birth: date | None
-    email: str  # '' when none; not unique (families share one)
-    postal_code: str  # free text as entered: may be ZIP+4, spaced, or empty
-    portal_allowed: bool  # allow_patient_portal is exactly 'YES'; '' (the default) and 'NO' are no
-    deceased: bool  # deceased_date is set; OpenEMR's portal ignores it, Portico refuses
-
-    @property
-    def may_use_portal(self) -> bool:
-        return self.portal_allowed and not self.deceased
-
-
-_PATIENT = (
-    "SELECT pid, fname, lname, DOB, email, postal_code, allow_patient_portal, deceased_date"
-    " FROM patient_data"
-)
-
-
-def _patient(row: Mapping[str, Any]) -> PatientIdentity:
-    born = row["DOB"]
-    return PatientIdentity(
-        pid=int(row["pid"]),
-        first_name=row["fname"] or "",
-        last_name=row["lname"] or "",
-        # PyMySQL returns a zero date as the string '0000-00-00': no birth date.
-        date_of_birth=born if isinstance(born, date) else None,
-        email=row["email"] or "",
-        postal_code=row["postal_code"] or "",
-        portal_allowed=row["allow_patient_portal"] == PORTAL_ALLOWED,
-        deceased=row["deceased_date"] not in (None, "", "0000-00-00 00:00:00"),
-    )
-
-
-def patient_identity(cursor: Any, pid: int) -> PatientIdentity | None:
-    """The patient whose `pid` this is (read on every request: staff switching the portal
-    off in OpenEMR ends access at the next click), or None."""
-    cursor.execute(_PATIENT + " WHERE pid = %s", (pid,))
-    row = cursor.fetchone()
-    return None if row is None else _patient(row)
-
-
-def patients_born_on(cursor: Any, born: date) -> list[PatientIdentity]:
-    """Every patient born on `born`, by `pid` (index `idx_patient_dob`): the charts a person
-    registering may be, matched on name and zip by the caller, as Portico's own schema does.
-    `email` has no index in OpenEMR, so a lookup starts from the birth date."""
-    cursor.execute(_PATIENT + " WHERE DOB = %s ORDER BY pid", (born,))
-    return [_patient(row) for row in cursor.fetchall()]
-
-
-@dataclass(frozen=True, slots=True)
-class PatientAppointment:
-    """One of a patient's appointments, as OpenEMR's calendar holds it (local wall time)."""
-
-    id: int  # pc_eid
-    day: date  # pc_eventDate
-    start: timedelta  # pc_startTime, after local midnight
-    minutes: int  # pc_duration, rounded up to a minute
-    status: str  # pc_apptstatus code of list `apptstat` ('^' pending, 'x' cancelled, ...)
-    category_id: int
-    category_name: str  # pc_title when the category has since been deleted
-    provider_id: str  # pc_aid
-    provider_name: str | None  # None when pc_aid is no user
-
-
-def patient_appointments(cursor: Any, pid: int, since: date) -> list[PatientAppointment]:
-    """The patient's own single appointments dated `since` or later, earliest first, at most
-    MAX_PATIENT_APPOINTMENTS. Repeating rows are left out: OpenEMR's portal does not let a
-    patient change them either ("contact your appointment desk")."""
-    cursor.execute(
-        "SELECT e.pc_eid, e.pc_eventDate, e.pc_startTime, e.pc_duration, e.pc_apptstatus,"
-        " e.pc_catid, e.pc_title, e.pc_aid, e.pc_pid, c.pc_catname"
-        " FROM openemr_postcalendar_events e"
-        " LEFT JOIN openemr_postcalendar_categories c ON c.pc_catid = e.pc_catid"
-        # pc_pid has no index: the date bounds the scan (index pc_eventDate).
-        " WHERE e.pc_pid = %s AND e.pc_eventDate >= %s AND e.pc_recurrtype = 0"
-        " AND e.pc_startTime IS NOT NULL"
-        " ORDER BY e.pc_eventDate, e.pc_startTime, e.pc_eid LIMIT %s",
-        (str(pid), since, MAX_PATIENT_APPOINTMENTS),
-    )
-    # The collation would let '1001 ' through; the patient's rows are exactly str(pid). A
-    # zero-in-date day ('2026-11-00', stored by a non-strict server) is no appointment.
-    rows = [
-        row
-        for row in cursor.fetchall()
-        if row["pc_pid"] == str(pid) and isinstance(row["pc_eventDate"], date)
-    ]
-    names = _provider_names(cursor, {row["pc_aid"] for row in rows})
-    return [
-        PatientAppointment(
-            id=int(row["pc_eid"]),
-            day=row["pc_eventDate"],
-            start=row["pc_startTime"],
-            minutes=math.ceil(int(row["pc_duration"] or 0) / 60),
-            status=row["pc_apptstatus"] or "",
-            category_id=int(row["pc_catid"]),
-            category_name=row["pc_catname"] or row["pc_title"] or "",
-            provider_id=row["pc_aid"] or "",
-            provider_name=names.get(row["pc_aid"] or ""),
-        )
-        for row in rows
-    ]
-
-
-def _provider_names(cursor: Any, aids: Collection[str | None]) -> dict[str, str]:
-    """Names of the users these `pc_aid` texts are; a text that is not exactly a users.id as
-    OpenEMR writes it (digits, no leading zero) names nobody."""
-    ids = {aid: int(aid) for aid in aids if aid and aid.isascii() and aid.isdigit()}
-    ids = {aid: number for aid, number in ids.items() if str(number) == aid}
-    if not ids:
-        return {}
-    numbers = sorted(set(ids.values()))
-    cursor.execute(
-        f"SELECT id, title, fname, lname FROM users WHERE id IN ({_placeholders(numbers)})",
-        numbers,
-    )
-    names = {int(row["id"]): provider_name(row) for row in cursor.fetchall()}
-    return {aid: names[number] for aid, number in ids.items() if number in names}

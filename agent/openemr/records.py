@@ -52,6 +52,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.openemr import clinical as c
+from agent.openemr.tables import Tables
 from agent.store.base import (
     AllergyRow,
     ClinicalRecord,
@@ -71,24 +72,26 @@ CVX_CODE_TYPE = 100  # code_types.ct_id of CVX in OpenEMR's installer (sql/datab
 
 
 def clinical_record(
-    cursor: Any, pid: int, *, zone: ZoneInfo, now: datetime
+    cursor: Any, pid: int, *, tables: Tables, zone: ZoneInfo, now: datetime
 ) -> ClinicalRecord | None:
     """Patient `pid`'s whole record, or None if OpenEMR has no such patient (or no birth date
-    for them). `now` is an aware instant; `zone` is the practice's."""
-    patient = _patient(cursor, pid)
+    for them). `now` is an aware instant; `zone` is the practice's; `tables` names OpenEMR's
+    tables with their database."""
+    t = tables
+    patient = _patient(cursor, t, pid)
     if patient is None:
         return None
     clock = _Clock(zone, now)
     return ClinicalRecord(
         patient=patient,
-        allergies=_allergies(cursor, pid, clock),
+        allergies=_allergies(cursor, t, pid, clock),
         medications=_medications(
-            _prescriptions(cursor, pid, clock), _listed_medications(cursor, pid, clock)
+            _prescriptions(cursor, t, pid, clock), _listed_medications(cursor, t, pid, clock)
         ),
-        problems=_problems(cursor, pid, clock),
-        visits=_visits(cursor, pid, clock),
-        labs=_labs(cursor, pid, clock),
-        immunizations=_immunizations(cursor, pid, clock),
+        problems=_problems(cursor, t, pid, clock),
+        visits=_visits(cursor, t, pid, clock),
+        labs=_labs(cursor, t, pid, clock),
+        immunizations=_immunizations(cursor, t, pid, clock),
     )
 
 
@@ -108,10 +111,10 @@ class _Clock:
         return local.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
 
 
-def _patient(cursor: Any, pid: int) -> PatientRow | None:
+def _patient(cursor: Any, t: Tables, pid: int) -> PatientRow | None:
     cursor.execute(
         "SELECT pid, fname, lname, DOB, email, phone_home, phone_cell, postal_code"
-        " FROM patient_data WHERE pid = %s",
+        f" FROM {t.patient_data} WHERE pid = %s",
         (pid,),
     )
     row = cursor.fetchone()
@@ -129,11 +132,11 @@ def _patient(cursor: Any, pid: int) -> PatientRow | None:
     )
 
 
-def _list_rows(cursor: Any, pid: int, kind: str, columns: str) -> list[dict[str, Any]]:
+def _list_rows(cursor: Any, t: Tables, pid: int, kind: str, columns: str) -> list[dict[str, Any]]:
     # Open entries first, then the latest, so that the LIMIT keeps what matters today.
     cursor.execute(
         f"SELECT l.id, l.title, l.diagnosis, l.begdate, l.enddate, l.comments, {columns}"
-        " FROM lists l WHERE l.pid = %s AND l.type = %s AND l.activity = 1"
+        f" FROM {t.lists} l WHERE l.pid = %s AND l.type = %s AND l.activity = 1"
         " AND l.verification NOT IN (%s, %s)"
         " ORDER BY l.enddate IS NOT NULL, l.begdate DESC, l.id DESC LIMIT %s",
         (pid, kind, *c.NOT_THERE, MAX_ROWS),
@@ -141,9 +144,9 @@ def _list_rows(cursor: Any, pid: int, kind: str, columns: str) -> list[dict[str,
     return list(cursor.fetchall())
 
 
-def _problems(cursor: Any, pid: int, clock: _Clock) -> tuple[ProblemRow, ...]:
+def _problems(cursor: Any, t: Tables, pid: int, clock: _Clock) -> tuple[ProblemRow, ...]:
     problems = []
-    for row in _list_rows(cursor, pid, "medical_problem", "l.outcome, l.occurrence"):
+    for row in _list_rows(cursor, t, pid, "medical_problem", "l.outcome, l.occurrence"):
         codes = c.diagnosis_codes(row["diagnosis"])
         end = c.moment(row["enddate"])
         problems.append(
@@ -166,13 +169,14 @@ def _problems(cursor: Any, pid: int, clock: _Clock) -> tuple[ProblemRow, ...]:
     )
 
 
-def _allergies(cursor: Any, pid: int, clock: _Clock) -> tuple[AllergyRow, ...]:
+def _allergies(cursor: Any, t: Tables, pid: int, clock: _Clock) -> tuple[AllergyRow, ...]:
     rows = _list_rows(
         cursor,
+        t,
         pid,
         "allergy",
         "l.outcome, l.reaction, l.severity_al,"
-        " (SELECT o.title FROM list_options o WHERE o.list_id = 'reaction'"
+        f" (SELECT o.title FROM {t.list_options} o WHERE o.list_id = 'reaction'"
         "  AND o.option_id = l.reaction) AS reaction_title",
     )
     allergies = []
@@ -196,14 +200,15 @@ def _allergies(cursor: Any, pid: int, clock: _Clock) -> tuple[AllergyRow, ...]:
     return tuple(sorted(allergies, key=lambda a: (a.status != "active", a.substance, a.id)))
 
 
-def _listed_medications(cursor: Any, pid: int, clock: _Clock) -> list[MedicationRow]:
+def _listed_medications(cursor: Any, t: Tables, pid: int, clock: _Clock) -> list[MedicationRow]:
     rows = _list_rows(
         cursor,
+        t,
         pid,
         "medication",
-        "(SELECT m.drug_dosage_instructions FROM lists_medication m WHERE m.list_id = l.id"
+        f"(SELECT m.drug_dosage_instructions FROM {t.lists_medication} m WHERE m.list_id = l.id"
         "  ORDER BY m.id LIMIT 1) AS instructions,"
-        " EXISTS (SELECT 1 FROM lists_medication m WHERE m.list_id = l.id"
+        f" EXISTS (SELECT 1 FROM {t.lists_medication} m WHERE m.list_id = l.id"
         "  AND m.prescription_id IS NOT NULL) AS prescribed",
     )
     return [
@@ -222,11 +227,11 @@ def _listed_medications(cursor: Any, pid: int, clock: _Clock) -> list[Medication
     ]
 
 
-def _prescriptions(cursor: Any, pid: int, clock: _Clock) -> list[MedicationRow]:
+def _prescriptions(cursor: Any, t: Tables, pid: int, clock: _Clock) -> list[MedicationRow]:
     cursor.execute(
         "SELECT p.id, p.drug, p.rxnorm_drugcode, p.start_date, p.end_date,"
         " p.drug_dosage_instructions, p.note, u.title, u.fname, u.lname"
-        " FROM prescriptions p LEFT JOIN users u ON u.id = p.provider_id"
+        f" FROM {t.prescriptions} p LEFT JOIN {t.users} u ON u.id = p.provider_id"
         " WHERE p.patient_id = %s AND p.active = 1"
         " ORDER BY p.end_date IS NOT NULL, p.start_date DESC, p.id DESC LIMIT %s",
         (pid, MAX_ROWS),
@@ -260,13 +265,13 @@ def _medications(
     )
 
 
-def _visits(cursor: Any, pid: int, clock: _Clock) -> tuple[VisitRow, ...]:
+def _visits(cursor: Any, t: Tables, pid: int, clock: _Clock) -> tuple[VisitRow, ...]:
     cursor.execute(
         "SELECT e.id, e.date, e.date_end, e.reason, k.pc_catname, u.id AS provider_id,"
         " u.title, u.fname, u.lname"
-        " FROM form_encounter e"
-        " LEFT JOIN users u ON u.id = e.provider_id"
-        " LEFT JOIN openemr_postcalendar_categories k ON k.pc_catid = e.pc_catid"
+        f" FROM {t.form_encounter} e"
+        f" LEFT JOIN {t.users} u ON u.id = e.provider_id"
+        f" LEFT JOIN {t.categories} k ON k.pc_catid = e.pc_catid"
         " WHERE e.pid = %s AND e.date IS NOT NULL AND e.date <= %s"
         " ORDER BY e.date DESC, e.id DESC LIMIT %s",
         (pid, clock.local_now, MAX_VISITS),
@@ -293,7 +298,7 @@ def _visits(cursor: Any, pid: int, clock: _Clock) -> tuple[VisitRow, ...]:
 _TAKEN = ("collected", "resulted", "order_collected", "reported", "ordered")
 
 
-def _labs(cursor: Any, pid: int, clock: _Clock) -> tuple[LabRow, ...]:
+def _labs(cursor: Any, t: Tables, pid: int, clock: _Clock) -> tuple[LabRow, ...]:
     cursor.execute(
         "SELECT r.procedure_result_id AS id, r.result_code, r.result_text, r.result, r.units,"
         " r.`range`, r.abnormal, r.result_status, r.comments, rep.report_status,"
@@ -302,12 +307,12 @@ def _labs(cursor: Any, pid: int, clock: _Clock) -> tuple[LabRow, ...]:
         " o.date_ordered AS ordered,"
         # Only the same patient's visit: a result filed against someone else's encounter
         # must not point at it (as in the portico reader).
-        " (SELECT MIN(e.id) FROM form_encounter e WHERE e.pid = o.patient_id"
+        f" (SELECT MIN(e.id) FROM {t.form_encounter} e WHERE e.pid = o.patient_id"
         "  AND e.encounter = o.encounter_id) AS visit_id"
-        " FROM procedure_order o"
-        " JOIN procedure_report rep ON rep.procedure_order_id = o.procedure_order_id"
-        " JOIN procedure_result r ON r.procedure_report_id = rep.procedure_report_id"
-        " LEFT JOIN procedure_order_code t ON t.procedure_order_id = rep.procedure_order_id"
+        f" FROM {t.procedure_order} o"
+        f" JOIN {t.procedure_report} rep ON rep.procedure_order_id = o.procedure_order_id"
+        f" JOIN {t.procedure_result} r ON r.procedure_report_id = rep.procedure_report_id"
+        f" LEFT JOIN {t.procedure_order_code} t ON t.procedure_order_id = rep.procedure_order_id"
         "  AND t.procedure_order_seq = rep.procedure_order_seq"
         " WHERE o.patient_id = %s AND o.activity = 1"
         " ORDER BY COALESCE(rep.date_collected, r.date, o.date_collected, rep.date_report,"
@@ -338,13 +343,14 @@ def _labs(cursor: Any, pid: int, clock: _Clock) -> tuple[LabRow, ...]:
     return tuple(sorted(labs, key=lambda lab: (*_latest(lab.collected_at), lab.test_name, lab.id)))
 
 
-def _immunizations(cursor: Any, pid: int, clock: _Clock) -> tuple[ImmunizationRow, ...]:
+def _immunizations(cursor: Any, t: Tables, pid: int, clock: _Clock) -> tuple[ImmunizationRow, ...]:
     cursor.execute(
         "SELECT i.id, i.cvx_code, i.administered_date, i.lot_number, i.manufacturer,"
         " i.expiration_date, i.note, i.completion_status,"
-        " (SELECT COALESCE(NULLIF(TRIM(k.code_text), ''), k.code_text_short) FROM codes k"
+        " (SELECT COALESCE(NULLIF(TRIM(k.code_text), ''), k.code_text_short)"
+        f" FROM {t.codes} k"
         "  WHERE k.code_type = %s AND k.code = i.cvx_code ORDER BY k.id LIMIT 1) AS vaccine"
-        " FROM immunizations i WHERE i.patient_id = %s AND i.added_erroneously = 0"
+        f" FROM {t.immunizations} i WHERE i.patient_id = %s AND i.added_erroneously = 0"
         " ORDER BY i.administered_date DESC, i.id DESC LIMIT %s",
         (CVX_CODE_TYPE, pid, MAX_ROWS),
     )

@@ -18,7 +18,7 @@ import pytest
 
 from agent.db.migrate import apply_migrations
 from agent.db.pool import DatabaseSettings
-from agent.openemr import queries, records
+from agent.openemr import people, queries, records
 from tests.agent.check.check_fixtures import Run, check, database_user, run_as_admin, write_config
 from tests.support.database import MariaDB
 from tests.support.openemr import OpenEMRDatabase
@@ -276,8 +276,8 @@ def test_unapplied_migrations_say_run_migrate(
 def test_the_printed_grants_let_the_read_queries_run(
     openemr_db: OpenEMRDatabase, portal: str, link_keys: Path, tmp_path: Path
 ) -> None:
-    # Until the store's queries take a `tables` keyword, they name OpenEMR's tables unqualified:
-    # run them with OpenEMR's database as the default, as that user.
+    # The reads name OpenEMR's tables with their database; run them with Portico's own database
+    # as the default, as the agent does, as that user.
     add_patient(openemr_db, 1)
     with printed_user(openemr_db, portal, link_keys, tmp_path) as (user, _):
         connection = pymysql.connect(
@@ -285,19 +285,21 @@ def test_the_printed_grants_let_the_read_queries_run(
             port=user.port,
             user=user.user,
             password=user.password,
-            database=openemr_db.settings.name,
+            database=portal,
             cursorclass=pymysql.cursors.DictCursor,
         )
         with connection, connection.cursor() as cursor:
-            queries.practice_calendar_settings(cursor)
-            queries.providers(cursor, scheduled_from=date(2030, 1, 1))
-            queries.appointment_categories(cursor)
-            queries.patient_identity(cursor, 1)
-            queries.patients_born_on(cursor, date(1980, 1, 1))
-            queries.patient_appointments(cursor, 1, date(2030, 1, 1))
-            queries.calendar_events(cursor, ["1"], date(2030, 1, 1), date(2030, 1, 14))
+            t = openemr_db.tables
+            queries.practice_calendar_settings(cursor, tables=t)
+            queries.providers(cursor, scheduled_from=date(2030, 1, 1), tables=t)
+            queries.appointment_categories(cursor, tables=t)
+            people.patient_identity(cursor, 1, tables=t)
+            people.patients_born_on(cursor, date(1980, 1, 1), tables=t)
+            people.patient_appointments(cursor, 1, date(2030, 1, 1), tables=t)
+            people.patient_appointment(cursor, 1, 1, tables=t)
+            queries.calendar_events(cursor, ["1"], date(2030, 1, 1), date(2030, 1, 14), tables=t)
             chart = records.clinical_record(
-                cursor, 1, zone=ZoneInfo("America/New_York"), now=datetime.now(UTC)
+                cursor, 1, tables=t, zone=ZoneInfo("America/New_York"), now=datetime.now(UTC)
             )
             with pytest.raises(pymysql.MySQLError) as denied:
                 cursor.execute("DELETE FROM openemr_postcalendar_events WHERE FALSE")

@@ -47,7 +47,7 @@ def read(db: OpenEMRDatabase, pid: int) -> ClinicalRecord | None:
     """clinical_record on a connection in the database's sql_mode, as the agent's pool runs."""
     connection = db.connect()
     with connection, connection.cursor() as cursor:
-        return clinical_record(cursor, pid, zone=ZONE, now=NOW)
+        return clinical_record(cursor, pid, tables=db.tables, zone=ZONE, now=NOW)
 
 
 @dataclass

@@ -86,7 +86,7 @@ def test_ended_means_before_the_practices_local_now(openemr_db: OpenEMRDatabase)
     late = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
     connection = openemr_db.connect()
     with connection, connection.cursor() as cursor:
-        record = clinical_record(cursor, 1001, zone=ZONE, now=late)
+        record = clinical_record(cursor, 1001, tables=openemr_db.tables, zone=ZONE, now=late)
     assert record is not None
     assert [(m.name, m.status) for m in record.medications] == [
         ("Ends today", "active"),

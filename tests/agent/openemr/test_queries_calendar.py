@@ -17,6 +17,7 @@ from agent.openemr.queries import (
     calendar_events,
     practice_calendar_settings,
 )
+from agent.openemr.tables import Tables
 from tests.support.openemr import OpenEMRDatabase
 from tests.support.openemr.recurrspec import DAY, WEEK, WORKDAY, every
 from tests.support.openemr.rows import (
@@ -49,8 +50,13 @@ def _sql(db: OpenEMRDatabase, statement: str, args: Any = ()) -> None:
         cursor.execute(statement, args)
 
 
+def _tables(cursor: DictCursor) -> Tables:
+    """The tables of the database the cursor's connection uses."""
+    return Tables.of(cursor.connection.db.decode())
+
+
 def read(cursor: DictCursor, *providers: int) -> CalendarRows:
-    return calendar_events(cursor, [str(p) for p in providers], FIRST, LAST)
+    return calendar_events(cursor, [str(p) for p in providers], FIRST, LAST, tables=_tables(cursor))
 
 
 def test_the_rows_that_can_touch_the_days_and_no_others(
@@ -301,17 +307,19 @@ def test_rows_with_a_date_no_calendar_event_holds_are_counted_not_raised(
 
 
 def test_an_empty_calendar_and_a_range_too_long_or_reversed(cursor: DictCursor) -> None:
-    assert calendar_events(cursor, ["2"], FIRST, LAST) == CalendarRows((), ())
+    assert calendar_events(cursor, ["2"], FIRST, LAST, tables=_tables(cursor)) == CalendarRows(
+        (), ()
+    )
     with pytest.raises(ValueError):
-        calendar_events(cursor, ["2"], LAST, FIRST)
+        calendar_events(cursor, ["2"], LAST, FIRST, tables=_tables(cursor))
     with pytest.raises(ValueError):
-        calendar_events(cursor, ["2"], date(2026, 1, 1), date(2028, 1, 3))
+        calendar_events(cursor, ["2"], date(2026, 1, 1), date(2028, 1, 3), tables=_tables(cursor))
 
 
 def test_the_installers_globals_give_no_zone_a_weekend_of_saturday_sunday_and_15_minutes(
     cursor: DictCursor,
 ) -> None:
-    assert practice_calendar_settings(cursor) == CalendarSettings(
+    assert practice_calendar_settings(cursor, tables=_tables(cursor)) == CalendarSettings(
         time_zone=None, weekend=(6, 0), slot_minutes=15
     )
 
@@ -323,7 +331,7 @@ def test_a_practices_globals_are_read_as_set(
     set_global(openemr_db, "weekend_days", "5,6")
     set_global(openemr_db, "calendar_interval", "20")
 
-    assert practice_calendar_settings(cursor) == CalendarSettings(
+    assert practice_calendar_settings(cursor, tables=_tables(cursor)) == CalendarSettings(
         time_zone=ZoneInfo("America/New_York"), weekend=(5, 6), slot_minutes=20
     )
 
@@ -334,7 +342,7 @@ def test_missing_globals_take_the_installers_defaults(
     set_global(openemr_db, "gbl_time_zone", "Europe/Lisbon")
     _sql(openemr_db, "DELETE FROM globals")
 
-    assert practice_calendar_settings(cursor) == CalendarSettings(
+    assert practice_calendar_settings(cursor, tables=_tables(cursor)) == CalendarSettings(
         time_zone=None, weekend=(6, 0), slot_minutes=15
     )
 
@@ -352,7 +360,7 @@ def test_blank_or_unusable_globals(
     set_global(openemr_db, "weekend_days", weekend)
     set_global(openemr_db, "calendar_interval", interval)
 
-    assert practice_calendar_settings(cursor) == CalendarSettings(
+    assert practice_calendar_settings(cursor, tables=_tables(cursor)) == CalendarSettings(
         time_zone=None, weekend=(), slot_minutes=15
     )
 
@@ -363,4 +371,4 @@ def test_of_several_rows_of_a_global_the_last_index_wins(
     """interface/globals.php assigns rows in (gl_name, gl_index) order."""
     insert(openemr_db, "globals", {"gl_name": "calendar_interval", "gl_index": 1, "gl_value": "30"})
 
-    assert practice_calendar_settings(cursor).slot_minutes == 30
+    assert practice_calendar_settings(cursor, tables=_tables(cursor)).slot_minutes == 30

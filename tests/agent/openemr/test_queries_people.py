@@ -10,17 +10,15 @@ from typing import Any
 import pytest
 from pymysql.cursors import DictCursor
 
-from agent.openemr.queries import (
-    AppointmentCategory,
+from agent.openemr.people import (
     PatientAppointment,
     PatientIdentity,
-    Provider,
-    appointment_categories,
     patient_appointments,
     patient_identity,
     patients_born_on,
-    providers,
 )
+from agent.openemr.queries import AppointmentCategory, Provider, appointment_categories, providers
+from agent.openemr.tables import Tables
 from tests.support.openemr import OpenEMRDatabase
 from tests.support.openemr.recurrspec import WORKDAY, every
 from tests.support.openemr.rows import (
@@ -43,6 +41,11 @@ def cursor(openemr_db: OpenEMRDatabase) -> Iterator[DictCursor]:
     connection = openemr_db.connect()
     with connection, connection.cursor() as cursor:
         yield cursor
+
+
+def _tables(cursor: DictCursor) -> Tables:
+    """The tables of the database the cursor's connection uses."""
+    return Tables.of(cursor.connection.db.decode())
 
 
 def _sql(db: OpenEMRDatabase, statement: str, args: Any = ()) -> None:
@@ -87,7 +90,7 @@ def test_bookable_providers_are_authorized_active_calendar_users_who_work(
     nameless = add_provider(db, username="", fname="No", lname="Login")
     _works(db, nameless)
 
-    assert providers(cursor, scheduled_from=TODAY) == [
+    assert providers(cursor, scheduled_from=TODAY, tables=_tables(cursor)) == [
         Provider(bailey, "Miranda Bailey"),
         Provider(grey, "Dr. Meredith Grey"),
     ]
@@ -97,11 +100,13 @@ def test_the_installers_admin_is_offered_only_once_they_work(
     openemr_db: OpenEMRDatabase, cursor: DictCursor
 ) -> None:
     """The admin (id 1) is an authorized calendar user out of the box, with no schedule."""
-    assert providers(cursor, scheduled_from=TODAY) == []
+    assert providers(cursor, scheduled_from=TODAY, tables=_tables(cursor)) == []
 
     _works(openemr_db, ADMIN)
 
-    assert providers(cursor, scheduled_from=TODAY) == [Provider(ADMIN, "Administrator")]
+    assert providers(cursor, scheduled_from=TODAY, tables=_tables(cursor)) == [
+        Provider(ADMIN, "Administrator")
+    ]
 
 
 def test_patient_categories_are_the_portals_less_the_markers_and_zero_length_ones(
@@ -124,7 +129,7 @@ def test_patient_categories_are_the_portals_less_the_markers_and_zero_length_one
     )
     _sql(db, "UPDATE openemr_postcalendar_categories SET pc_cattype = 0 WHERE pc_catid = 2")
 
-    assert appointment_categories(cursor) == [
+    assert appointment_categories(cursor, tables=_tables(cursor)) == [
         AppointmentCategory(OFFICE_VISIT, "office_visit", "Office Visit", 15),
         AppointmentCategory(physical, "annual_physical", "Annual Physical", 45),
         AppointmentCategory(9, "established_patient", "Established Patient", 15),
@@ -148,7 +153,7 @@ def test_a_patient_is_found_by_pid_with_the_fields_a_portal_checks(
     )
     assert row_id != 1001
 
-    assert patient_identity(cursor, 1001) == PatientIdentity(
+    assert patient_identity(cursor, 1001, tables=_tables(cursor)) == PatientIdentity(
         pid=1001,
         first_name="Ada",
         last_name="Lovelace",
@@ -158,8 +163,8 @@ def test_a_patient_is_found_by_pid_with_the_fields_a_portal_checks(
         portal_allowed=True,
         deceased=False,
     )
-    assert patient_identity(cursor, row_id) is None
-    assert patient_identity(cursor, 9999) is None
+    assert patient_identity(cursor, row_id, tables=_tables(cursor)) is None
+    assert patient_identity(cursor, 9999, tables=_tables(cursor)) is None
 
 
 @pytest.mark.parametrize("value", ["NO", "", "yes", "Yes", "YES ", " YES"])
@@ -170,7 +175,7 @@ def test_only_exactly_yes_allows_the_portal(
     call 'yes' and 'YES ' equal to 'YES'."""
     add_patient(openemr_db, 1001, portal=value)
 
-    identity = patient_identity(cursor, 1001)
+    identity = patient_identity(cursor, 1001, tables=_tables(cursor))
 
     assert identity is not None
     assert (identity.portal_allowed, identity.may_use_portal) == (False, False)
@@ -181,7 +186,7 @@ def test_null_cannot_be_stored_and_a_staff_flip_ends_access(
 ) -> None:
     """The column is NOT NULL: an UPDATE to NULL in OpenEMR's mode stores '' (no access)."""
     add_patient(openemr_db, 1001, portal="YES")
-    assert patient_identity(cursor, 1001) == PatientIdentity(
+    assert patient_identity(cursor, 1001, tables=_tables(cursor)) == PatientIdentity(
         1001, "Ada", "Lovelace", date(1980, 4, 2), "", "", True, False
     )
 
@@ -190,7 +195,7 @@ def test_null_cannot_be_stored_and_a_staff_flip_ends_access(
     assert openemr_db.query("SELECT allow_patient_portal FROM patient_data") == [
         {"allow_patient_portal": ""}
     ]
-    identity = patient_identity(cursor, 1001)
+    identity = patient_identity(cursor, 1001, tables=_tables(cursor))
     assert identity is not None and not identity.may_use_portal
 
 
@@ -199,7 +204,7 @@ def test_a_deceased_patient_may_not_use_the_portal(
 ) -> None:
     add_patient(openemr_db, 1001, portal="YES", deceased="2026-09-01 10:00:00")
 
-    identity = patient_identity(cursor, 1001)
+    identity = patient_identity(cursor, 1001, tables=_tables(cursor))
 
     assert identity is not None
     assert (identity.portal_allowed, identity.deceased, identity.may_use_portal) == (
@@ -215,13 +220,13 @@ def test_patients_born_on_a_day(openemr_db: OpenEMRDatabase, cursor: DictCursor)
     add_patient(openemr_db, 1002, fname="Bea", dob="1980-04-03")
     add_patient(openemr_db, 1004, fname="Di", dob=None)
 
-    born = patients_born_on(cursor, date(1980, 4, 2))
+    born = patients_born_on(cursor, date(1980, 4, 2), tables=_tables(cursor))
 
     assert [(p.pid, p.first_name, p.postal_code, p.portal_allowed) for p in born] == [
         (1001, "Ada", "02139", True),
         (1003, "Cy", "", False),
     ]
-    assert patients_born_on(cursor, date(1980, 4, 4)) == []
+    assert patients_born_on(cursor, date(1980, 4, 4), tables=_tables(cursor)) == []
 
 
 def test_a_patients_own_single_appointments_from_a_day(
@@ -254,7 +259,7 @@ def test_a_patients_own_single_appointments_from_a_day(
     # A zero day of the month, which a non-strict server stores: no appointment.
     visit("2026-11-00", "9:00", patient=1001)
 
-    assert patient_appointments(cursor, 1001, TODAY) == [
+    assert patient_appointments(cursor, 1001, TODAY, tables=_tables(cursor)) == [
         PatientAppointment(
             id=cancelled,
             day=date(2026, 11, 2),
@@ -289,5 +294,7 @@ def test_a_patients_own_single_appointments_from_a_day(
             provider_name=None,
         ),
     ]
-    assert [a.id for a in patient_appointments(cursor, 1002, TODAY)] == [theirs]
-    assert patient_appointments(cursor, 1003, TODAY) == []
+    assert [a.id for a in patient_appointments(cursor, 1002, TODAY, tables=_tables(cursor))] == [
+        theirs
+    ]
+    assert patient_appointments(cursor, 1003, TODAY, tables=_tables(cursor)) == []

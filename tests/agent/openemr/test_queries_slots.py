@@ -93,8 +93,8 @@ def test_a_providers_30_minute_starts_on_both_sides_of_the_dst_change(
 
     connection = db.connect()
     with connection, connection.cursor() as cursor:
-        settings = practice_calendar_settings(cursor)
-        rows = calendar_events(cursor, [str(grey)], FIRST, LAST)
+        settings = practice_calendar_settings(cursor, tables=db.tables)
+        rows = calendar_events(cursor, [str(grey)], FIRST, LAST, tables=db.tables)
     assert settings.time_zone is not None and rows.unreadable == ()
     rules = CalendarRules(
         zone=settings.time_zone,

@@ -35,6 +35,7 @@ import pymysql.cursors
 import pytest
 
 from agent.db.pool import DatabaseSettings
+from agent.openemr.tables import Tables
 from tests.support.database import MariaDB
 
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -85,6 +86,11 @@ class OpenEMRDatabase:
             autocommit=True,
             init_command=_init_command(self.sql_mode if sql_mode is None else sql_mode),
         )
+
+    @property
+    def tables(self) -> Tables:
+        """Its tables as the agent's SQL names them (qualified with this database's name)."""
+        return Tables.of(self.settings.name)
 
     def as_openemr(self) -> pymysql.connections.Connection[Any]:
         """A connection in the session mode OpenEMR gives all of its own connections."""
