@@ -32,7 +32,7 @@ _UNAVAILABLE_CODES = frozenset({1040, 1053, 1205, 1213, 1927, 2003, 2006, 2013, 
 DEADLOCK = 1213
 
 # Called with the connection once a transaction has ended (Database.transaction's `after`).
-AfterTransaction = Callable[[pymysql.connections.Connection[Any]], None]
+AfterTransaction = Callable[["pymysql.connections.Connection[Any]"], None]
 
 
 class DatabaseUnavailable(Exception):

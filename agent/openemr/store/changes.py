@@ -93,6 +93,8 @@ class OpenEMRChanges:
     # Test hook: called between the service's availability check and the INSERT, with the
     # transaction's cursor (a test commits a conflicting row there, as OpenEMR's UI could).
     before_insert: Callable[[Tx], None] | None = None
+    # Seconds a change waits for another booking's lock before refusing as busy.
+    lock_wait_seconds: int = locks.WAIT_SECONDS
 
     if TYPE_CHECKING:  # the booking reads, from schedule.py
 
@@ -107,7 +109,8 @@ class OpenEMRChanges:
     # -- locks
 
     def _lock(self, tx: Tx, kind: str, key: int) -> None:
-        locks.take(tx, locks.lock_name(practice_database(self.tables), kind, str(key)))
+        name = locks.lock_name(practice_database(self.tables), kind, str(key))
+        locks.take(tx, name, self.lock_wait_seconds)
 
     def lock_patient(self, tx: Tx, patient_id: int) -> bool:
         self._lock(tx, "patient", patient_id)
