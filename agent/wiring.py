@@ -54,13 +54,14 @@ def database_settings(config: AgentConfig) -> DatabaseSettings:
     )
 
 
-def practice_store(config: AgentConfig, db: Database) -> PracticeStore:
-    """The store for the practice's system (`practice.system`)."""
+def practice_store(config: AgentConfig, db: Database, clock: Clock | None = None) -> PracticeStore:
+    """The store for the practice's system (`practice.system`); `clock` tells the OpenEMR
+    store "today" (default: the system clock)."""
     match config.practice.system:
         case "portico":
             return PorticoStore(db)
         case "openemr":
-            return OpenEMRStore(db, openemr_settings(config))  # type: ignore[return-value]
+            return OpenEMRStore(db, openemr_settings(config), clock)
 
 
 def openemr_settings(config: AgentConfig) -> OpenEMRSettings:
@@ -123,7 +124,7 @@ def build_access(
 ) -> AccessService:
     return AccessService(
         db,
-        store or practice_store(config, db),
+        store or practice_store(config, db, clock),
         access_rules(config),
         hasher or PasswordHasher(),
         mail_templates(config),
@@ -146,7 +147,7 @@ def build_services(
 ) -> Services:
     """Every link method the agent serves, over services sharing `db` and `clock`."""
     practice = config.practice
-    store = practice_store(config, db)
+    store = practice_store(config, db, clock)
     booking = BookingService(
         store,
         booking_rules(config),

@@ -8,6 +8,7 @@ change of email is confirmed from the new address and told to the old one (seed 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from agent.access.context import CHECK_EMAIL, LINK_INVALID, AccessContext, is_lo
 from agent.access.identifiers import mask_email
 from agent.caller import Caller
 from agent.errors import Refused
+from agent.store.errors import PracticeReadOnly
 from protocol.errors import ErrorCode
 
 EMAIL_CHANGE_VALID = timedelta(hours=24)
@@ -311,7 +313,10 @@ class Credentials:
         old = account["email"]
         login_email = address if access.email_is_login(account) else None
         q.update_account(cursor, account["id"], email=address, login_email=login_email)
-        access.store.set_patient_email(cursor, account["patient_id"], address)
+        # The portal writes to the account's address; a practice system that keeps the
+        # chart's address to itself (OpenEMR) keeps the one the office has on file.
+        with suppress(PracticeReadOnly):
+            access.store.set_patient_email(cursor, account["patient_id"], address)
         q.revoke_all_sessions(cursor, account["id"], now)
         q.end_unused_tokens(cursor, account["id"], now)
         if old and old != address:

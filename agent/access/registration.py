@@ -31,6 +31,7 @@ from agent.access.tokens import new_token, token_hash
 from agent.db import is_duplicate_key
 from agent.errors import Refused
 from agent.store.base import Patients
+from agent.store.errors import PracticeReadOnly
 from protocol.errors import ErrorCode
 
 VERIFY_VALID = timedelta(hours=48)
@@ -326,14 +327,19 @@ class Registrations:
                 return refuse("username_taken")
         if patient_id is None:
             # Seed 004: a self-registered patient exists once their email is verified.
-            patient_id = access.store.create_patient(
-                cursor,
-                first_name=row["first_name"],
-                last_name=row["last_name"],
-                date_of_birth=row["date_of_birth"],
-                email=address,
-                home_zip=row["home_zip"],
-            )
+            try:
+                patient_id = access.store.create_patient(
+                    cursor,
+                    first_name=row["first_name"],
+                    last_name=row["last_name"],
+                    date_of_birth=row["date_of_birth"],
+                    email=address,
+                    home_zip=row["home_zip"],
+                )
+            except PracticeReadOnly:
+                # The practice system makes its own charts (OpenEMR): the office registers
+                # the person, who is told to call, as when the chart needs the office.
+                return refuse("no_chart")
             detail = "new_chart"
         else:
             detail = "existing_chart"

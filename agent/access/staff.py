@@ -15,6 +15,7 @@ from agent.access.credentials import EMAIL_CHANGE_VALID
 from agent.access.enrolment import INVITE_VALID
 from agent.access.identifiers import IdentifierRefused, mask_email, normalise_email
 from agent.access.service import AccessService
+from agent.store.errors import PracticeReadOnly
 
 REFUSED = "\x00refused:"
 
@@ -279,7 +280,13 @@ class StaffActions:
             if other is not None and (account is None or other["id"] != account["id"]):
                 raise StaffRefused("that address is already another account's login")
             if account is None:
-                access.store.set_patient_email(cursor, patient_id, address)
+                try:
+                    access.store.set_patient_email(cursor, patient_id, address)
+                except PracticeReadOnly:
+                    raise StaffRefused(
+                        "the address on file is the practice system's: change it there"
+                        " (OpenEMR: the patient's Demographics, Contact), then invite"
+                    ) from None
                 self._audit(cursor, "access.email_changed", "ok", patient_id, detail="no_account")
                 return (
                     "address changed on file (the patient has no portal account yet; an "

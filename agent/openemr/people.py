@@ -74,6 +74,12 @@ def patient_identity(cursor: Any, pid: int, *, tables: Tables) -> PatientIdentit
     return None if row is None else _patient(row)
 
 
+def all_patients(cursor: Any, *, tables: Tables) -> list[PatientIdentity]:
+    """Every patient, by `pid` (staff invitations and the duplicate report)."""
+    cursor.execute(_PATIENT.format(tables.patient_data) + " ORDER BY pid")
+    return [_patient(row) for row in cursor.fetchall()]
+
+
 def patients_born_on(cursor: Any, born: date, *, tables: Tables) -> list[PatientIdentity]:
     """Every patient born on `born`, by `pid` (index `idx_patient_dob`): the charts a person
     registering may be, matched on name and zip by the caller, as Portico's own schema does.

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from agent.clock import Clock, SystemClock
 from agent.db import Database
 from agent.errors import Refused
 from agent.openemr.store import locks
@@ -38,10 +39,12 @@ __all__ = ["OpenEMRSettings", "OpenEMRStore"]
 class OpenEMRStore(OpenEMRSchedule, OpenEMRChanges, OpenEMRPatients, OpenEMRCharts, OpenEMRLookups):
     """:class:`agent.store.base.PracticeStore` over OpenEMR's tables, on the agent's pool."""
 
-    def __init__(self, db: Database, settings: OpenEMRSettings) -> None:
+    def __init__(self, db: Database, settings: OpenEMRSettings, clock: Clock | None = None) -> None:
         self.db = db
         self.settings = settings
         self.tables = settings.tables
+        # "Today" for the providers still working and "now" for what has ended in a chart.
+        self.clock: Clock = clock or SystemClock()
 
     async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
         """The pool's transaction; the named locks it took are released after it ends, on its
