@@ -70,8 +70,8 @@ def open_office(pair: OpenEMRPortal, **settings: object) -> Office:
     store = OpenEMRStore(
         Database(pair.portal),
         OpenEMRSettings(tables=Tables.of(db.settings.name), zone=ZONE, **settings),  # type: ignore[arg-type]
+        FixedClock(NOW),
     )
-    store.clock = FixedClock(NOW)
     return Office(db, store, provider)
 
 
