@@ -61,7 +61,7 @@ def practice_store(config: AgentConfig, db: Database, clock: Clock | None = None
         case "portico":
             return PorticoStore(db)
         case "openemr":
-            return OpenEMRStore(db, openemr_settings(config), clock)  # type: ignore[return-value]
+            return OpenEMRStore(db, openemr_settings(config), clock)
 
 
 def openemr_settings(config: AgentConfig) -> OpenEMRSettings:

@@ -31,6 +31,9 @@ T = TypeVar("T")
 _UNAVAILABLE_CODES = frozenset({1040, 1053, 1205, 1213, 1927, 2003, 2006, 2013, 2055})
 DEADLOCK = 1213
 
+# Called with the connection once a transaction has ended (Database.transaction's `after`).
+AfterTransaction = Callable[["pymysql.connections.Connection[Any]"], None]
+
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached or dropped us; the request may be retried later."""
@@ -99,7 +102,13 @@ class Database:
         except queue.Empty:
             return self._connect()
 
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...], attempts: int) -> T:
+    def _run(
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        attempts: int,
+        after: AfterTransaction | None,
+    ) -> T:
         for attempt in range(attempts):
             try:
                 connection = self._checkout()
@@ -126,6 +135,10 @@ class Database:
                 keep = _rollback(connection)
                 raise
             finally:
+                # Only on a connection that is kept: closing one ends its session, and with it
+                # whatever the session held (named locks).
+                if keep and after is not None:
+                    keep = _after(after, connection)
                 self._count_in_use(-1)
                 if keep and not self._closed:
                     self._idle.put(connection)
@@ -133,14 +146,27 @@ class Database:
                     _close_quietly(connection)
         raise AssertionError("unreachable")
 
-    async def transaction(self, fn: Callable[..., T], *args: Any, attempts: int = 3) -> T:
+    async def transaction(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        attempts: int = 3,
+        after: AfterTransaction | None = None,
+    ) -> T:
         """Run fn(cursor, *args) in a worker thread inside one transaction; commit if it
         returns, roll back if it raises. Deadlocks are retried; a database that is down or
-        drops the connection raises DatabaseUnavailable."""
+        drops the connection raises DatabaseUnavailable.
+
+        `after(connection)` runs once the transaction has ended (after the commit or the
+        rollback of every attempt), on the same connection, before anyone else may use it:
+        for what belongs to the session rather than the transaction, such as named locks,
+        which COMMIT does not release. If it raises, the error is logged and the connection
+        is closed instead of reused (which ends the session and so releases them); the
+        transaction's own result or error stands."""
         if self._closed:
             raise DatabaseUnavailable("database pool is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, fn, args, attempts)
+        return await loop.run_in_executor(self._executor, self._run, fn, args, attempts, after)
 
     async def close(self) -> None:
         self._closed = True
@@ -150,6 +176,17 @@ class Database:
                 _close_quietly(self._idle.get_nowait())
             except queue.Empty:
                 break
+
+
+def _after(after: AfterTransaction, connection: pymysql.connections.Connection[Any]) -> bool:
+    """Run the after-transaction callback; False if it failed (the connection is dropped)."""
+    try:
+        after(connection)
+        return True
+    except Exception as exc:
+        # The type only: a driver message may quote the statement and its values.
+        log.warning("db.after_transaction_failed", error=type(exc).__name__)
+        return False
 
 
 def _rollback(connection: pymysql.connections.Connection[Any]) -> bool:

@@ -19,14 +19,19 @@ from typing import Any, TypeVar
 
 from agent.clock import Clock, SystemClock
 from agent.db import Database
+from agent.errors import Refused
+from agent.openemr.store import locks
 from agent.openemr.store.changes import OpenEMRChanges
 from agent.openemr.store.charts import OpenEMRCharts
 from agent.openemr.store.lookups import OpenEMRLookups
 from agent.openemr.store.patients import OpenEMRPatients
 from agent.openemr.store.schedule import OpenEMRSchedule
 from agent.openemr.store.settings import OpenEMRSettings
+from protocol.errors import ErrorCode
 
 T = TypeVar("T")
+
+CALENDAR_BUSY = "The office's calendar is busy right now. Please try again in a moment."
 
 __all__ = ["OpenEMRSettings", "OpenEMRStore"]
 
@@ -42,4 +47,9 @@ class OpenEMRStore(OpenEMRSchedule, OpenEMRChanges, OpenEMRPatients, OpenEMRChar
         self.clock: Clock = clock or SystemClock()
 
     async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.db.transaction(fn, *args)
+        """The pool's transaction; the named locks it took are released after it ends, on its
+        connection (locks.py). A lock not granted in time refuses like any busy service."""
+        try:
+            return await self.db.transaction(fn, *args, after=locks.release)
+        except locks.LockTimeout:
+            raise Refused(ErrorCode.BUSY, CALENDAR_BUSY) from None

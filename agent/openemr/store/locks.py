@@ -8,8 +8,10 @@ on each other in a cycle. A row OpenEMR writes around the locks is caught by the
 after insert (changes.py).
 
 A named lock belongs to the connection, not the transaction: COMMIT does not release it. Every
-key taken is remembered on the cursor (`take`), and the pool releases them after the
-transaction ends, commit or rollback (`release`, called by the store's transaction wrapper).
+name taken is remembered on the connection (`take`), and released once the transaction has
+ended, commit or rollback, on that same connection (`release`, which the store passes to the
+pool as the transaction's `after`). Releasing before the commit would let a second booking
+read the calendar before the first booking's row is committed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ MAX_NAME = 64
 
 
 class LockTimeout(Exception):
-    """Another booking held the lock for longer than WAIT_SECONDS."""
+    """Another booking held the lock for longer than the wait."""
 
 
 def lock_name(database: str, kind: str, key: str) -> str:
@@ -36,26 +38,41 @@ def lock_name(database: str, kind: str, key: str) -> str:
     return name
 
 
+def _taken(connection: Any) -> list[str]:
+    taken: list[str] | None = getattr(connection, _TAKEN, None)
+    if taken is None:
+        taken = []
+        setattr(connection, _TAKEN, taken)
+    return taken
+
+
 def take(cursor: Any, name: str, wait: int = WAIT_SECONDS) -> None:
-    """Hold `name` until `release(cursor)`; waits up to `wait` seconds."""
-    taken: list[str] = getattr(cursor, _TAKEN, None) or []
+    """Hold `name` until `release(cursor.connection)`; waits up to `wait` seconds, then
+    raises LockTimeout. Taking a name already held by this connection does nothing."""
+    taken = _taken(cursor.connection)
     if name in taken:
         return
     cursor.execute("SELECT GET_LOCK(%s, %s) AS got", (name, wait))
     row = cursor.fetchone()
+    # 1 taken; 0 timed out; NULL an error (e.g. the session was killed).
     if not row or row["got"] != 1:
         raise LockTimeout(name)
     taken.append(name)
-    setattr(cursor, _TAKEN, taken)
 
 
-def held(cursor: Any) -> list[str]:
-    """The names this cursor holds, in the order taken."""
-    return list(getattr(cursor, _TAKEN, None) or [])
+def held(connection: Any) -> list[str]:
+    """The names this connection holds, in the order taken."""
+    return list(getattr(connection, _TAKEN, None) or [])
 
 
-def release(cursor: Any) -> None:
-    """Release every name this cursor took (after its transaction ended)."""
-    for name in reversed(held(cursor)):
-        cursor.execute("DO RELEASE_LOCK(%s)", (name,))
-    setattr(cursor, _TAKEN, [])
+def release(connection: Any) -> None:
+    """Release every name this connection took; call after its transaction ended. A name
+    that fails to release stays listed, so the caller drops the connection (ending the
+    session releases it)."""
+    taken = _taken(connection)
+    if not taken:
+        return
+    with connection.cursor() as cursor:
+        while taken:
+            cursor.execute("DO RELEASE_LOCK(%s)", (taken[-1],))
+            taken.pop()
