@@ -43,7 +43,7 @@ def practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
 
 
 # The practice systems a test of `small_practice` runs on.
-PRACTICE_SYSTEMS = ["portico"]
+PRACTICE_SYSTEMS = ["portico", "openemr"]
 
 
 @pytest.fixture(params=PRACTICE_SYSTEMS)

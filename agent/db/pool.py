@@ -64,6 +64,9 @@ class Database:
         self._lock = threading.Lock()
         self._in_use = 0
         self._closed = False
+        # Run after every transaction of this pool (a store's named locks, which outlive
+        # COMMIT, must be released whoever opened the transaction).
+        self._after_every: list[AfterTransaction] = []
 
     @property
     def in_use(self) -> int:
@@ -137,14 +140,21 @@ class Database:
             finally:
                 # Only on a connection that is kept: closing one ends its session, and with it
                 # whatever the session held (named locks).
-                if keep and after is not None:
-                    keep = _after(after, connection)
+                for hook in (*self._after_every, after):
+                    if keep and hook is not None:
+                        keep = _after(hook, connection)
                 self._count_in_use(-1)
                 if keep and not self._closed:
                     self._idle.put(connection)
                 elif not keep:
                     _close_quietly(connection)
         raise AssertionError("unreachable")
+
+    def after_every_transaction(self, hook: AfterTransaction) -> None:
+        """Run `hook(connection)` after every transaction of this pool ends, as `after`
+        (kept connections only; a hook that raises drops the connection)."""
+        if hook not in self._after_every:
+            self._after_every.append(hook)
 
     async def transaction(
         self,

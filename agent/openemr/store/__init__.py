@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from agent.clock import Clock, SystemClock
 from agent.db import Database
-from agent.errors import Refused
 from agent.openemr.store import locks
 from agent.openemr.store.changes import OpenEMRChanges
 from agent.openemr.store.charts import OpenEMRCharts
@@ -27,11 +26,8 @@ from agent.openemr.store.lookups import OpenEMRLookups
 from agent.openemr.store.patients import OpenEMRPatients
 from agent.openemr.store.schedule import OpenEMRSchedule
 from agent.openemr.store.settings import OpenEMRSettings
-from protocol.errors import ErrorCode
 
 T = TypeVar("T")
-
-CALENDAR_BUSY = "The office's calendar is busy right now. Please try again in a moment."
 
 __all__ = ["OpenEMRSettings", "OpenEMRStore"]
 
@@ -45,11 +41,14 @@ class OpenEMRStore(OpenEMRSchedule, OpenEMRChanges, OpenEMRPatients, OpenEMRChar
         self.tables = settings.tables
         # "Today" for the providers still working and "now" for what has ended in a chart.
         self.clock: Clock = clock or SystemClock()
+        # GET_LOCK waits inside a query: it must give up before the driver's read timeout
+        # would (that reads as "database unavailable" and drops the connection).
+        self.lock_wait_seconds = max(1, min(locks.WAIT_SECONDS, int(db.settings.read_timeout) - 2))
+        db.after_every_transaction(locks.release)
 
     async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
-        """The pool's transaction; the named locks it took are released after it ends, on its
-        connection (locks.py). A lock not granted in time refuses like any busy service."""
-        try:
-            return await self.db.transaction(fn, *args, after=locks.release)
-        except locks.LockTimeout:
-            raise Refused(ErrorCode.BUSY, CALENDAR_BUSY) from None
+        """The pool's transaction. The named locks it took are released after it ends, on its
+        connection, by the hook registered in __init__ (so also for the services that open
+        their transaction on the pool itself); a lock not granted in time is a BUSY refusal
+        (locks.LockTimeout)."""
+        return await self.db.transaction(fn, *args)

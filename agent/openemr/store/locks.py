@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.errors import Refused
+from protocol.errors import ErrorCode
+
 # Seconds a booking waits for another booking of the same provider or patient.
 WAIT_SECONDS = 10
 _TAKEN = "_portico_named_locks"
@@ -25,8 +28,16 @@ _TAKEN = "_portico_named_locks"
 MAX_NAME = 64
 
 
-class LockTimeout(Exception):
-    """Another booking held the lock for longer than the wait."""
+CALENDAR_BUSY = "The office's calendar is busy right now. Please try again in a moment."
+
+
+class LockTimeout(Refused):
+    """Another booking held the lock for longer than the wait: a refusal the patient reads
+    (busy, try again), whichever service's transaction asked for the lock."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(ErrorCode.BUSY, CALENDAR_BUSY)
+        self.lock = name
 
 
 def lock_name(database: str, kind: str, key: str) -> str:

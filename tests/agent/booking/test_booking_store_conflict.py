@@ -15,7 +15,7 @@ from typing import Any
 from agent.db.pool import DatabaseSettings
 from agent.store.base import PracticeStore, SlotTaken, Tx
 from tests.agent.booking.test_booking_changes import WEDNESDAY_10AM, _book, _code
-from tests.support.practice import DR_ADAMS, running_practice
+from tests.support.practice import running_practice
 
 
 class TakenAfterInsert:
@@ -41,7 +41,7 @@ async def test_slot_taken_after_insert_is_refused_and_rolled_back(
         booking = practice.agent.booking
         hook = TakenAfterInsert(booking.store)
         booking.store = hook
-        assert await _code(_book(practice, WEDNESDAY_10AM, provider=DR_ADAMS)) == (
+        assert await _code(_book(practice, WEDNESDAY_10AM, provider="adams")) == (
             "slot_unavailable"
         )
         assert hook.inserted == 1
@@ -52,4 +52,4 @@ async def test_slot_taken_after_insert_is_refused_and_rolled_back(
         assert audit == [{"outcome": "slot_unavailable"}]
         # The refusal is the last word: with the hook gone the same time books.
         booking.store = hook.store
-        assert (await _book(practice, WEDNESDAY_10AM, provider=DR_ADAMS))["status"] == "booked"
+        assert (await _book(practice, WEDNESDAY_10AM, provider="adams"))["status"] == "booked"

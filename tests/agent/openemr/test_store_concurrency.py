@@ -141,6 +141,26 @@ async def test_named_locks_are_released_after_a_rollback(openemr_portal: OpenEMR
     assert lock_is_free(office.openemr, name)
 
 
+async def test_locks_taken_in_a_transaction_opened_on_the_pool_are_released_too(
+    openemr_portal: OpenEMRPortal,
+) -> None:
+    """Access opens its transactions on the pool, not through the store, and reads the patient
+    with lock=True (sign-in counts every guess under it): its named lock must not outlive the
+    transaction either, or the patient's next sign-in waits for a lock nobody releases."""
+    office = open_office(openemr_portal)
+    name = f"portico:{office.openemr.settings.name}:patient:{PATIENT}"
+    seen_inside: list[bool] = []
+
+    def sign_in_like(tx: Tx) -> None:
+        assert office.store.patient(tx, PATIENT, lock=True) is not None
+        seen_inside.append(lock_is_free(office.openemr, name))
+
+    for _ in range(2):  # the second would wait for the first's lock if it were kept
+        await office.store.db.transaction(sign_in_like)
+    assert seen_inside == [False, False]
+    assert lock_is_free(office.openemr, name)
+
+
 async def test_a_lock_held_elsewhere_refuses_as_busy_without_a_traceback(
     openemr_portal: OpenEMRPortal,
 ) -> None:
