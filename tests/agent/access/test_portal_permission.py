@@ -14,6 +14,10 @@ from pathlib import Path
 from agent.access.sessions import SIGN_IN_FAILED
 from agent.access.tokens import new_token
 from tests.agent.access_fixtures import PASSWORD, AccessPractice, access_practice
+from tests.support.database import MariaDB, query
+from tests.support.openemr import STRICT_SQL_MODE
+from tests.support.openemr.portal import openemr_with_portal
+from tests.support.openemr.practice import OpenEMRSmallPractice, install_small_practice
 from tests.support.practice import SmallPractice
 
 P = 4  # the patient's number in the small practice
@@ -64,3 +68,44 @@ async def test_booking_is_refused_once_the_portal_is_off(
         )
         assert error.code == "unauthenticated"
         assert small_practice.appointments() == []
+
+
+async def test_staff_access_disable_and_enable_set_openemrs_own_switch(
+    mariadb: MariaDB, link_keys: Path
+) -> None:
+    """On OpenEMR, `portico-agent access disable|enable` writes the column OpenEMR's own portal
+    reads (issue 13 item 3): 'NO' then 'YES', exactly, and nothing else of the patient's row;
+    the patient's session ends at once, and both changes are in Portico's audit trail."""
+    with openemr_with_portal(mariadb, STRICT_SQL_MODE) as pair:
+        twin = OpenEMRSmallPractice(pair.openemr, pair.portal, install_small_practice(pair.openemr))
+        async with access_practice(twin, link_keys) as practice:
+            me = twin.patient(P)
+            session = await practice.signed_in_patient(me)
+            before = pair.openemr.query("SELECT * FROM patient_data WHERE pid = %s", (me,))[0]
+
+            await practice.staff.set_access(me, False)
+            after = pair.openemr.query("SELECT * FROM patient_data WHERE pid = %s", (me,))[0]
+            assert after["allow_patient_portal"] == "NO"
+            # last_updated is the table's own ON UPDATE CURRENT_TIMESTAMP, as for OpenEMR's saves.
+            changed = {k for k, v in after.items() if before[k] != v} - {"last_updated"}
+            assert changed == {"allow_patient_portal"}
+            assert (await practice.refused("appointments.list", session)).code == (
+                "unauthenticated"
+            )
+
+            await practice.staff.set_access(me, True)
+            row = pair.openemr.query(
+                "SELECT allow_patient_portal FROM patient_data WHERE pid = %s", (me,)
+            )
+            assert row == [{"allow_patient_portal": "YES"}]
+            await practice.signed_in_patient(me)
+            audit = query(
+                pair.portal,
+                "SELECT action, outcome FROM portal_audit WHERE patient_id = %s"
+                " AND action LIKE 'access.%%able' ORDER BY id",
+                (me,),
+            )
+            assert [(r["action"], r["outcome"]) for r in audit] == [
+                ("access.disable", "ok"),
+                ("access.enable", "ok"),
+            ]
