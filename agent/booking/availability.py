@@ -1,6 +1,10 @@
 """Availability as a patient is shown it: the providers' free starts, merged for "No
 preference", grouped by local day and labelled. Pure: plain values in, the answer's ``days``
 out; reads.py fetches the rows and slots.py decides which starts a provider offers.
+
+Providers with the same working hours are taken together: a start is offered by one of them
+iff the hours allow it and it is not blocked for all of them (slots.common_blocked), so the
+cost follows the free gaps and the days shown rather than providers x grid points.
 """
 
 from __future__ import annotations
@@ -10,10 +14,19 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.booking.slots import Window, from_minute, merge_intervals, provider_slots
+from agent.booking.slots import (
+    Window,
+    blocked_starts,
+    common_blocked,
+    free_ranges,
+    from_minute,
+    open_starts,
+)
 from agent.store.base import HoursBlock, Interval
 
 DAY_MINUTES = 24 * 60
+# "HH:MM" of every minute of a day: a slot's labels are table lookups, not formatting.
+_CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(DAY_MINUTES))
 
 
 def free_days(
@@ -34,43 +47,73 @@ def free_days(
     with its slots in time order. `busy` is each provider's time as the store gives it
     (unmerged); `own` is the patient's own booked time, which no provider may be offered at.
     A slot names the provider only when one was chosen (`provider_id`)."""
-    free: dict[int, list[int]] = {}
+    # The same starts as provider_slots gives each provider, merged: see the module docstring.
+    groups: dict[tuple[HoursBlock, ...], list[list[Interval]]] = {}
     for pid in providers:
-        spans = busy.get(pid, [])
-        merged = merge_intervals([*spans, *own] if own else spans)
-        for minute in provider_slots(
-            hours=hours.get(pid, []),
-            busy=merged,
-            tz=tz,
-            duration=duration,
-            step=step,
-            window=window,
-            first_day=first_day,
-            last_day=last_day,
-        ):
-            free.setdefault(minute, []).append(pid)
-    by_day: dict[str, list[dict[str, Any]]] = {}
-    label = SlotLabels(tz)
-    for minute in sorted(free):
-        local_day, local_time = label.local(minute)
-        slot: dict[str, Any] = {"start": label.utc(minute), "local_time": local_time}
-        if provider_id is not None:
-            slot["provider_id"] = provider_id
-        by_day.setdefault(local_day, []).append(slot)
-    return [{"date": d, "slots": s} for d, s in by_day.items()]
+        blocks = hours.get(pid)
+        if blocks:
+            spans = busy.get(pid, ())
+            blocked = blocked_starts([*spans, *own] if own else spans, duration)
+            groups.setdefault(tuple(sorted(blocks, key=_block_order)), []).append(blocked)
+    minutes: list[int] = []
+    sources = 0
+    for blocks_of_group, blocked_lists in groups.items():
+        starts, overlapping = open_starts(
+            blocks_of_group, tz, duration, step, window, first_day, last_day
+        )
+        if starts:
+            sources += 2 if overlapping else 1
+            for free in free_ranges(starts, common_blocked(blocked_lists)):
+                minutes.extend(free)
+    if sources > 1:  # starts from several groups (or overlapping blocks) interleave
+        minutes = sorted(set(minutes))
+    return _by_day(minutes, SlotLabels(tz), provider_id)
+
+
+def _block_order(block: HoursBlock) -> tuple[int, int, int, date]:
+    return (block.weekday, block.start, block.end, block.on or date.min)
+
+
+def _by_day(
+    minutes: Sequence[int], label: SlotLabels, provider_id: int | None
+) -> list[dict[str, Any]]:
+    by_day: dict[int, list[dict[str, Any]]] = {}
+    current = -1
+    slots: list[dict[str, Any]] = []
+    offset_at, day_text, clock = label.offset, label.day, _CLOCK
+    for minute in minutes:
+        local = minute + offset_at(minute)
+        day_number = local // DAY_MINUTES
+        if day_number != current:
+            current = day_number
+            slots = by_day.setdefault(day_number, [])
+        start = f"{day_text(minute // DAY_MINUTES)}T{clock[minute % DAY_MINUTES]}:00Z"
+        if provider_id is None:
+            slots.append({"start": start, "local_time": clock[local % DAY_MINUTES]})
+        else:
+            slots.append(
+                {
+                    "start": start,
+                    "local_time": clock[local % DAY_MINUTES],
+                    "provider_id": provider_id,
+                }
+            )
+    return [{"date": day_text(number), "slots": slots} for number, slots in by_day.items()]
 
 
 class SlotLabels:
     """Formats many slot times fast: the UTC offset is looked up once per quarter hour and date
-    strings once per day, the rest is integer arithmetic (a page of availability holds
-    hundreds of slots; datetime + strftime per slot was a large share of answering it)."""
+    strings once per day, the rest is integer arithmetic and table lookups (a page of
+    availability holds hundreds of slots; datetime + strftime per slot was a large share of
+    answering it)."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self._offsets: dict[int, int] = {}
         self._days: dict[int, str] = {}
 
-    def _day(self, day_number: int) -> str:
+    def day(self, day_number: int) -> str:
+        """The ISO date of a day counted from 1970-01-01."""
         text = self._days.get(day_number)
         if text is None:
             text = self._days[day_number] = (
@@ -78,7 +121,8 @@ class SlotLabels:
             ).isoformat()
         return text
 
-    def local(self, minute: int) -> tuple[str, str]:
+    def offset(self, minute: int) -> int:
+        """The zone's UTC offset at an epoch minute, in minutes."""
         # Offsets change only at quarter hours of UTC (every zone's transitions do), so a
         # quarter-hour bucket is exact.
         quarter = minute // 15
@@ -86,10 +130,11 @@ class SlotLabels:
         if offset is None:
             shift = from_minute(quarter * 15).astimezone(self.tz).utcoffset()
             offset = self._offsets[quarter] = int(shift.total_seconds()) // 60 if shift else 0
-        local = minute + offset
-        within = local % DAY_MINUTES
-        return self._day(local // DAY_MINUTES), f"{within // 60:02d}:{within % 60:02d}"
+        return offset
+
+    def local(self, minute: int) -> tuple[str, str]:
+        local = minute + self.offset(minute)
+        return self.day(local // DAY_MINUTES), _CLOCK[local % DAY_MINUTES]
 
     def utc(self, minute: int) -> str:
-        within = minute % DAY_MINUTES
-        return f"{self._day(minute // DAY_MINUTES)}T{within // 60:02d}:{within % 60:02d}:00Z"
+        return f"{self.day(minute // DAY_MINUTES)}T{_CLOCK[minute % DAY_MINUTES]}:00Z"
