@@ -26,6 +26,8 @@ from agent.store.base import HoursBlock, Interval
 
 DAY_MINUTES = 24 * 60
 # "HH:MM" of every minute of a day: a slot's labels are table lookups, not formatting.
+_QUARTERS_A_DAY = DAY_MINUTES // 15
+_CHANGES = -(1 << 30)  # no one offset all UTC day: look it up by quarter hour
 _CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(DAY_MINUTES))
 
 
@@ -78,16 +80,21 @@ def _by_day(
     minutes: Sequence[int], label: SlotLabels, provider_id: int | None
 ) -> list[dict[str, Any]]:
     by_day: dict[int, list[dict[str, Any]]] = {}
-    current = -1
     slots: list[dict[str, Any]] = []
-    offset_at, day_text, clock = label.offset, label.day, _CLOCK
+    local_day = utc_day = -1
+    utc_date = ""
+    day_offset = _CHANGES
+    clock = _CLOCK
     for minute in minutes:
-        local = minute + offset_at(minute)
-        day_number = local // DAY_MINUTES
-        if day_number != current:
-            current = day_number
-            slots = by_day.setdefault(day_number, [])
-        start = f"{day_text(minute // DAY_MINUTES)}T{clock[minute % DAY_MINUTES]}:00Z"
+        if minute // DAY_MINUTES != utc_day:  # per UTC day, not per slot
+            utc_day = minute // DAY_MINUTES
+            utc_date = label.day(utc_day)
+            day_offset = label.day_offset(utc_day)
+        local = minute + (day_offset if day_offset != _CHANGES else label.offset(minute))
+        if local // DAY_MINUTES != local_day:
+            local_day = local // DAY_MINUTES
+            slots = by_day.setdefault(local_day, [])
+        start = f"{utc_date}T{clock[minute % DAY_MINUTES]}:00Z"
         if provider_id is None:
             slots.append({"start": start, "local_time": clock[local % DAY_MINUTES]})
         else:
@@ -98,18 +105,19 @@ def _by_day(
                     "provider_id": provider_id,
                 }
             )
-    return [{"date": day_text(number), "slots": slots} for number, slots in by_day.items()]
+    return [{"date": label.day(number), "slots": slots} for number, slots in by_day.items()]
 
 
 class SlotLabels:
-    """Formats many slot times fast: the UTC offset is looked up once per quarter hour and date
-    strings once per day, the rest is integer arithmetic and table lookups (a page of
-    availability holds hundreds of slots; datetime + strftime per slot was a large share of
-    answering it)."""
+    """Formats many slot times fast: the UTC offset is looked up twice per day (per quarter
+    hour on a day it changes) and date strings once per day, the rest is arithmetic and
+    tables (a page of availability holds hundreds of slots; datetime + strftime per slot was
+    a large share of answering it)."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self._offsets: dict[int, int] = {}
+        self._whole_days: dict[int, int] = {}
         self._days: dict[int, str] = {}
 
     def day(self, day_number: int) -> str:
@@ -123,9 +131,24 @@ class SlotLabels:
 
     def offset(self, minute: int) -> int:
         """The zone's UTC offset at an epoch minute, in minutes."""
+        offset = self.day_offset(minute // DAY_MINUTES)
+        return offset if offset != _CHANGES else self._quarter(minute // 15)
+
+    def day_offset(self, day: int) -> int:
+        """The offset all UTC day `day` long, or _CHANGES if it changes that day."""
+        offset = self._whole_days.get(day)
+        if offset is None:
+            # A UTC day that starts and ends on one offset has it all day long (zones change
+            # offset at most once a day, the assumption slots.py makes for a block as well):
+            # two lookups a day rather than one per slot.
+            first = self._quarter(day * _QUARTERS_A_DAY)
+            last = self._quarter(day * _QUARTERS_A_DAY + _QUARTERS_A_DAY - 1)
+            offset = self._whole_days[day] = first if first == last else _CHANGES
+        return offset
+
+    def _quarter(self, quarter: int) -> int:
         # Offsets change only at quarter hours of UTC (every zone's transitions do), so a
         # quarter-hour bucket is exact.
-        quarter = minute // 15
         offset = self._offsets.get(quarter)
         if offset is None:
             shift = from_minute(quarter * 15).astimezone(self.tz).utcoffset()

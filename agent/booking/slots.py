@@ -6,6 +6,12 @@ zoneinfo, which makes daylight-saving days come out right. DESIGN.md "Booking ru
 s for a type of duration d with provider P is offered iff [s, s+d) lies inside one of P's
 working blocks that day, overlaps none of P's busy intervals (appointments, time off), s is
 on the rounding grid in local time, and earliest <= s <= latest.
+
+How, so that the cost follows the free gaps rather than the grid points: open_starts gives
+what the hours and the window allow as ranges (one per block and day, converted to UTC once
+per zone, day and block), blocked_starts turns busy time into the starts it rules out, and
+free_ranges cuts the ranges only where those fall. provider_slots is the three in a row;
+"No preference" (availability.py) uses the same parts for providers with the same hours.
 """
 
 from __future__ import annotations
@@ -120,27 +126,34 @@ def common_blocked(lists: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int
     if not lists:
         return []
     sizes = [len(spans) for spans in lists]
-    common = list(lists[sizes.index(min(sizes))])  # the shortest first: it only shrinks
-    for other in lists:
+    shortest = sizes.index(min(sizes))  # the shortest first: the common part only shrinks
+    common = list(lists[shortest])
+    for index, other in enumerate(lists):
         if not common:
             break
-        common = _intersect(common, other)
+        if index != shortest:
+            common = _intersect(common, other)
     return common
 
 
-def _intersect(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+def _intersect(
+    few: Sequence[tuple[int, int]], many: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Both merged and sorted; `few` is walked and `many` only bisected into, so a short list of
+    starts blocked for everyone so far costs little against a provider's long one."""
     out: list[tuple[int, int]] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        lo = max(a[i][0], b[j][0])
-        hi = min(a[i][1], b[j][1])
-        if lo < hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
+    count = len(many)
+    for lo, hi in few:
+        index = bisect_right(many, lo, key=_stop)  # the first of `many` not over by lo
+        while index < count and many[index][0] < hi:
+            other_lo, other_hi = many[index]
+            out.append((lo if lo > other_lo else other_lo, hi if hi < other_hi else other_hi))
+            index += 1
     return out
+
+
+def _stop(interval: tuple[int, int]) -> int:
+    return interval[1]
 
 
 def free_ranges(starts: Sequence[range], blocked: Sequence[tuple[int, int]]) -> list[range]:
