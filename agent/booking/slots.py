@@ -235,12 +235,25 @@ def open_starts(
     return out, overlapping
 
 
-@lru_cache(maxsize=8192)
 def _block_starts(
     tz: ZoneInfo, day: date, start_of_block: int, end_of_block: int, duration: int, step: int
 ) -> tuple[range, ...]:
     """A block's starts on one local day, before the window: one range when the UTC offset is
-    the same all block long, else one range per start. Cached: every provider with the same
+    the same all block long, else one range per start."""
+    usual = _usual_block(tz, day, start_of_block, end_of_block)
+    if usual is not None:
+        start, end, offset = usual
+        first = start + (-(start + offset)) % step  # the first start on the local grid
+        return (range(first, end - duration + 1, step),) if first <= end - duration else ()
+    return _transition_block_starts(tz, day, start_of_block, end_of_block, duration, step)
+
+
+@lru_cache(maxsize=8192)
+def _usual_block(
+    tz: ZoneInfo, day: date, start_of_block: int, end_of_block: int
+) -> tuple[int, int, int] | None:
+    """(start, end, UTC offset) of a block in epoch minutes, or None if the offset changes in
+    it or an end is a wall time that does not exist. Cached: every provider with the same
     hours, and every request, converts the same blocks of the same days."""
     start, start_offset = _local_to_minute(day, start_of_block, tz)
     end, end_offset = _local_to_minute(day, end_of_block, tz)
@@ -249,11 +262,18 @@ def _block_starts(
         and _wall_time_exists(day, start_of_block, tz)
         and _wall_time_exists(day, end_of_block, tz)
     ):
-        first = start + (-(start + start_offset)) % step  # the first start on the local grid
-        return (range(first, end - duration + 1, step),) if first <= end - duration else ()
-    # A daylight-saving change runs through the block: walk the local grid one wall time at a
-    # time. Wall times that do not exist (spring forward) are skipped; wall times that occur
-    # twice (fall back) are offered once, at their first occurrence.
+        return start, end, start_offset
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _transition_block_starts(
+    tz: ZoneInfo, day: date, start_of_block: int, end_of_block: int, duration: int, step: int
+) -> tuple[range, ...]:
+    """A daylight-saving change runs through the block: walk the local grid one wall time at a
+    time. Wall times that do not exist (spring forward) are skipped; wall times that occur
+    twice (fall back) are offered once, at their first occurrence."""
+    end, _ = _local_to_minute(day, end_of_block, tz)
     starts = []
     for minute_of_day in range(start_of_block + (-start_of_block) % step, end_of_block, step):
         if _wall_time_exists(day, minute_of_day, tz):
