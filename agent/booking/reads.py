@@ -13,13 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import audit
-from agent.booking.slots import (
-    booking_window,
-    from_minute,
-    merge_intervals,
-    provider_slots,
-    to_minute,
-)
+from agent.booking.availability import SlotLabels, free_days
+from agent.booking.slots import booking_window, from_minute, to_minute
 from agent.caller import Caller
 from agent.clock import Clock
 from agent.errors import Refused
@@ -35,6 +30,7 @@ from agent.store.base import (
 from protocol.errors import ErrorCode
 
 DAY_MINUTES = 24 * 60
+_SlotLabels = SlotLabels  # its name before it moved to availability.py (and in its test)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +111,7 @@ class BookingReads:
         next_from = last_day + timedelta(days=1)
         start = to_minute(datetime.combine(first_day, datetime.min.time(), self.tz)) - DAY_MINUTES
         end = start + (days + 2) * DAY_MINUTES
-        atype, providers, hours, busy = await self.store.transaction(
+        atype, providers, hours, busy, own = await self.store.transaction(
             self._availability_rows,
             caller.patient_id,
             moving,
@@ -130,27 +126,19 @@ class BookingReads:
             raise Refused(
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
-        free: dict[int, list[int]] = {}
-        for provider in providers:
-            for minute in provider_slots(
-                hours=hours.get(provider.id, []),
-                busy=busy.get(provider.id, []),
-                tz=self.tz,
-                duration=atype.duration_minutes,
-                step=self.rules.round_to_minutes,
-                window=window,
-                first_day=first_day,
-                last_day=last_day,
-            ):
-                free.setdefault(minute, []).append(provider.id)
-        by_day: dict[str, list[dict[str, Any]]] = {}
-        label = _SlotLabels(self.tz)
-        for minute in sorted(free):
-            local_day, local_time = label.local(minute)
-            slot: dict[str, Any] = {"start": label.utc(minute), "local_time": local_time}
-            if provider_id is not None:
-                slot["provider_id"] = provider_id
-            by_day.setdefault(local_day, []).append(slot)
+        days_free = free_days(
+            providers=[p.id for p in providers],
+            hours=hours,
+            busy=busy,
+            own=own,
+            tz=self.tz,
+            duration=atype.duration_minutes,
+            step=self.rules.round_to_minutes,
+            window=window,
+            first_day=first_day,
+            last_day=last_day,
+            provider_id=provider_id,
+        )
         return {
             "appointment_type_id": type_id,
             "provider_id": provider_id,
@@ -158,7 +146,7 @@ class BookingReads:
             "first_day": first_day.isoformat(),
             "last_day": last_day.isoformat(),
             "next_from": next_from.isoformat() if next_from <= horizon_day else None,
-            "days": [{"date": d, "slots": s} for d, s in by_day.items()],
+            "days": days_free,
         }
 
     async def list_appointments(self, caller: Caller) -> dict[str, Any]:
@@ -235,56 +223,18 @@ class BookingReads:
         list[Provider],
         dict[int, list[HoursBlock]],
         dict[int, list[Interval]],
+        list[Interval],
     ]:
-        """Everything availability needs, read in one transaction (one consistent view)."""
+        """Everything availability needs, read in one transaction (one consistent view); the
+        busy times are merged after it (free_days), not while the transaction is open."""
         store = self.store
         start, end = span
         atype = store.appointment_type(tx, type_id)
         providers = store.providers(tx, type_id, provider_id)
         ids = [p.id for p in providers]
-        busy = {
-            pid: merge_intervals(spans)
-            for pid, spans in store.busy_intervals(tx, ids, start, end).items()
-        }
-        own = merge_intervals(store.patient_busy(tx, patient_id, start, end, except_id=moving))
-        if own:
-            busy = {pid: merge_intervals([*busy.get(pid, []), *own]) for pid in ids}
-        return atype, providers, store.working_hours(tx, ids, *days, type_id), busy
-
-
-class _SlotLabels:
-    """Formats many slot times fast: the UTC offset is looked up once per quarter hour and date
-    strings once per day, the rest is integer arithmetic (a page of availability holds
-    hundreds of slots; datetime + strftime per slot was a large share of answering it)."""
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self._offsets: dict[int, int] = {}
-        self._days: dict[int, str] = {}
-
-    def _day(self, day_number: int) -> str:
-        text = self._days.get(day_number)
-        if text is None:
-            text = self._days[day_number] = (
-                date(1970, 1, 1) + timedelta(days=day_number)
-            ).isoformat()
-        return text
-
-    def local(self, minute: int) -> tuple[str, str]:
-        # Offsets change only at quarter hours of UTC (every zone's transitions do), so a
-        # quarter-hour bucket is exact.
-        quarter = minute // 15
-        offset = self._offsets.get(quarter)
-        if offset is None:
-            shift = from_minute(quarter * 15).astimezone(self.tz).utcoffset()
-            offset = self._offsets[quarter] = int(shift.total_seconds()) // 60 if shift else 0
-        local = minute + offset
-        within = local % DAY_MINUTES
-        return self._day(local // DAY_MINUTES), f"{within // 60:02d}:{within % 60:02d}"
-
-    def utc(self, minute: int) -> str:
-        within = minute % DAY_MINUTES
-        return f"{self._day(minute // DAY_MINUTES)}T{within // 60:02d}:{within % 60:02d}:00Z"
+        busy = store.busy_intervals(tx, ids, start, end)
+        own = store.patient_busy(tx, patient_id, start, end, except_id=moving)
+        return atype, providers, store.working_hours(tx, ids, *days, type_id), busy, own
 
 
 def _iso_utc(minute: int) -> str:
