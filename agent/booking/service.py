@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from agent import audit, idempotency
 from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
+    Window,
     booking_window,
     choose_provider,
     from_minute,
@@ -108,21 +109,22 @@ class BookingService(BookingReads):
         fn: Any,
         *args: Any,
     ) -> dict[str, Any]:
-        """Run one change transaction with idempotency and an audit row either way."""
+        """Run one change transaction with idempotency and an audit row either way: a
+        refusal is audited in the attempt's own transaction (rolled back to before the
+        attempt), so it costs no second trip through the pool's queue."""
         digest = hashlib.sha256(json.dumps([action, request], sort_keys=True).encode()).hexdigest()
         now = self.clock.now()
         try:
-            result: dict[str, Any] = await self.store.transaction(
+            result: dict[str, Any] | Refused = await self.store.transaction(
                 self._idempotent_tx, caller, action, key, digest, now, fn, *args
             )
-            return result
         except idempotency.Replay:
             return await self.store.transaction(
                 idempotency.stored_reply, caller.patient_id, key, action, digest
             )
-        except Refused as exc:
-            await self.store.transaction(_audit_refusal, now, caller, action, exc.code)
-            raise
+        if isinstance(result, Refused):
+            raise result
+        return result
 
     def _idempotent_tx(
         self,
@@ -134,10 +136,17 @@ class BookingService(BookingReads):
         now: datetime,
         fn: Any,
         *args: Any,
-    ) -> dict[str, Any]:
-        if key is not None:
-            idempotency.claim(cursor, caller.patient_id, key, action, digest)
-        result, detail = fn(cursor, caller, to_minute(now), *args)
+    ) -> dict[str, Any] | Refused:
+        cursor.execute("SAVEPOINT portico_change")
+        try:
+            if key is not None:
+                idempotency.claim(cursor, caller.patient_id, key, action, digest)
+            result, detail = fn(cursor, caller, to_minute(now), *args)
+        except Refused as exc:
+            # Undo the attempt (and the key's claim, so a retry may act), keep the audit row.
+            cursor.execute("ROLLBACK TO SAVEPOINT portico_change")
+            audit.by_patient(cursor, caller, now=now, action=action, outcome=exc.code)
+            return exc
         if key is not None:
             idempotency.store_reply(cursor, caller.patient_id, key, result)
         audit.by_patient(cursor, caller, now=now, action=action, outcome="ok", detail=detail)
@@ -236,31 +245,19 @@ class BookingService(BookingReads):
                 ErrorCode.OVERLAPS_OWN_APPOINTMENT,
                 "You already have an appointment at that time. Please choose another time.",
             )
+        day = from_minute(start).astimezone(self.tz).date()
+        # First from what is committed, without waiting for anyone's lock: when the time is
+        # already taken (the 49 losers of a race that has been decided), refuse at once. Only
+        # a slot that looks free is locked and checked again, and only that check books.
+        unlocked = [p.id for p in store.providers(cursor, type_id, provider_id)]
+        if unlocked and not self._free(cursor, unlocked, type_id, start, duration, window, day):
+            raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
         candidates = [p.id for p in store.lock_providers(cursor, type_id, provider_id)]
         if not candidates:
             raise Refused(
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
-        day = from_minute(start).astimezone(self.tz).date()
-        hours = store.working_hours(cursor, candidates, day, day, type_id)
-        busy = store.busy_intervals(
-            cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES
-        )
-        free = [
-            pid
-            for pid in candidates
-            if start
-            in provider_slots(
-                hours=hours.get(pid, []),
-                busy=merge_intervals(busy.get(pid, [])),
-                tz=self.tz,
-                duration=duration,
-                step=self.rules.round_to_minutes,
-                window=window,
-                first_day=day,
-                last_day=day,
-            )
-        ]
+        free = self._free(cursor, candidates, type_id, start, duration, window, day)
         if not free:
             raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
         chosen = free[0]
@@ -277,6 +274,38 @@ class BookingService(BookingReads):
         except SlotTaken:
             raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE) from None
 
+    def _free(
+        self,
+        cursor: Tx,
+        candidates: list[int],
+        type_id: int,
+        start: int,
+        duration: int,
+        window: Window,
+        day: date,
+    ) -> list[int]:
+        """The candidates for whom `start` is an offered slot, as the rules and the rows
+        this statement sees have it (slots.py: the same function the offer used)."""
+        hours = self.store.working_hours(cursor, candidates, day, day, type_id)
+        busy = self.store.busy_intervals(
+            cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES
+        )
+        return [
+            pid
+            for pid in candidates
+            if start
+            in provider_slots(
+                hours=hours.get(pid, []),
+                busy=merge_intervals(busy.get(pid, [])),
+                tz=self.tz,
+                duration=duration,
+                step=self.rules.round_to_minutes,
+                window=window,
+                first_day=day,
+                last_day=day,
+            )
+        ]
+
     def _require_changes(self) -> None:
         if not self.rules.allow_cancel_reschedule:
             raise Refused(
@@ -284,7 +313,3 @@ class BookingService(BookingReads):
                 "This office does not allow cancelling or rescheduling online. "
                 f"Please call{self._phone_suffix()}.",
             )
-
-
-def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code: str) -> None:
-    audit.by_patient(cursor, caller, now=now, action=action, outcome=code)
