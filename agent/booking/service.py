@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from agent import audit, idempotency
+from agent.booking.in_flight import BookingsInFlight, Claims, WaitFor
 from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
     Window,
@@ -35,6 +36,10 @@ _SLOT_GONE = "That time is no longer available. Please choose another time."
 
 class BookingService(BookingReads):
     """Booking reads (from BookingReads) plus the changes: book, cancel, reschedule."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_flight = BookingsInFlight()
 
     async def book(
         self,
@@ -114,14 +119,23 @@ class BookingService(BookingReads):
         attempt), so it costs no second trip through the pool's queue."""
         digest = hashlib.sha256(json.dumps([action, request], sort_keys=True).encode()).hexdigest()
         now = self.clock.now()
-        try:
-            result: dict[str, Any] | Refused = await self.store.transaction(
-                self._idempotent_tx, caller, action, key, digest, now, fn, *args
-            )
-        except idempotency.Replay:
-            return await self.store.transaction(
-                idempotency.stored_reply, caller.patient_id, key, action, digest
-            )
+        claims = Claims()
+        while True:
+            try:
+                result: dict[str, Any] | Refused = await self.store.transaction(
+                    self._idempotent_tx, caller, action, key, digest, now, fn, claims, *args
+                )
+                break
+            except WaitFor as waiting:
+                # An overlapping booking is under way: start again once it has ended.
+                await self.in_flight.wait(claims, waiting)
+            except idempotency.Replay:
+                return await self.store.transaction(
+                    idempotency.stored_reply, caller.patient_id, key, action, digest
+                )
+            finally:
+                # After the COMMIT (or rollback): whoever waits for this booking reads it.
+                self.in_flight.release(claims)
         if isinstance(result, Refused):
             raise result
         return result
@@ -135,13 +149,14 @@ class BookingService(BookingReads):
         digest: str,
         now: datetime,
         fn: Any,
+        claims: Claims,
         *args: Any,
     ) -> dict[str, Any] | Refused:
         cursor.execute("SAVEPOINT portico_change")
         try:
             if key is not None:
                 idempotency.claim(cursor, caller.patient_id, key, action, digest)
-            result, detail = fn(cursor, caller, to_minute(now), *args)
+            result, detail = fn(cursor, caller, to_minute(now), claims, *args)
         except Refused as exc:
             # Undo the attempt (and the key's claim, so a retry may act), keep the audit row.
             cursor.execute("ROLLBACK TO SAVEPOINT portico_change")
@@ -157,6 +172,7 @@ class BookingService(BookingReads):
         cursor: Tx,
         caller: Caller,
         now: int,
+        claims: Claims,
         type_id: int,
         provider_id: int | None,
         start: int,
@@ -170,12 +186,12 @@ class BookingService(BookingReads):
                 "appointment(s), the most this office allows "
                 "online. Please call the office to book another.",
             )
-        appointment_id = self._take_slot(cursor, caller, now, type_id, provider_id, start)
+        appointment_id = self._take_slot(cursor, caller, now, claims, type_id, provider_id, start)
         view = self._view(self.store.appointment(cursor, appointment_id, caller.patient_id), now)
         return view, f"appointment:{appointment_id}"
 
     def _cancel_tx(
-        self, cursor: Tx, caller: Caller, now: int, appointment_id: int
+        self, cursor: Tx, caller: Caller, now: int, claims: Claims, appointment_id: int
     ) -> tuple[dict[str, Any], str]:
         self.store.lock_patient(cursor, caller.patient_id)
         row = self._changeable(cursor, caller, now, appointment_id)
@@ -189,6 +205,7 @@ class BookingService(BookingReads):
         cursor: Tx,
         caller: Caller,
         now: int,
+        claims: Claims,
         appointment_id: int,
         provider_id: int | None,
         start: int,
@@ -198,7 +215,7 @@ class BookingService(BookingReads):
         # Release the old slot first (visible to this transaction only), so moving by a few
         # minutes with the same provider does not collide with the appointment being moved.
         self.store.cancel_appointment(cursor, appointment_id, now, late=False)
-        new_id = self._take_slot(cursor, caller, now, old.type_id, provider_id, start)
+        new_id = self._take_slot(cursor, caller, now, claims, old.type_id, provider_id, start)
         view = self._view(self.store.appointment(cursor, new_id, caller.patient_id), now)
         return {"appointment": view, "replaced_appointment_id": appointment_id}, (
             f"appointment:{appointment_id}->appointment:{new_id}"
@@ -221,6 +238,7 @@ class BookingService(BookingReads):
         cursor: Tx,
         caller: Caller,
         now: int,
+        claims: Claims,
         type_id: int,
         provider_id: int | None,
         start: int,
@@ -246,12 +264,25 @@ class BookingService(BookingReads):
                 "You already have an appointment at that time. Please choose another time.",
             )
         day = from_minute(start).astimezone(self.tz).date()
-        # First from what is committed, without waiting for anyone's lock: when the time is
-        # already taken (the 49 losers of a race that has been decided), refuse at once. Only
-        # a slot that looks free is locked and checked again, and only that check books.
+        # First from what is committed, without waiting for anyone's lock: when every
+        # candidate's time is already taken (the losers of a race that has been decided),
+        # refuse at once; a committed row overlapping the interval is enough, since no slot
+        # is offered over one (slots.py). Otherwise hold the interval in this agent, giving
+        # way (WaitFor) rather than queueing on the lock behind an overlapping booking under
+        # way (in_flight.py says why that is safe); then lock, check again, and only that
+        # check books.
+        end = start + duration
         unlocked = [p.id for p in store.providers(cursor, type_id, provider_id)]
-        if unlocked and not self._free(cursor, unlocked, type_id, start, duration, window, day):
-            raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
+        if unlocked:
+            taken = store.busy_intervals(cursor, unlocked, start, end)
+            untaken = [
+                pid
+                for pid in unlocked
+                if not any(b < end and start < e for b, e in taken.get(pid, ()))
+            ]
+            if not untaken:
+                raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
+            self.in_flight.hold(claims, untaken, start, end)
         candidates = [p.id for p in store.lock_providers(cursor, type_id, provider_id)]
         if not candidates:
             raise Refused(
