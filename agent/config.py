@@ -156,7 +156,7 @@ class OpenEMR(_Section):
         ("x", "%"), description="Statuses whose rows no longer take the provider's time."
     )
     clinic_wide_blocks: bool = Field(True, description="Clinic-wide rows block every provider.")
-    notify_provider: bool = Field(False, description="A pnotes note per booking, as OpenEMR's.")
+    notify_provider: bool = Field(False, description="A pnotes note per booking and cancel.")
 
 
 class Booking(_Section):

@@ -13,12 +13,20 @@ asyncio adapter reads bytes from a plain TCP socket into :meth:`TLSEngine.receiv
 writes :meth:`TLSEngine.ciphertext_to_send` back, so pyOpenSSL's blocking socket API is never
 involved and every refusal is testable in memory.
 
+One OpenSSL context per key pair, shared by every connection made with it, whoever the peer
+(issue 14): a proxy replica serving thousands of offices would otherwise hold a context of ~20
+KiB for each. The pins are not in the context but travel with each connection (the engine hands
+its :class:`TLSConfig`'s pins to the verify callback through the connection's app data), so one
+context checks every office's pins, and re-pinning (:meth:`TLSConfig.with_allowed_pins`)
+builds nothing.
+
 Keys, pins and identity files live in :mod:`protocol.keys`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,13 +84,16 @@ class TLSConfig:
     identity: Identity | None = field(default=None, repr=False, compare=False)
 
     def with_allowed_pins(self, allowed_pins: Iterable[str]) -> TLSConfig:
-        """The same key pair trusting ``allowed_pins`` instead (a config reload).
+        """The same key pair trusting ``allowed_pins`` instead (another office, a reload).
 
-        A context is built anew rather than changed in place: sessions already established
-        keep the trust they were verified under, and only new handshakes use the result."""
+        The OpenSSL context is shared, not copied: each engine checks its peer against the
+        pins of the config it was made with, so sessions already established keep the trust
+        they were verified under, and only new handshakes use the result. Only a config made
+        here from a key pair can be re-pinned: another context's verify callback (if any) would
+        not read the connection's pins."""
         if self.identity is None:
             raise ValueError("this TLSConfig was not built from a key pair; cannot re-pin it")
-        return _config_for(self.identity, allowed_pins, self.server_side)
+        return dataclasses.replace(self, allowed_pins=_pin_set(allowed_pins))
 
 
 def server_config(key_file: Path, cert_file: Path, allowed_pins: Iterable[str]) -> TLSConfig:
@@ -99,11 +110,33 @@ class _ALPNRefused(Exception):
     """Raised in the ALPN callback: pyOpenSSL then fails the handshake with a fatal alert."""
 
 
+class _Verdicts:
+    """What one connection's callbacks read and write (its app data): the pins its peer must
+    match, and why a callback refused (OpenSSL itself only reports that it failed)."""
+
+    __slots__ = ("notes", "pins")
+
+    def __init__(self, pins: frozenset[str]) -> None:
+        self.pins = pins
+        self.notes: list[str] = []
+
+
 def _note(conn: SSL.Connection, reason: str) -> None:
-    """Tell the engine why a callback refused: OpenSSL itself only reports that it failed."""
-    notes = conn.get_app_data()
-    if isinstance(notes, list):
-        notes.append(reason)
+    verdicts = conn.get_app_data()
+    if isinstance(verdicts, _Verdicts):
+        verdicts.notes.append(reason)
+
+
+def _pins_of(conn: SSL.Connection) -> frozenset[str]:
+    verdicts = conn.get_app_data()
+    return verdicts.pins if isinstance(verdicts, _Verdicts) else frozenset()
+
+
+def _pin_set(allowed_pins: Iterable[str]) -> frozenset[str]:
+    pins = frozenset(normalise_pin(p) for p in allowed_pins)
+    if not pins:
+        raise ValueError("no allowed peer pins: every peer would be refused")
+    return pins
 
 
 def _no_session_tickets(conn: SSL.Connection) -> None:
@@ -117,9 +150,7 @@ def _no_session_tickets(conn: SSL.Connection) -> None:
 
 
 def _config_for(identity: Identity, allowed_pins: Iterable[str], server_side: bool) -> TLSConfig:
-    pins = frozenset(normalise_pin(p) for p in allowed_pins)
-    if not pins:
-        raise ValueError("no allowed peer pins: every peer would be refused")
+    pins = _pin_set(allowed_pins)
     cert, key = identity.cert, identity.key
 
     def verify(conn: SSL.Connection, peer: crypto.X509, errno: int, depth: int, ok: int) -> bool:
@@ -127,11 +158,12 @@ def _config_for(identity: Identity, allowed_pins: Iterable[str], server_side: bo
             _note(conn, "peer sent a certificate chain; only a pinned self-signed key is accepted")
             return False
         pin = pin_of(peer.to_cryptography())
-        if pin not in pins:
+        pinned = pin in _pins_of(conn)  # this connection's pins: the context is shared
+        if not pinned:
             _note(conn, f"peer certificate not pinned ({pin})")
         elif errno not in _ACCEPTED_ERRNOS:
             _note(conn, f"peer certificate failed X.509 checks (error {errno})")
-        return pin in pins and errno in _ACCEPTED_ERRNOS
+        return pinned and errno in _ACCEPTED_ERRNOS
 
     def select_alpn(conn: SSL.Connection, offered: list[bytes]) -> bytes:
         if ALPN_PROTOCOL in offered:
@@ -143,6 +175,9 @@ def _config_for(identity: Identity, allowed_pins: Iterable[str], server_side: bo
     ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
     ctx.set_max_proto_version(SSL.TLS1_3_VERSION)
     ctx.set_options(SSL.OP_NO_COMPRESSION)
+    # Free a connection's record buffers (~34 KiB) whenever they are empty: an idle link, most
+    # links most of the time, then holds none (issue 14: memory per idle link).
+    ctx.set_mode(SSL.MODE_RELEASE_BUFFERS)
     ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
     if server_side:
         ctx.set_tlsext_servername_callback(_no_session_tickets)
@@ -183,9 +218,10 @@ class TLSEngine:
 
     def __init__(self, config: TLSConfig) -> None:
         self._config = config
-        self._notes: list[str] = []  # refusal reasons from the callbacks, see _note
+        verdicts = _Verdicts(config.allowed_pins)
+        self._notes = verdicts.notes  # refusal reasons from the callbacks, see _note
         self._conn = SSL.Connection(config.context, None)  # None: memory BIOs, no socket
-        self._conn.set_app_data(self._notes)
+        self._conn.set_app_data(verdicts)
         if config.server_side:
             self._conn.set_accept_state()
         else:

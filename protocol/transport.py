@@ -17,6 +17,7 @@ from protocol.connection import Connection
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from protocol.events import Event
 from protocol.frames import DEFAULT_LIMITS, Limits
+from protocol.liveness import LivenessTick, liveness_tick
 from protocol.state import ConnectionState, Role
 from protocol.tls import TLSConfig, TLSEngine, TLSRefused
 
@@ -61,7 +62,7 @@ class LinkTransport(asyncio.Protocol):
         self._pings = itertools.count()
         self._handshake_timer: asyncio.TimerHandle | None = None
         self._close_reason: str | None = None
-        self._liveness_timer: asyncio.TimerHandle | None = None
+        self._liveness: LivenessTick | None = None  # shared by the loop's links, see liveness.py
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
@@ -127,9 +128,10 @@ class LinkTransport(asyncio.Protocol):
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
-        for timer in (self._handshake_timer, self._liveness_timer):
-            if timer is not None:
-                timer.cancel()
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+        if self._liveness is not None:
+            self._liveness.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
             reason = self._close_reason or "connection lost"
@@ -176,7 +178,9 @@ class LinkTransport(asyncio.Protocol):
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None
-        self._schedule_liveness()
+        interval = min(self.timeouts.ping_interval, self.timeouts.idle) / 3
+        self._liveness = liveness_tick(self.loop, interval)
+        self._liveness.add(self)
 
     def _handshake_expired(self) -> None:
         self._handshake_timer = None
@@ -184,13 +188,12 @@ class LinkTransport(asyncio.Protocol):
             self.log.warning("link.refused", stage="handshake", reason="handshake timed out")
             self.abort("handshake timed out")
 
-    def _schedule_liveness(self) -> None:
-        interval = min(self.timeouts.ping_interval, self.timeouts.idle) / 3
-        self._liveness_timer = self.loop.call_later(interval, self._check_liveness)
-
-    def _check_liveness(self) -> None:
-        silent_for = self.loop.time() - self._last_received
+    def check_liveness(self, now: float) -> None:
+        """Called by the shared tick: PING a quiet peer, give up on a silent one."""
+        silent_for = now - self._last_received
         if silent_for >= self.timeouts.idle:
+            if self._liveness is not None:
+                self._liveness.discard(self)
             self.log.warning("link.dead", silent_seconds=round(silent_for, 1))
             self.send_goaway(ErrorCode.TIMEOUT, "no traffic within the idle timeout")
             self.close("idle timeout")
@@ -201,7 +204,6 @@ class LinkTransport(asyncio.Protocol):
         ):
             self.conn.send_ping(next(self._pings).to_bytes(8, "big"))
             self.flush()
-        self._schedule_liveness()
 
     def send_goaway(self, code: str, message: str) -> None:
         try:

@@ -97,13 +97,13 @@ class RegistryChanges:
     relinked: tuple[str, ...]  # a new host, port or pins: the next connection uses them
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _TenantLink:
-    """One tenant's link and the dialling around it."""
+    """One tenant's link and the dialling around it: a few hundred bytes until the link is
+    needed (its TLS settings are made when it is dialled, from the one shared context)."""
 
     name: str
     agent: TenantConfig
-    tls: TLSConfig
     client: LinkClient | None = None
     attempt: asyncio.Future[LinkClient] | None = None  # set while an attempt is under way
     dialer: asyncio.Task[None] | None = None  # attempts, backing off between them
@@ -151,14 +151,14 @@ class AgentConnections:
         self._rng = rng or random.Random()
         self._closed = False
         self._background: set[asyncio.Future[Any]] = set()
-        # The link key is read once, here: a reload re-pins offices with the same key pair
-        # (TLSConfig.with_allowed_pins), and a new link key takes a restart.
+        # The link key is read once, here, into one TLS context that every office's link
+        # shares (each connection checks its own office's pins: TLSConfig.with_allowed_pins);
+        # a new link key takes a restart.
         first = next(iter(config.tenants.values()))
         self._identity = client_config(config.link.key_file, config.link.cert_file, first.pins)
-        self._links = {
-            name: _TenantLink(name, agent, self._tls_for(agent))
-            for name, agent in config.tenants.items()
-        }
+        for agent in config.tenants.values():
+            self._tls_for(agent)  # unusable pins fail here, at start, not at the first page
+        self._links = {name: _TenantLink(name, agent) for name, agent in config.tenants.items()}
         self._removed: set[str] = set()  # dropped by apply_registry (and not added back)
         self._retiring: dict[LinkClient, asyncio.Task[None]] = {}
 
@@ -236,11 +236,9 @@ class AgentConnections:
         if self._closed:
             raise RuntimeError("these agent connections are closed")
         # Everything that can fail comes first, so that a failure changes nothing.
-        fresh_tls = {
-            name: self._tls_for(agent)
-            for name, agent in tenants.items()
-            if name not in self._links or set(self._links[name].agent.pins) != set(agent.pins)
-        }
+        for name, agent in tenants.items():
+            if name not in self._links or set(self._links[name].agent.pins) != set(agent.pins):
+                self._tls_for(agent)
         removed = sorted(set(self._links) - set(tenants))
         for name in removed:
             self._drop(self._links.pop(name))
@@ -249,10 +247,10 @@ class AgentConnections:
         for name, agent in tenants.items():
             link = self._links.get(name)
             if link is None:
-                self._links[name] = _TenantLink(name, agent, fresh_tls[name])
+                self._links[name] = _TenantLink(name, agent)
                 self._removed.discard(name)
                 added.append(name)
-            elif self._relink(link, agent, fresh_tls.get(name)):
+            elif self._relink(link, agent):
                 relinked.append(name)
         changes = RegistryChanges(tuple(sorted(added)), tuple(removed), tuple(sorted(relinked)))
         log.info(
@@ -291,11 +289,9 @@ class AgentConnections:
     def _tls_for(self, agent: TenantConfig) -> TLSConfig:
         return self._identity.with_allowed_pins(agent.pins)
 
-    def _relink(self, link: _TenantLink, agent: TenantConfig, tls: TLSConfig | None) -> bool:
+    def _relink(self, link: _TenantLink, agent: TenantConfig) -> bool:
         """Give ``link`` the office's new entry; True when how it connects changed."""
         old, link.agent = link.agent, agent
-        if tls is not None:
-            link.tls = tls
         if _dial_target(old) == _dial_target(agent):
             return False
         moved = (old.host, old.port) != (agent.host, agent.port)
@@ -373,7 +369,7 @@ class AgentConnections:
                 client, address = await connect_agent(
                     link.name,
                     link.agent,
-                    link.tls,
+                    self._tls_for(link.agent),
                     requester_id=self._requester_id,
                     resolve=self._resolve,
                     timeouts=self._timeouts,

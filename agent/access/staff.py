@@ -120,6 +120,9 @@ class StaffActions:
         email_login = access.rules.identity == "email"
 
         def invite(cursor: Any) -> str:
+            # The account row, then the patient: the order sign-in takes them in (a named
+            # lock, which InnoDB's deadlock detector cannot see, must never wait in a cycle).
+            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             patient = access.store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
@@ -130,7 +133,6 @@ class StaffActions:
                 raise StaffRefused(
                     f"patient {patient_id} has no home zip code on file; activation asks for it"
                 )
-            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             if account is not None and account["status"] == "active":
                 raise StaffRefused(f"patient {patient_id} already has an active portal account")
             if email_login:
@@ -173,13 +175,17 @@ class StaffActions:
         now = self._now
 
         def change(cursor: Any) -> str:
+            # Account row first, then the patient, as sign-in (see invite).
+            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             patient = access.store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             if not enabled:
-                access.store.set_portal_allowed(cursor, patient_id, False)
+                switched = access.store.set_portal_allowed(cursor, patient_id, False)
                 if account is None:
+                    if switched:
+                        self._audit(cursor, "access.disable", "ok", patient_id, detail="no_account")
+                        return "portal turned off in the practice's record (no portal account)"
                     return "had no portal account; nothing to disable"
                 q.update_account(cursor, account["id"], access_enabled=0)
                 ended = q.revoke_all_sessions(cursor, account["id"], now)
@@ -204,7 +210,7 @@ class StaffActions:
                     + " and ".join(missing)
                     + " on file"
                 )
-            access.store.set_portal_allowed(cursor, patient_id, True)
+            switched = access.store.set_portal_allowed(cursor, patient_id, True)
             if account is None:
                 email_login = access.rules.identity == "email"
                 if email_login and q.account_by(cursor, access.store, "a.login_email", address):
@@ -227,6 +233,9 @@ class StaffActions:
                     "they can use \u201cForgot password\u201d"
                 )
             if account["access_enabled"]:
+                if switched:
+                    self._audit(cursor, "access.enable", "ok", patient_id, detail="practice_record")
+                    return "access enabled (portal turned back on in the practice's record)"
                 return "access was already enabled"
             q.update_account(cursor, account["id"], access_enabled=1)
             waiting = account["status"] == "active" and not q.has_signed_in(cursor, patient_id)
@@ -268,10 +277,11 @@ class StaffActions:
         email_login = access.rules.identity == "email"
 
         def change(cursor: Any) -> str:
+            # Account row first, then the patient, as sign-in (see invite).
+            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             patient = access.store.patient(cursor, patient_id, lock=True)
             if patient is None:
                 raise StaffRefused(f"there is no patient {patient_id}")
-            account = q.account_by(cursor, access.store, "a.patient_id", patient_id, lock=True)
             other = (
                 q.account_by(cursor, access.store, "a.login_email", address)
                 if email_login

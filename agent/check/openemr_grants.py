@@ -7,10 +7,11 @@ In OpenEMR's database (``database.name``), Portico
   the calendar, its categories and globals, providers (``users``), ``facility``, patients,
   their clinical lists, prescriptions, immunizations, encounters and lab results, the code
   tables that name them, and ``version`` (which OpenEMR this is);
-- writes only ``openemr_postcalendar_events`` (INSERT a booking, UPDATE its status or time:
-  cancel and reschedule never DELETE), ``patient_data.allow_patient_portal`` (UPDATE of that
-  one column, for ``portico-agent access enable|disable``), and, only with
-  ``openemr.notify_provider``, INSERT into ``pnotes`` (a note to the provider per booking).
+- writes only ``openemr_postcalendar_events`` (INSERT a booking, UPDATE its status to cancel it; a
+  reschedule cancels one row and inserts another; never DELETE),
+  ``patient_data.allow_patient_portal`` (UPDATE of that one column, for ``portico-agent access
+  enable|disable``), and, only with ``openemr.notify_provider``, INSERT into ``pnotes`` (a note to
+  the provider per booking and per cancellation).
 
 In Portico's own database (``database.portal_name``) the daemon needs what it needs on a
 ``portico`` system's ``portal_*`` tables (:func:`agent.check.grants.needed_privileges`: the

@@ -20,6 +20,7 @@ from agent.cli.runner import positive_id, run_staff_command
 from agent.clock import SystemClock
 from agent.config import AgentConfig
 from agent.db import Database
+from agent.errors import Refused
 from agent.wiring import build_access
 
 
@@ -32,7 +33,8 @@ def _run(args: argparse.Namespace, action: Callable[[StaffActions], Awaitable[in
         args,
         build,
         lambda staff, _actor: action(staff),
-        refused=(StaffRefused,),
+        # Refused: a lock another change held too long (the OpenEMR store's LockTimeout).
+        refused=(StaffRefused, Refused),
         close=lambda staff: staff.access.hasher.close(),
     )
 

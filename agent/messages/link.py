@@ -75,9 +75,12 @@ def link_methods(context: DomainContext) -> MethodTable:
         return await service.list_threads(await callers.caller_for(request))
 
     async def thread(request: Request, params: ThreadParams) -> Any:
-        return await service.thread(
-            await callers.caller_for(request), params.thread_id, mark_read=params.mark_read
-        )
+        caller = await callers.caller_for(request)
+        answer = await service.thread(caller, params.thread_id, mark_read=params.mark_read)
+        # The header's count as it is once this thread is read: the page needs no second
+        # round trip for it (docs/performance.md).
+        answer["patient_unread"] = (await service.unread_count(caller))["unread"]
+        return answer
 
     async def reply(request: Request, params: ReplyParams) -> Any:
         return await service.reply(

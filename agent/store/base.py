@@ -342,8 +342,9 @@ class Patients(Protocol):
         own per-account switch (``portal_accounts.access_enabled``) is checked besides."""
         ...
 
-    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> None:
-        """Record the practice's portal permission (staff ran ``access enable|disable``)."""
+    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> bool:
+        """Record the practice's portal permission (staff ran ``access enable|disable``);
+        True if the practice's record changed (False where the store keeps none)."""
         ...
 
 

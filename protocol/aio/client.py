@@ -89,10 +89,9 @@ class LinkClient:
         # Queue locally rather than exceed the agent's stream limit (which would answer busy).
         self._slots = asyncio.Semaphore(welcome.limits.max_streams)
         # Calls of request() not yet returned, queued for a slot or awaiting their answer:
-        # what close(grace) waits for.
+        # what close(grace) waits for (on a future made only then: an idle link holds none).
         self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._drained: asyncio.Future[None] | None = None
 
     @classmethod
     async def connect(
@@ -143,13 +142,13 @@ class LinkClient:
         cancelled, a CANCEL is sent. Raises RemoteError for every error answer.
         """
         self._in_flight += 1
-        self._idle.clear()
         try:
             return await self._request(method, params, session, idempotency_key, deadline, client)
         finally:
             self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
+            drained = self._drained
+            if not self._in_flight and drained is not None and not drained.done():
+                drained.set_result(None)
 
     async def _request(
         self,
@@ -199,9 +198,11 @@ class LinkClient:
         for as well). Requests still unanswered then fail with RemoteError('unavailable').
         True when none was cut off that way."""
         if self._in_flight and grace > 0:
+            if self._drained is None or self._drained.done():
+                self._drained = self._connection.loop.create_future()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
-                    await self._idle.wait()
+                    await asyncio.shield(self._drained)
         drained = not self._in_flight
         connection = self._connection
         connection.send_goaway(ErrorCode.SHUTDOWN, "the proxy is closing this link")

@@ -48,6 +48,9 @@ def describe(appointment: dict[str, Any]) -> dict[str, Any]:
     status = appointment.get("status", "")
     return {
         "id": appointment["id"],
+        # In the Reschedule link: the steps of a move ask for times of this type, and knowing
+        # it before the appointment is fetched lets them ask in the same trip (booking.py).
+        "type_id": appointment["appointment_type"]["id"],
         "when": local_when(appointment["local_start"]),
         "type": appointment["appointment_type"]["name"],
         "minutes": appointment["appointment_type"]["duration_minutes"],
@@ -59,8 +62,11 @@ def describe(appointment: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def find_upcoming(request: web.Request, wanted: int) -> dict[str, Any] | None:
-    listing = await call(request, "appointments.list")
+async def find_upcoming(
+    request: web.Request, wanted: int, started: asyncio.Task[Any] | None = None
+) -> dict[str, Any] | None:
+    """The patient's upcoming appointment `wanted`, from the list `started` (else asked now)."""
+    listing = await (started or call(request, "appointments.list"))
     return next((a for a in listing["upcoming"] if a["id"] == wanted), None)
 
 

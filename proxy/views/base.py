@@ -8,6 +8,7 @@ proxy/middlewares.py.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
@@ -37,6 +38,9 @@ RATE_LIMITS = web.AppKey("portico_rate_limits", dict[str, RateLimiter])
 TENANT = web.RequestKey("portico_tenant", str)
 CLIENT = web.RequestKey("portico_client", dict[str, Any])
 NEW_PRE_SESSION = web.RequestKey("portico_new_pre_session", str)
+# A signed-in GET's session check (proxy/views/header.py), sent in the same link write as the
+# handler's own requests: `call` hands the handler no answer before it has passed.
+SESSION_CHECK = web.RequestKey("portico_session_check", asyncio.Task[None])
 
 DEADLINE_SECONDS = 10.0
 # The routes (proxy/views/__init__.py) anyone may open. Every other route is a signed-in page,
@@ -178,6 +182,28 @@ def sign_in_location(request: web.Request, notice: str) -> str:
     return "/sign-in?" + urlencode(query)
 
 
+def start(
+    request: web.Request,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    as_patient: bool = True,
+) -> asyncio.Task[Any]:
+    """`call`, started now. Requests started in one go, before the handler next awaits, leave
+    in one link write (protocol/aio/client.py flushes at the end of the loop turn), so what a
+    page needs costs one round trip however many requests it takes."""
+    task = asyncio.ensure_future(call(request, method, params, as_patient=as_patient))
+    # A request started on a guess may go unused (a step the practice's rules then skip): its
+    # failure is nobody's to report, and must not be logged as an error never retrieved.
+    task.add_done_callback(_retrieved)
+    return task
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 async def call(
     request: web.Request,
     method: str,
@@ -189,7 +215,9 @@ async def call(
     """One agent request for this tenant, as the signed-in patient when `as_patient`.
 
     A dead session surfaces as SignInAgain; AgentUnavailable and every other RemoteError
-    propagate for the handler (form errors) or the error middleware (pages) to show.
+    propagate for the handler (form errors) or the error middleware (pages) to show. On a
+    signed-in page, neither an answer nor an error reaches the handler before the agent has
+    accepted the session in this request (the check travels with the first request).
     """
     session = None
     if as_patient:
@@ -197,7 +225,7 @@ async def call(
         if session is None:
             raise SignInAgain("required")
     try:
-        return await request.app[AGENTS].request(
+        answer = await request.app[AGENTS].request(
             request[TENANT],
             method,
             params or {},
@@ -206,7 +234,24 @@ async def call(
             client=request[CLIENT],
             deadline=DEADLINE_SECONDS,
         )
+    except asyncio.CancelledError:
+        raise
     except RemoteError as exc:
+        await session_checked(request)
         if as_patient and exc.code == ErrorCode.UNAUTHENTICATED:
             raise SignInAgain() from None
         raise
+    except BaseException:
+        await session_checked(request)
+        raise
+    await session_checked(request)
+    return answer
+
+
+async def session_checked(request: web.Request) -> None:
+    """Wait for this signed-in page's session check, if it has one; a dead session raises
+    SignInAgain (an unreachable agent, AgentUnavailable). Shielded: the check is shared by
+    every call of the page, and one call being cancelled must not cancel it for the rest."""
+    check = request.get(SESSION_CHECK)
+    if check is not None:
+        await asyncio.shield(check)

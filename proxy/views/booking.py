@@ -3,10 +3,18 @@
 The confirm page carries a random idempotency key in a hidden field; the agent answers a
 repeated key with the first booking, so pressing the button twice (or reloading the POST)
 books once.
+
+Each page starts all its requests at once (one link round trip): the practice's rules, and
+when moving, the patient's appointments, go with the step's own requests. The steps of a move
+need the appointment's type, which its links carry as a guess (`type=`); when the appointment
+says otherwise (or a bookmark has none), the step's requests are asked again with the right
+type, a second trip, and what was asked on the guess is never shown.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -21,15 +29,17 @@ from proxy.views.appointments import (
     describe,
     find_upcoming,
 )
-from proxy.views.base import call, office, render, see_other
+from proxy.views.base import call, office, render, see_other, start
 from proxy.views.booking_steps import (
     PLEASE_CHOOSE,
     Choice,
     Flow,
-    catalogue,
+    StepCalls,
     choose_time,
     next_step,
     read_choice,
+    start_catalogue,
+    start_step,
 )
 from proxy.views.form_input import idempotency_key, new_idempotency_key, read_form
 from proxy.views.times import local_when, zone_label
@@ -56,16 +66,17 @@ def _closed(request: web.Request) -> web.Response:
     return render(request, "message.html", context, 409)
 
 
-async def _practice(request: web.Request) -> dict[str, Any]:
-    # Signed-in page: proxy/views/header.py had the agent check the session already.
-    practice: dict[str, Any] = await call(request, "practice.info", as_patient=False)
-    return practice
+def _practice(request: web.Request) -> asyncio.Task[Any]:
+    # Signed-in page: proxy/views/header.py has the agent check the session, in the same trip.
+    return start(request, "practice.info", as_patient=False)
 
 
-async def _moving(request: web.Request) -> tuple[Flow, dict[str, Any]] | web.Response:
+async def _moving(
+    request: web.Request, listing: asyncio.Task[Any] | None = None
+) -> tuple[Flow, dict[str, Any]] | web.Response:
     """The flow for moving the appointment in the URL, or the page saying why it cannot be."""
     wanted = appointment_id(request)
-    appointment = await find_upcoming(request, wanted)
+    appointment = await find_upcoming(request, wanted, listing)
     if appointment is None:
         message = "We could not find that appointment. It may have been changed or cancelled."
         context = {"title": "Appointment not found", "message": message, "back": "/appointments"}
@@ -80,36 +91,81 @@ async def _moving(request: web.Request) -> tuple[Flow, dict[str, Any]] | web.Res
     return flow, appointment
 
 
+def _confirm_calls(request: web.Request, choice: Choice, moving: int | None = None) -> StepCalls:
+    """What _confirm_page will ask for `choice`."""
+    if choice.type_id is None or choice.provider is None:
+        return StepCalls()
+    if choice.start is None:
+        # Without a day: back to the steps; with one: its times again, saying "choose one".
+        return StepCalls() if choice.day is None else start_step(request, choice, moving=moving)
+    return StepCalls(catalogue=start_catalogue(request, choice.type_id))
+
+
 # -- GET: the steps and the confirm page -----------------------------------------------------
 
 
 async def book(request: web.Request) -> web.Response:
-    practice = await _practice(request)
+    choice = read_choice(request.query)
+    started, calls = _practice(request), start_step(request, choice)
+    practice = await started
     if not practice["booking"]["enabled"]:
+        await calls.settled()
         return _closed(request)
-    return await _step(request, BOOKING, read_choice(request.query), practice)
+    return await _step(request, BOOKING, choice, practice, calls)
 
 
 async def reschedule(request: web.Request) -> web.Response:
-    practice = await _practice(request)
-    moving = await _moving(request)
+    wanted = appointment_id(request)
+    moving = await _move(request, lambda choice: start_step(request, choice, moving=wanted))
     if isinstance(moving, web.Response):
         return moving
-    flow, appointment = moving
+    flow, appointment, choice, practice, calls = moving
     if not practice["booking"]["enabled"]:
+        await _settled(calls)
         return _closed(request)
     if not appointment["can_change"]:
+        await _settled(calls)
         reason = change_blocked_reason(appointment, practice, office(request))
         context = {"title": "Please call the office", "message": reason, "back": "/appointments"}
         return render(request, "message.html", context, 409)
-    return await _step(request, flow, read_choice(request.query, flow.fixed_type), practice)
+    calls = calls or start_step(request, choice, moving=wanted)
+    return await _step(request, flow, choice, practice, calls)
+
+
+_Moving = tuple[Flow, dict[str, Any], Choice, dict[str, Any], StepCalls | None]
+
+
+async def _move(
+    request: web.Request, calls_for: Callable[[Choice], StepCalls]
+) -> _Moving | web.Response:
+    """The appointment being moved (its flow and the choice so far), the practice's rules, and
+    `calls_for(choice)` started with them on the link's guess of the appointment's type. The
+    calls are None when the guess was missing or wrong (what was asked on it is dropped): the
+    caller starts them again for the choice. Or the page saying the appointment is not found."""
+    guess = read_choice(request.query)
+    practice, listing = _practice(request), start(request, "appointments.list")
+    calls = None if guess.type_id is None else calls_for(guess)
+    moving = await _moving(request, listing)
+    if isinstance(moving, web.Response):
+        await _settled(calls)
+        return moving
+    flow, appointment = moving
+    if calls is not None and guess.type_id != flow.fixed_type:
+        await _settled(calls)
+        calls = None
+    return flow, appointment, read_choice(request.query, flow.fixed_type), await practice, calls
+
+
+async def _settled(calls: StepCalls | None) -> None:
+    if calls is not None:
+        await calls.settled()
 
 
 async def _step(
-    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any]
+    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any], calls: StepCalls
 ) -> web.Response:
     try:
-        return await next_step(request, flow, choice, practice)
+        return await next_step(request, flow, choice, practice, calls)
     except RemoteError as exc:
         if exc.code == ErrorCode.NOT_FOUND and flow.appointment is not None:
             # Its type (or provider) is not bookable online: only the office can move it.
@@ -133,26 +189,32 @@ async def _step(
 
 
 async def book_confirm_page(request: web.Request) -> web.Response:
-    practice = await _practice(request)
-    return await _confirm_page(request, BOOKING, practice)
+    choice = read_choice(request.query)
+    started, calls = _practice(request), _confirm_calls(request, choice)
+    return await _confirm_page(request, BOOKING, choice, await started, calls)
 
 
 async def reschedule_confirm_page(request: web.Request) -> web.Response:
-    practice = await _practice(request)
-    moving = await _moving(request)
+    wanted = appointment_id(request)
+    moving = await _move(request, lambda choice: _confirm_calls(request, choice, wanted))
     if isinstance(moving, web.Response):
         return moving
-    return await _confirm_page(request, moving[0], practice)
+    flow, _, choice, practice, calls = moving
+    calls = calls or _confirm_calls(request, choice, wanted)
+    return await _confirm_page(request, flow, choice, practice, calls)
 
 
-async def _confirm_page(request: web.Request, flow: Flow, practice: dict[str, Any]) -> web.Response:
-    choice = read_choice(request.query, flow.fixed_type)
+async def _confirm_page(
+    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any], calls: StepCalls
+) -> web.Response:
     if choice.start is None and None not in (choice.type_id, choice.provider, choice.day):
         # "Next" on the time step without a time chosen.
-        return await choose_time(request, flow, choice, practice, error=PLEASE_CHOOSE, status=422)
+        return await choose_time(
+            request, flow, choice, practice, calls, error=PLEASE_CHOOSE, status=422
+        )
     if choice.type_id is None or choice.provider is None or choice.start is None:
         return see_other(flow.url(choice))  # back to the first step still missing a choice
-    names = await catalogue(request, flow, choice.type_id)
+    names = await calls.names(flow, choice.type_id)
     context = {
         "flow": flow,
         "choice": choice,
@@ -210,15 +272,15 @@ async def reschedule_confirm(request: web.Request) -> web.Response:
                 return moving
             flow = moving[0]
             choice = replace(choice, type_id=flow.fixed_type)
-            return await _pick_another(request, flow, choice, exc)
+            return await _pick_another(request, flow, choice, exc, wanted)
         return change_refused(request, exc)
     return see_other(f"/appointments/{moved['appointment']['id']}/booked?moved=1")
 
 
 async def _pick_another(
-    request: web.Request, flow: Flow, choice: Choice, exc: RemoteError
+    request: web.Request, flow: Flow, choice: Choice, exc: RemoteError, moving: int | None = None
 ) -> web.Response:
     """Back to the times of the same day, with the reason at the top."""
-    practice = await call(request, "practice.info", as_patient=False)
+    started, calls = _practice(request), start_step(request, choice, moving=moving)
     message = friendly(exc.code, office(request))
-    return await choose_time(request, flow, choice, practice, error=message, status=409)
+    return await choose_time(request, flow, choice, await started, calls, error=message, status=409)

@@ -3,6 +3,11 @@
 Every choice travels in the query string of a plain GET form or link, so the proxy keeps no
 state between steps, the Back button works, and any step can be bookmarked or reloaded. The
 same steps serve booking a new appointment and moving one (where the type is fixed).
+
+A step's requests are started together (`start_step`), with the practice's rules and (when
+moving) the appointment, so that a step costs one link round trip: which step the choices
+lead to is known from them alone, except that "No preference" may not be offered, and that
+step (the provider list) needs a subset of what the next one does.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from proxy.views.base import call, render
+from proxy.views.base import render, start
 from proxy.views.times import day_label, parse_instant, slot_time, zone_label
 
 DAYS_PER_PAGE = 14
@@ -93,11 +98,13 @@ class Flow:
         return f"{self.path}/confirm"
 
     def url(self, choice: Choice, *, path: str | None = None, **changes: Any) -> str:
-        """A link to a step: the choices so far (minus the fixed type) plus `changes`. The
-        start time is never in a link: only the time step's form sends it, to the confirm page."""
+        """A link to a step: the choices so far plus `changes`. The start time is never in a
+        link: only the time step's form sends it, to the confirm page. When moving, the type
+        is fixed by the appointment; it is in the link all the same, as a guess that lets the
+        next page ask for the times together with the appointment (booking.py checks it)."""
         choice = replace(choice, **changes)
         query = {
-            "type": None if self.fixed_type is not None else choice.type_id,
+            "type": choice.type_id,
             "provider": choice.provider,
             "day": choice.day,
             "from": choice.from_day,
@@ -109,7 +116,7 @@ class Flow:
     def hidden(self, choice: Choice) -> dict[str, str]:
         """The choices as hidden form fields (for the GET forms of the next step)."""
         fields = {
-            "type": None if self.fixed_type is not None else choice.type_id,
+            "type": choice.type_id,
             "provider": choice.provider,
             "day": choice.day,
         }
@@ -132,18 +139,55 @@ class Catalogue:
         return "The provider you chose"
 
 
-async def catalogue(request: web.Request, flow: Flow, type_id: int) -> Catalogue:
-    types, providers = await asyncio.gather(
-        call(request, "booking.appointment_types", as_patient=False),
-        call(request, "booking.providers", {"appointment_type_id": type_id}, as_patient=False),
+@dataclass(frozen=True, slots=True)
+class StepCalls:
+    """The requests of one step, started (and so sent) together by `start_step`."""
+
+    types: asyncio.Task[Any] | None = None  # the type step's list, asked as the patient
+    catalogue: tuple[asyncio.Task[Any], asyncio.Task[Any]] | None = None  # types, providers
+    free: asyncio.Task[Any] | None = None  # availability
+
+    async def names(self, flow: Flow, type_id: int) -> Catalogue:
+        assert self.catalogue is not None
+        types, providers = await asyncio.gather(*self.catalogue)
+        found = next((t for t in types["appointment_types"] if t["id"] == type_id), None)
+        if found is None and flow.appointment is not None:
+            # Moving a visit whose type is not bookable online: name it from the visit itself
+            # (flow.appointment is appointments.describe()'s view: "type" and "minutes").
+            moving = flow.appointment
+            found = {"id": type_id, "name": moving["type"], "duration_minutes": moving["minutes"]}
+        return Catalogue(found, providers["providers"])
+
+    async def settled(self) -> None:
+        """Wait for requests this page will not use (their answers are dropped)."""
+        tasks = [self.types, self.free, *(self.catalogue or ())]
+        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
+
+
+def start_catalogue(
+    request: web.Request, type_id: int
+) -> tuple[asyncio.Task[Any], asyncio.Task[Any]]:
+    return (
+        start(request, "booking.appointment_types", as_patient=False),
+        start(request, "booking.providers", {"appointment_type_id": type_id}, as_patient=False),
     )
-    found = next((t for t in types["appointment_types"] if t["id"] == type_id), None)
-    if found is None and flow.appointment is not None:
-        # Moving a visit whose type is not bookable online: name it from the visit itself
-        # (flow.appointment is appointments.describe()'s view: "type" and "minutes").
-        moving = flow.appointment
-        found = {"id": type_id, "name": moving["type"], "duration_minutes": moving["minutes"]}
-    return Catalogue(found, providers["providers"])
+
+
+def start_step(request: web.Request, choice: Choice, *, moving: int | None = None) -> StepCalls:
+    """Start the requests of the step `choice` leads to, as if "No preference" is offered
+    (next_step then uses what it needs). `moving`: the appointment being moved, by id."""
+    if choice.type_id is None:
+        # As the patient: the agent then says whether the patient is at the office's cap.
+        return StepCalls(types=start(request, "booking.appointment_types"))
+    types, providers = start_catalogue(request, choice.type_id)
+    free = None
+    if choice.provider is not None:
+        if choice.day is None:  # the day step: a page of days
+            params = _availability_params(choice, choice.from_day, DAYS_PER_PAGE, moving)
+        else:  # the time step: that day
+            params = _availability_params(choice, choice.day, 1, moving)
+        free = start(request, "booking.availability", params)
+    return StepCalls(catalogue=(types, providers), free=free)
 
 
 def _context(flow: Flow, choice: Choice, **extra: Any) -> dict[str, Any]:
@@ -151,10 +195,10 @@ def _context(flow: Flow, choice: Choice, **extra: Any) -> dict[str, Any]:
 
 
 async def choose_type(
-    request: web.Request, flow: Flow, choice: Choice, error: str | None = None
+    request: web.Request, flow: Flow, choice: Choice, calls: StepCalls, error: str | None = None
 ) -> web.Response:
-    # As the patient: the agent then says whether the patient is at the office's cap.
-    types = await call(request, "booking.appointment_types")
+    assert calls.types is not None
+    types = await calls.types
     context = _context(
         flow,
         choice,
@@ -166,10 +210,15 @@ async def choose_type(
 
 
 async def choose_provider(
-    request: web.Request, flow: Flow, choice: Choice, allow_any: bool, error: str | None = None
+    request: web.Request,
+    flow: Flow,
+    choice: Choice,
+    calls: StepCalls,
+    allow_any: bool,
+    error: str | None = None,
 ) -> web.Response:
     assert choice.type_id is not None
-    names = await catalogue(request, flow, choice.type_id)
+    names = await calls.names(flow, choice.type_id)
     if names.type is None:
         return web.Response(status=303, headers={"Location": flow.path})
     context = _context(flow, choice, names=names, allow_any=allow_any, error=error)
@@ -177,13 +226,13 @@ async def choose_provider(
 
 
 def _availability_params(
-    flow: Flow, choice: Choice, first_day: str | None, days: int
+    choice: Choice, first_day: str | None, days: int, moving: int | None
 ) -> dict[str, Any]:
     assert choice.type_id is not None
     params: dict[str, Any] = {"appointment_type_id": choice.type_id, "days": days}
-    if flow.appointment is not None:
+    if moving is not None:
         # The visit being moved does not stand in its own way.
-        params["rescheduling_appointment_id"] = flow.appointment["id"]
+        params["rescheduling_appointment_id"] = moving
     if choice.provider_id is not None:
         params["provider_id"] = choice.provider_id
     if first_day is not None:
@@ -192,17 +241,10 @@ def _availability_params(
 
 
 async def choose_day(
-    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any]
+    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any], calls: StepCalls
 ) -> web.Response:
-    assert choice.type_id is not None
-    names, free = await asyncio.gather(
-        catalogue(request, flow, choice.type_id),
-        call(
-            request,
-            "booking.availability",
-            _availability_params(flow, choice, choice.from_day, DAYS_PER_PAGE),
-        ),
-    )
+    assert choice.type_id is not None and calls.free is not None
+    names, free = await asyncio.gather(calls.names(flow, choice.type_id), calls.free)
     days = [
         {
             "label": day_label(d["date"]),
@@ -237,15 +279,13 @@ async def choose_time(
     flow: Flow,
     choice: Choice,
     practice: dict[str, Any],
+    calls: StepCalls,
     *,
     error: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    assert choice.type_id is not None and choice.day is not None
-    names, free = await asyncio.gather(
-        catalogue(request, flow, choice.type_id),
-        call(request, "booking.availability", _availability_params(flow, choice, choice.day, 1)),
-    )
+    assert choice.type_id is not None and choice.day is not None and calls.free is not None
+    names, free = await asyncio.gather(calls.names(flow, choice.type_id), calls.free)
     slots: list[dict[str, Any]] = next(
         (d["slots"] for d in free["days"] if d["date"] == choice.day), []
     )
@@ -264,20 +304,22 @@ async def choose_time(
 
 
 async def next_step(
-    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any]
+    request: web.Request, flow: Flow, choice: Choice, practice: dict[str, Any], calls: StepCalls
 ) -> web.Response:
-    """The first step whose choice is still missing. `asked` names the step whose form was
-    just sent: if its choice is still missing, the patient pressed Next without choosing."""
+    """The first step whose choice is still missing, from the requests `start_step` started
+    for `choice`. `asked` names the step whose form was just sent: if its choice is still
+    missing, the patient pressed Next without choosing."""
     allow_any = bool(practice["booking"]["allow_no_preference"])
     asked = request.query.get("asked")
     if choice.type_id is None:
         error = PLEASE_CHOOSE if asked == "type" else None
-        return await choose_type(request, flow, choice, error)
+        return await choose_type(request, flow, choice, calls, error)
     if choice.provider is None or (choice.provider == NO_PREFERENCE and not allow_any):
         error = PLEASE_CHOOSE if asked == "provider" else None
+        await calls.settled()  # the times of "No preference", asked for on a guess
         return await choose_provider(
-            request, flow, replace(choice, provider=None), allow_any, error
+            request, flow, replace(choice, provider=None), calls, allow_any, error
         )
     if choice.day is None:
-        return await choose_day(request, flow, choice, practice)
-    return await choose_time(request, flow, choice, practice)
+        return await choose_day(request, flow, choice, practice, calls)
+    return await choose_time(request, flow, choice, practice, calls)

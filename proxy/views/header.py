@@ -1,15 +1,21 @@
-"""Before every signed-in page: the agent's word that the session is still live, and the
-header's "Messages (2 unread)" link.
+"""Every signed-in page: the agent's word that the session is still live, and the header's
+"Messages (2 unread)" link.
 
-Every route not in base.SIGNED_OUT_ROUTES is a signed-in page, and no handler of one
-runs before the agent has accepted its session in this request: the booking steps, for
-example, make only calls that need no session, so without this a patient whose access was
-just disabled would still be shown them. One call does both jobs on a page with the header:
-the unread count needs the session, so its answer is the check. When the count cannot be had
-for another reason (its table is unreadable, the count is slow), or the route has no header
-(a download), `access.session` is asked instead, with the full deadline. A POST is counted
-too: the form it sends back with errors has the header (a success redirects, and the count
-then replaced the session check one for one).
+Every route not in base.SIGNED_OUT_ROUTES is a signed-in page, and no handler of one is
+handed anything from the agent before the agent has accepted its session in this request:
+the booking steps, for example, make only calls that need no session, so without this a
+patient whose access was just disabled would still be shown them. One call does both jobs on
+a page with the header: the unread count needs the session, so its answer is the check. When
+the count cannot be had for another reason (its table is unreadable, the count is slow), or
+the route has no header (a download, a thread, which counts after opening), `access.session`
+is asked instead, with the full deadline.
+
+On a GET the check is started before the handler runs and travels in the same link write as
+the handler's own requests (one round trip per page over a WAN, docs/performance.md); every
+`call` of the page waits for it before it hands back an answer (base.session_checked), and
+the page is sent only once it passed. A POST is checked first, before its body is read: that
+body may be 4 MiB (proxy/middlewares.py), which nobody without a live session may make the
+proxy hold. A POST is counted too: the form it sends back with errors has the header.
 
 The count reaches every template (error pages included) through aiohttp_jinja2's per-request
 context. It is a convenience, never a reason to fail: without it the link shows no number.
@@ -17,6 +23,7 @@ context. It is a convenience, never a reason to fail: without it the link shows 
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 
 import aiohttp_jinja2
@@ -27,8 +34,16 @@ from aiohttp.typedefs import Handler
 from protocol.aio import RemoteError
 from protocol.errors import ErrorCode
 from proxy.agents import AgentUnavailable
-from proxy.security import session_token
-from proxy.views.base import AGENTS, CLIENT, SIGNED_OUT_ROUTES, TENANT, SignInAgain, call
+from proxy.security import SAFE_METHODS, session_token
+from proxy.views.base import (
+    AGENTS,
+    CLIENT,
+    DEADLINE_SECONDS,
+    SESSION_CHECK,
+    SIGNED_OUT_ROUTES,
+    TENANT,
+    SignInAgain,
+)
 
 log = structlog.get_logger("portico.proxy.header")
 
@@ -49,18 +64,63 @@ async def signed_in_pages(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     if session_token(request) is None:
         raise SignInAgain("required")
+    if request.method not in SAFE_METHODS:
+        await check_session(request, route)
+        return await handler(request)
+    check = request[SESSION_CHECK] = asyncio.ensure_future(check_session(request, route))
+    try:
+        response = await handler(request)
+    except asyncio.CancelledError:
+        check.cancel()
+        raise
+    except BaseException:
+        # What the patient is told when the check fails (sign in again, call the office) comes
+        # first, as when the check ran before the handler.
+        await check
+        raise
+    await check
+    return response
+
+
+async def check_session(request: web.Request, route: str | None) -> None:
+    """The count where the page has a header, else (or when the count could not be had) the
+    agent's plain word on the session. A dead session raises SignInAgain."""
     counted = False
     if route not in _NO_HEADER and route not in COUNTED_BY_HANDLER:
         counted = await remember_unread(request)
     if not counted:
-        await call(request, "access.session")  # a dead session raises SignInAgain
-    return await handler(request)
+        await _session(request)
+
+
+async def _session(request: web.Request) -> None:
+    # Not base.call: that waits for this very check.
+    try:
+        await request.app[AGENTS].request(
+            request[TENANT],
+            "access.session",
+            {},
+            session=session_token(request),
+            client=request[CLIENT],
+            deadline=DEADLINE_SECONDS,
+        )
+    except RemoteError as exc:
+        if exc.code == ErrorCode.UNAUTHENTICATED:
+            raise SignInAgain() from None
+        raise
 
 
 async def remember_unread(request: web.Request) -> bool:
     """Fetch the count and hand it to this request's templates as `unread` (None: unknown).
     True when the agent gave it, which it does only for a live session."""
-    unread = await unread_count(request)
+    return show_unread(request, await unread_count(request))
+
+
+def show_unread(request: web.Request, unread: object) -> bool:
+    """Hand `unread` to this request's templates, if it is a count (else: unknown). True when
+    it was one."""
+    count = unread if isinstance(unread, int) and not isinstance(unread, bool) else None
+    if count is not None and count < 0:
+        count = None
     context = request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY)
     if context is None:
         # aiohttp_jinja2 keys its per-request context with a plain string; aiohttp warns about
@@ -68,8 +128,8 @@ async def remember_unread(request: web.Request) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             context = request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = {}
-    context["unread"] = unread
-    return unread is not None
+    context["unread"] = count
+    return count is not None
 
 
 async def unread_count(request: web.Request) -> int | None:

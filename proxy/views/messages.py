@@ -26,7 +26,7 @@ from protocol.aio import RemoteError
 from protocol.errors import ErrorCode
 from proxy.views.base import call, office, render, see_other
 from proxy.views.form_input import idempotency_key, new_idempotency_key, path_id, read_form
-from proxy.views.header import remember_unread
+from proxy.views.header import remember_unread, show_unread
 from proxy.views.times import local_when
 from proxy.views.wording import field_errors, friendly
 
@@ -106,7 +106,10 @@ async def _thread_page(
         # page the patient opens from the portal itself.
         params["mark_read"] = False
     thread = await call(request, "messages.thread", params)
-    await remember_unread(request)  # after opening: the thread's messages may count as read
+    # The header's count after opening (the thread's messages may now count as read): in the
+    # answer, or asked for now from an agent before issue 14.
+    if not show_unread(request, thread.get("patient_unread")):
+        await remember_unread(request)
     here = office(request)
     context = {
         "thread": {

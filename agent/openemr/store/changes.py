@@ -118,6 +118,10 @@ class OpenEMRChanges:
         return tx.fetchone() is not None
 
     def lock_appointment(self, tx: Tx, appointment_id: int, patient_id: int) -> Appointment | None:
+        # Whose it is first: someone else's appointment answers at once, as a missing one
+        # does, never after waiting for its owner's lock. Then held, and read again.
+        if self.appointment(tx, appointment_id, patient_id) is None:
+            return None
         self._lock(tx, "appointment", appointment_id)
         return self.appointment(tx, appointment_id, patient_id)
 

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 from agent.booking.slots import from_minute, to_minute
 from agent.openemr.calendar import wall_clock_to_utc
 from agent.openemr.queries import NO_SHOW
+from agent.openemr.store.schedule import appointment_status
 from agent.store.base import AppointmentType, PatientName, Tx
 
 if TYPE_CHECKING:
     from agent.openemr.store.settings import OpenEMRSettings
     from agent.openemr.store.tables import Tables
-
-# `pc_apptstatus` of a no-show (list `apptstat`, README 2.5): the appointment did not happen.
-NO_SHOW_STATUS = "?"
 
 
 def _pid(text: str | None) -> int | None:
@@ -88,14 +86,14 @@ class OpenEMRLookups:
             (type_id, first, last),
         )
         s = self.settings
-        gone = {*s.frees_slot, s.cancel_status, s.late_cancel_status, NO_SHOW_STATUS}
         found: set[int] = set()
         for row in tx.fetchall():
             pid, day, at = _pid(row["pc_pid"]), row["pc_eventDate"], row["pc_startTime"]
             # A zero-in-date day ('2026-11-00', from a non-strict server) is no appointment.
             if pid is None or not isinstance(day, date) or not isinstance(at, timedelta):
                 continue
-            if (row["pc_apptstatus"] or "") in gone:
+            # One reading of a status for every page: the appointments list's (schedule.py).
+            if appointment_status(row["pc_apptstatus"] or "", s)[0] in ("cancelled", "no_show"):
                 continue
             if start <= to_minute(wall_clock_to_utc(day, int(at.total_seconds()), zone)) < end:
                 found.add(pid)

@@ -84,8 +84,18 @@ class OpenEMRPatients:
         identity = people.patient_identity(tx, patient_id, tables=self.tables)
         return identity is not None and identity.may_use_portal
 
-    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> None:
+    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> bool:
+        value = "YES" if allowed else "NO"
+        tx.execute(
+            f"SELECT allow_patient_portal FROM {self.tables.patient_data} WHERE pid = %s",
+            (patient_id,),
+        )
+        row = tx.fetchone()
+        # Exact, in Python: general_ci would call 'yes' the same as 'YES' (queries.py).
+        if row is None or row["allow_patient_portal"] == value:
+            return False
         tx.execute(
             f"UPDATE {self.tables.patient_data} SET allow_patient_portal = %s WHERE pid = %s",
-            ("YES" if allowed else "NO", patient_id),
+            (value, patient_id),
         )
+        return True

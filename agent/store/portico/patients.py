@@ -60,5 +60,5 @@ class PorticoPatients:
         # own, is the only switch, so there is nothing to read here.
         return True
 
-    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> None:
-        return None  # nothing to record: see portal_allowed
+    def set_portal_allowed(self, tx: Tx, patient_id: int, allowed: bool) -> bool:
+        return False  # nothing to record: see portal_allowed

@@ -109,3 +109,44 @@ async def test_staff_access_disable_and_enable_set_openemrs_own_switch(
                 ("access.disable", "ok"),
                 ("access.enable", "ok"),
             ]
+
+
+async def test_staff_switch_changes_in_the_practice_record_are_always_audited(
+    mariadb: MariaDB, link_keys: Path
+) -> None:
+    """The two cases where only OpenEMR's column changes: disabling a patient who has no
+    portal account, and enabling an account that is enabled while OpenEMR says NO. Each
+    writes the column, says so, and leaves an audit row; a disable that changes nothing
+    leaves none."""
+    with openemr_with_portal(mariadb, STRICT_SQL_MODE) as pair:
+        twin = OpenEMRSmallPractice(pair.openemr, pair.portal, install_small_practice(pair.openemr))
+        async with access_practice(twin, link_keys) as practice:
+            no_account, member = twin.patient(P + 2), twin.patient(P)
+            await practice.signed_in_patient(member)
+
+            said = await practice.staff.set_access(no_account, False)
+            assert "practice's record" in said
+            assert await practice.staff.set_access(no_account, False) == (
+                "had no portal account; nothing to disable"
+            )
+            twin.set_portal_allowed(member, False)  # staff, in OpenEMR
+            said = await practice.staff.set_access(member, True)
+            assert "practice's record" in said
+
+            def flag(pid: int) -> str:
+                return str(
+                    pair.openemr.query(
+                        "SELECT allow_patient_portal FROM patient_data WHERE pid = %s", (pid,)
+                    )[0]["allow_patient_portal"]
+                )
+
+            assert (flag(no_account), flag(member)) == ("NO", "YES")
+            audit = query(
+                pair.portal,
+                "SELECT patient_id, action, detail FROM portal_audit"
+                " WHERE action LIKE 'access.%%able' ORDER BY id",
+            )
+            assert [(r["patient_id"], r["action"], r["detail"]) for r in audit] == [
+                (no_account, "access.disable", "no_account"),
+                (member, "access.enable", "practice_record"),
+            ]

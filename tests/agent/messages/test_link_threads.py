@@ -144,6 +144,22 @@ async def test_opening_a_thread_marks_its_office_messages_read_and_no_others(
     ]
 
 
+async def test_a_thread_answer_carries_the_unread_count_after_opening_it(
+    office: AccessPractice,
+) -> None:
+    session = await office.signed_in_patient(A)
+    opened = send_office_message(office.settings, A, "Lab results", "In.")
+    send_office_message(office.settings, A, "", "And more.", thread_id=opened)
+    send_office_message(office.settings, A, "Flu shots", "Available.")
+    # Three unread before; opening the first thread reads two of them.
+    assert (await office.call("messages.thread", session, thread_id=opened))["patient_unread"] == 1
+    # Opened from another site's link nothing is marked read: the new thread's message
+    # stays unread, beside the one left from before.
+    other = send_office_message(office.settings, A, "Parking", "New lot.")
+    unread = await office.call("messages.thread", session, thread_id=other, mark_read=False)
+    assert unread["patient_unread"] == 2
+
+
 async def test_listing_does_not_mark_anything_read(office: AccessPractice) -> None:
     session = await office.signed_in_patient(A)
     send_office_message(office.settings, A, "Lab results", "In.")

@@ -38,7 +38,7 @@ async def test_signed_in_patient_sees_appointments_in_local_time(
         assert "Follow-up (30 minutes) with Dr. Adams" in text
         assert "All times are New York time." in text
         assert page.links(rf"/appointments/{later}/cancel$")
-        assert page.links(rf"/appointments/{later}/reschedule$")
+        assert page.links(rf"/appointments/{later}/reschedule\?type={FOLLOW_UP}$")
         assert not page.links(rf"/appointments/{soon}/")
         assert (
             "Too close to the appointment to change online \u2014 please call +1 555 0100" in text
