@@ -127,7 +127,9 @@ class BookingService(BookingReads):
                 )
                 break
             except WaitFor as waiting:
-                # An overlapping booking is under way: start again once it has ended.
+                # An overlapping booking is under way: start again once it has ended (holding
+                # nothing meanwhile, so that nobody ever waits for a request that waits).
+                self.in_flight.release(claims)
                 await self.in_flight.wait(claims, waiting)
             except idempotency.Replay:
                 return await self.store.transaction(
