@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from agent import audit, idempotency
+from agent.booking.in_flight import BookingsInFlight, Claims, WaitFor
 from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
+    Window,
     booking_window,
     choose_provider,
     from_minute,
@@ -34,6 +36,10 @@ _SLOT_GONE = "That time is no longer available. Please choose another time."
 
 class BookingService(BookingReads):
     """Booking reads (from BookingReads) plus the changes: book, cancel, reschedule."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_flight = BookingsInFlight()
 
     async def book(
         self,
@@ -108,21 +114,33 @@ class BookingService(BookingReads):
         fn: Any,
         *args: Any,
     ) -> dict[str, Any]:
-        """Run one change transaction with idempotency and an audit row either way."""
+        """Run one change transaction with idempotency and an audit row either way: a
+        refusal is audited in the attempt's own transaction (rolled back to before the
+        attempt), so it costs no second trip through the pool's queue."""
         digest = hashlib.sha256(json.dumps([action, request], sort_keys=True).encode()).hexdigest()
         now = self.clock.now()
-        try:
-            result: dict[str, Any] = await self.store.transaction(
-                self._idempotent_tx, caller, action, key, digest, now, fn, *args
-            )
-            return result
-        except idempotency.Replay:
-            return await self.store.transaction(
-                idempotency.stored_reply, caller.patient_id, key, action, digest
-            )
-        except Refused as exc:
-            await self.store.transaction(_audit_refusal, now, caller, action, exc.code)
-            raise
+        claims = Claims()
+        while True:
+            try:
+                result: dict[str, Any] | Refused = await self.store.transaction(
+                    self._idempotent_tx, caller, action, key, digest, now, fn, claims, *args
+                )
+                break
+            except WaitFor as waiting:
+                # An overlapping booking is under way: start again once it has ended (holding
+                # nothing meanwhile, so that nobody ever waits for a request that waits).
+                self.in_flight.release(claims)
+                await self.in_flight.wait(claims, waiting)
+            except idempotency.Replay:
+                return await self.store.transaction(
+                    idempotency.stored_reply, caller.patient_id, key, action, digest
+                )
+            finally:
+                # After the COMMIT (or rollback): whoever waits for this booking reads it.
+                self.in_flight.release(claims)
+        if isinstance(result, Refused):
+            raise result
+        return result
 
     def _idempotent_tx(
         self,
@@ -133,11 +151,19 @@ class BookingService(BookingReads):
         digest: str,
         now: datetime,
         fn: Any,
+        claims: Claims,
         *args: Any,
-    ) -> dict[str, Any]:
-        if key is not None:
-            idempotency.claim(cursor, caller.patient_id, key, action, digest)
-        result, detail = fn(cursor, caller, to_minute(now), *args)
+    ) -> dict[str, Any] | Refused:
+        cursor.execute("SAVEPOINT portico_change")
+        try:
+            if key is not None:
+                idempotency.claim(cursor, caller.patient_id, key, action, digest)
+            result, detail = fn(cursor, caller, to_minute(now), claims, *args)
+        except Refused as exc:
+            # Undo the attempt (and the key's claim, so a retry may act), keep the audit row.
+            cursor.execute("ROLLBACK TO SAVEPOINT portico_change")
+            audit.by_patient(cursor, caller, now=now, action=action, outcome=exc.code)
+            return exc
         if key is not None:
             idempotency.store_reply(cursor, caller.patient_id, key, result)
         audit.by_patient(cursor, caller, now=now, action=action, outcome="ok", detail=detail)
@@ -148,6 +174,7 @@ class BookingService(BookingReads):
         cursor: Tx,
         caller: Caller,
         now: int,
+        claims: Claims,
         type_id: int,
         provider_id: int | None,
         start: int,
@@ -161,12 +188,12 @@ class BookingService(BookingReads):
                 "appointment(s), the most this office allows "
                 "online. Please call the office to book another.",
             )
-        appointment_id = self._take_slot(cursor, caller, now, type_id, provider_id, start)
+        appointment_id = self._take_slot(cursor, caller, now, claims, type_id, provider_id, start)
         view = self._view(self.store.appointment(cursor, appointment_id, caller.patient_id), now)
         return view, f"appointment:{appointment_id}"
 
     def _cancel_tx(
-        self, cursor: Tx, caller: Caller, now: int, appointment_id: int
+        self, cursor: Tx, caller: Caller, now: int, claims: Claims, appointment_id: int
     ) -> tuple[dict[str, Any], str]:
         self.store.lock_patient(cursor, caller.patient_id)
         row = self._changeable(cursor, caller, now, appointment_id)
@@ -180,6 +207,7 @@ class BookingService(BookingReads):
         cursor: Tx,
         caller: Caller,
         now: int,
+        claims: Claims,
         appointment_id: int,
         provider_id: int | None,
         start: int,
@@ -189,7 +217,7 @@ class BookingService(BookingReads):
         # Release the old slot first (visible to this transaction only), so moving by a few
         # minutes with the same provider does not collide with the appointment being moved.
         self.store.cancel_appointment(cursor, appointment_id, now, late=False)
-        new_id = self._take_slot(cursor, caller, now, old.type_id, provider_id, start)
+        new_id = self._take_slot(cursor, caller, now, claims, old.type_id, provider_id, start)
         view = self._view(self.store.appointment(cursor, new_id, caller.patient_id), now)
         return {"appointment": view, "replaced_appointment_id": appointment_id}, (
             f"appointment:{appointment_id}->appointment:{new_id}"
@@ -212,6 +240,7 @@ class BookingService(BookingReads):
         cursor: Tx,
         caller: Caller,
         now: int,
+        claims: Claims,
         type_id: int,
         provider_id: int | None,
         start: int,
@@ -236,31 +265,32 @@ class BookingService(BookingReads):
                 ErrorCode.OVERLAPS_OWN_APPOINTMENT,
                 "You already have an appointment at that time. Please choose another time.",
             )
+        day = from_minute(start).astimezone(self.tz).date()
+        # First from what is committed, without waiting for anyone's lock: when every
+        # candidate's time is already taken (the losers of a race that has been decided),
+        # refuse at once; a committed row overlapping the interval is enough, since no slot
+        # is offered over one (slots.py). Otherwise hold the interval in this agent, giving
+        # way (WaitFor) rather than queueing on the lock behind an overlapping booking under
+        # way (in_flight.py says why that is safe); then lock, check again, and only that
+        # check books.
+        end = start + duration
+        unlocked = [p.id for p in store.providers(cursor, type_id, provider_id)]
+        if unlocked:
+            taken = store.busy_intervals(cursor, unlocked, start, end)
+            untaken = [
+                pid
+                for pid in unlocked
+                if not any(b < end and start < e for b, e in taken.get(pid, ()))
+            ]
+            if not untaken:
+                raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
+            self.in_flight.hold(claims, untaken, start, end)
         candidates = [p.id for p in store.lock_providers(cursor, type_id, provider_id)]
         if not candidates:
             raise Refused(
                 ErrorCode.NOT_FOUND, "That provider does not offer this appointment online."
             )
-        day = from_minute(start).astimezone(self.tz).date()
-        hours = store.working_hours(cursor, candidates, day, day, type_id)
-        busy = store.busy_intervals(
-            cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES
-        )
-        free = [
-            pid
-            for pid in candidates
-            if start
-            in provider_slots(
-                hours=hours.get(pid, []),
-                busy=merge_intervals(busy.get(pid, [])),
-                tz=self.tz,
-                duration=duration,
-                step=self.rules.round_to_minutes,
-                window=window,
-                first_day=day,
-                last_day=day,
-            )
-        ]
+        free = self._free(cursor, candidates, type_id, start, duration, window, day)
         if not free:
             raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE)
         chosen = free[0]
@@ -277,6 +307,38 @@ class BookingService(BookingReads):
         except SlotTaken:
             raise Refused(ErrorCode.SLOT_UNAVAILABLE, _SLOT_GONE) from None
 
+    def _free(
+        self,
+        cursor: Tx,
+        candidates: list[int],
+        type_id: int,
+        start: int,
+        duration: int,
+        window: Window,
+        day: date,
+    ) -> list[int]:
+        """The candidates for whom `start` is an offered slot, as the rules and the rows
+        this statement sees have it (slots.py: the same function the offer used)."""
+        hours = self.store.working_hours(cursor, candidates, day, day, type_id)
+        busy = self.store.busy_intervals(
+            cursor, candidates, start - DAY_MINUTES, start + 2 * DAY_MINUTES
+        )
+        return [
+            pid
+            for pid in candidates
+            if start
+            in provider_slots(
+                hours=hours.get(pid, []),
+                busy=merge_intervals(busy.get(pid, [])),
+                tz=self.tz,
+                duration=duration,
+                step=self.rules.round_to_minutes,
+                window=window,
+                first_day=day,
+                last_day=day,
+            )
+        ]
+
     def _require_changes(self) -> None:
         if not self.rules.allow_cancel_reschedule:
             raise Refused(
@@ -284,7 +346,3 @@ class BookingService(BookingReads):
                 "This office does not allow cancelling or rescheduling online. "
                 f"Please call{self._phone_suffix()}.",
             )
-
-
-def _audit_refusal(cursor: Any, now: datetime, caller: Caller, action: str, code: str) -> None:
-    audit.by_patient(cursor, caller, now=now, action=action, outcome=code)
