@@ -26,13 +26,22 @@ class LivenessTick:
     runs only while there are members."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
-        self._loop = loop
+        # Weak: the registry below is keyed weakly by the loop, and a strong reference from
+        # its value would keep every loop (one per test) alive for good.
+        self._loop_ref = weakref.ref(loop)
         self.interval = interval
         self._members: dict[Checked, None] = {}  # insertion-ordered set
         self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._members)
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop_ref()
+        if loop is None:  # only reachable through a tick kept past its loop's end
+            raise RuntimeError("the event loop of this liveness tick is gone")
+        return loop
 
     def add(self, member: Checked) -> None:
         self._members[member] = None

@@ -57,6 +57,7 @@ class Claims:
     def __init__(self) -> None:
         self.held: list[Hold] = []
         self.waits = 0  # how many times this request gave way
+        self.closed = False  # the request has ended: it holds nothing any more
 
 
 class BookingsInFlight:
@@ -78,6 +79,8 @@ class BookingsInFlight:
         WaitFor if another request holds an overlapping interval of one of them. Called from
         the worker thread, inside the transaction, before the store's lock_providers."""
         with self._lock:
+            if claims.closed:
+                return  # the request is gone (cancelled); its thread books under the lock alone
             mine = [h for h in claims.held if h.overlaps(providers, start, end)]
             if mine:
                 return
@@ -98,6 +101,13 @@ class BookingsInFlight:
         for hold in claims.held:
             hold.ended.set()
         claims.held.clear()
+
+    def close(self, claims: Claims) -> None:
+        """The request has ended for good (answered, failed or cancelled): release what it
+        holds, and let it take nothing more (its worker thread may still be running)."""
+        with self._lock:
+            claims.closed = True
+        self.release(claims)
 
     async def wait(self, claims: Claims, waiting: WaitFor) -> None:
         """Wait (on the event loop, holding nothing) until the booking that `waiting` names

@@ -120,24 +120,30 @@ class BookingService(BookingReads):
         digest = hashlib.sha256(json.dumps([action, request], sort_keys=True).encode()).hexdigest()
         now = self.clock.now()
         claims = Claims()
-        while True:
-            try:
-                result: dict[str, Any] | Refused = await self.store.transaction(
-                    self._idempotent_tx, caller, action, key, digest, now, fn, claims, *args
-                )
-                break
-            except WaitFor as waiting:
-                # An overlapping booking is under way: start again once it has ended (holding
-                # nothing meanwhile, so that nobody ever waits for a request that waits).
-                self.in_flight.release(claims)
-                await self.in_flight.wait(claims, waiting)
-            except idempotency.Replay:
-                return await self.store.transaction(
-                    idempotency.stored_reply, caller.patient_id, key, action, digest
-                )
-            finally:
-                # After the COMMIT (or rollback): whoever waits for this booking reads it.
-                self.in_flight.release(claims)
+        try:
+            while True:
+                try:
+                    result: dict[str, Any] | Refused = await self.store.transaction(
+                        self._idempotent_tx, caller, action, key, digest, now, fn, claims, *args
+                    )
+                    break
+                except WaitFor as waiting:
+                    # An overlapping booking is under way: start again once it has ended
+                    # (holding nothing meanwhile, so nobody ever waits for a request that waits).
+                    self.in_flight.release(claims)
+                    await self.in_flight.wait(claims, waiting)
+                except idempotency.Replay:
+                    return await self.store.transaction(
+                        idempotency.stored_reply, caller.patient_id, key, action, digest
+                    )
+                finally:
+                    # After the COMMIT (or rollback): whoever waits for this booking reads it.
+                    self.in_flight.release(claims)
+        finally:
+            # The request is over, also when its task was cancelled while the worker thread
+            # still runs its transaction: a hold that thread takes from now on would never be
+            # released, so it takes none (the provider lock still serialises it).
+            self.in_flight.close(claims)
         if isinstance(result, Refused):
             raise result
         return result

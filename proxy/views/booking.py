@@ -107,7 +107,11 @@ def _confirm_calls(request: web.Request, choice: Choice, moving: int | None = No
 async def book(request: web.Request) -> web.Response:
     choice = read_choice(request.query)
     started, calls = _practice(request), start_step(request, choice)
-    practice = await started
+    try:
+        practice = await started
+    except BaseException:
+        await calls.settled()  # nothing started for this page outlives it
+        raise
     if not practice["booking"]["enabled"]:
         await calls.settled()
         return _closed(request)
@@ -145,9 +149,13 @@ async def _move(
     guess = read_choice(request.query)
     practice, listing = _practice(request), start(request, "appointments.list")
     calls = None if guess.type_id is None else calls_for(guess)
-    moving = await _moving(request, listing)
+    try:
+        moving = await _moving(request, listing)
+    except BaseException:
+        await _settled(calls, practice)  # nothing started for this page outlives it
+        raise
     if isinstance(moving, web.Response):
-        await _settled(calls)
+        await _settled(calls, practice)
         return moving
     flow, appointment = moving
     if calls is not None and guess.type_id != flow.fixed_type:
@@ -156,9 +164,11 @@ async def _move(
     return flow, appointment, read_choice(request.query, flow.fixed_type), await practice, calls
 
 
-async def _settled(calls: StepCalls | None) -> None:
+async def _settled(calls: StepCalls | None, *tasks: asyncio.Task[Any]) -> None:
+    """Wait for requests this page will not use (their answers and errors are dropped)."""
     if calls is not None:
         await calls.settled()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _step(

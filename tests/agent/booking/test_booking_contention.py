@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.booking.in_flight import BookingsInFlight, WaitFor
+from agent.caller import Caller
 from agent.store.base import PracticeStore, Provider, Tx
 from protocol.aio import RemoteError
 from tests.agent.booking.test_booking_changes import _book, _code
@@ -192,3 +196,64 @@ async def test_fifty_racing_bookings_leave_one_audit_row_each(
         assert (booked["patient_id"], "ok") in audit
         # Nothing is left held once every answer is in.
         assert len(practice.agent.booking.in_flight) == 0
+
+
+class PausedBeforeHold:
+    """The real store, except that the first `providers` read (just before a booking takes
+    its hold) stops on its worker thread until `resume` is set; `finished` is set when that
+    transaction's function has returned or raised, on the worker thread."""
+
+    def __init__(self, store: PracticeStore) -> None:
+        self.store = store
+        self.paused = threading.Event()
+        self.resume = threading.Event()
+        self.finished = threading.Event()
+        self._calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def providers(self, tx: Tx, *args: Any) -> list[Provider]:
+        self._calls += 1
+        if self._calls == 1:
+            self.paused.set()
+            assert self.resume.wait(EVENT_WAIT), "the test never let the paused booking go"
+        return self.store.providers(tx, *args)
+
+    async def transaction(self, fn: Any, *args: Any) -> Any:
+        def watched(tx: Tx, *rest: Any) -> Any:
+            try:
+                return fn(tx, *rest)
+            finally:
+                self.finished.set()
+
+        return await self.store.transaction(watched, *args)
+
+
+async def test_a_booking_cancelled_before_its_hold_leaves_no_hold_behind(
+    small_practice: SmallPractice, link_keys: Path
+) -> None:
+    """The request's task is cancelled (the proxy's deadline, a dropped link) while its worker
+    thread is still before `hold`: when that thread gets there, it must hold nothing, or every
+    later booking of that provider and time would give way to a hold nobody releases."""
+    async with running_practice(small_practice, link_keys) as practice:
+        booking = practice.agent.booking
+        paused = PausedBeforeHold(booking.store)
+        booking.store = paused  # type: ignore[assignment]
+        ids = practice.ids
+        request = asyncio.create_task(
+            booking.book(
+                Caller(patient_id=ids.patient(1)),
+                ids.FOLLOW_UP,
+                ids.DR_ADAMS,
+                datetime(2026, 11, 25, 15, 0, tzinfo=UTC),
+                None,
+            )
+        )
+        await _until(paused.paused)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        paused.resume.set()
+        await _until(paused.finished)  # the worker has passed where it takes its hold
+        assert len(booking.in_flight) == 0
