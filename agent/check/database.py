@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 import pymysql
 
@@ -250,42 +251,21 @@ def grants_result(
     """The grants item for a verdict, with the statements that would fix it. ``seen_from`` is
     the host part the server gives this machine's connections (the agent's user is made for
     exactly that host, never for '%')."""
-    statements = grant_statements(database, account, needed)
     first_migrate = (
         ()
         if schema_current
         else ("(a GRANT on a table fails until `portico-agent migrate` has created it)",)
     )
-    if verdict.administrator:
-        return fail(
-            "grants",
-            f"{account} is an administrator's account; Portico must not run with it:",
-            details=verdict.too_wide,
-            fix=(
-                "give the agent a user of its own; as the database administrator run",
-                f"CREATE USER {quote_account('portico@' + seen_from)} "
-                "IDENTIFIED BY 'a-long-random-password';",
-                *grant_statements(database, "portico@" + seen_from, needed),
-                *first_migrate,
-                "then set database.user: portico and put that password in database.password_file",
-            ),
-        )
-    if verdict.too_wide or verdict.more_than_needed:
-        wording = "far more than" if verdict.too_wide else "more than"
-        status = fail if verdict.too_wide else warn
-        return status(
-            "grants",
-            f"{account} may do {wording} Portico needs:",
-            details=[*verdict.too_wide, *verdict.more_than_needed],
-            fix=(
-                "narrow it to what Portico needs; as the database administrator run",
-                f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {quote_account(account)};",
-                *statements,
-                *first_migrate,
-                "(to let this user run `portico-agent migrate` too, add:)",
-                *migrate_statements(database, account),
-            ),
-        )
+    wider = wider_than_needed(
+        verdict,
+        account,
+        seen_from,
+        grants_for=lambda user: grant_statements(database, user, needed),
+        first_migrate=first_migrate,
+        migrate=migrate_statements(database, account),
+    )
+    if wider is not None:
+        return wider
     if verdict.missing:
         lacking = {table: needed[table] for table in verdict.missing}
         details = [
@@ -305,6 +285,60 @@ def grants_result(
         )
     also = " (and may run `portico-agent migrate`)" if verdict.can_migrate else ""
     return ok("grants", f"{account} has just the rights Portico needs{also}")
+
+
+class _Breadth(Protocol):
+    """What both practice systems' grant verdicts say about rights beyond Portico's needs."""
+
+    too_wide: list[str]
+    more_than_needed: list[str]
+    administrator: bool
+
+
+def wider_than_needed(
+    verdict: _Breadth,
+    account: str,
+    seen_from: str,
+    *,
+    grants_for: Callable[[str], Sequence[str]],
+    first_migrate: Sequence[str],
+    migrate: Sequence[str],
+) -> CheckResult | None:
+    """The grants item when ``account`` may do more than Portico needs (an administrator's
+    account: make Portico a user of its own; wider rights: narrow them), with the statements
+    that fix it; None when it may not. ``grants_for(user)`` is what Portico needs, granted to
+    ``user``; ``migrate`` what `portico-agent migrate` needs besides."""
+    if verdict.administrator:
+        user = "portico@" + seen_from
+        return fail(
+            "grants",
+            f"{account} is an administrator's account; Portico must not run with it:",
+            details=verdict.too_wide,
+            fix=(
+                "give the agent a user of its own; as the database administrator run",
+                f"CREATE USER {quote_account(user)} IDENTIFIED BY 'a-long-random-password';",
+                *grants_for(user),
+                *first_migrate,
+                "then set database.user: portico and put that password in database.password_file",
+            ),
+        )
+    if not (verdict.too_wide or verdict.more_than_needed):
+        return None
+    wording = "far more than" if verdict.too_wide else "more than"
+    status = fail if verdict.too_wide else warn
+    return status(
+        "grants",
+        f"{account} may do {wording} Portico needs:",
+        details=[*verdict.too_wide, *verdict.more_than_needed],
+        fix=(
+            "narrow it to what Portico needs; as the database administrator run",
+            f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {quote_account(account)};",
+            *grants_for(account),
+            *first_migrate,
+            "(to let this user run `portico-agent migrate` too, add:)",
+            *migrate,
+        ),
+    )
 
 
 def clock_offset(cursor: Any, clock: Clock) -> float:

@@ -31,8 +31,8 @@ from agent.check.database import (
     schema_item,
     seen_host,
     who,
+    wider_than_needed,
 )
-from agent.check.grants import quote_account
 from agent.check.openemr_grants import (
     Need,
     grant_statements,
@@ -276,35 +276,16 @@ def _grants(
         unreadable
     )
     first_migrate = () if migrated else ("(a GRANT on a table fails until migrate created it)",)
-    if verdict.administrator:
-        user = "portico@" + seen_host(client)
-        return fail(
-            "grants",
-            f"{account} is an administrator's account; Portico must not run with it:",
-            details=verdict.too_wide,
-            fix=(
-                "give the agent a user of its own; as the database administrator run",
-                f"CREATE USER {quote_account(user)} IDENTIFIED BY 'a-long-random-password';",
-                *grant_statements(needs, user),
-                *first_migrate,
-                "then set database.user: portico and put that password in database.password_file",
-            ),
-        )
-    if verdict.too_wide or verdict.more_than_needed:
-        status = fail if verdict.too_wide else warn
-        return status(
-            "grants",
-            f"{account} may do {'far ' if verdict.too_wide else ''}more than Portico needs:",
-            details=[*verdict.too_wide, *verdict.more_than_needed],
-            fix=(
-                "narrow it to what Portico needs; as the database administrator run",
-                f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {quote_account(account)};",
-                *grant_statements(needs, account),
-                *first_migrate,
-                "(to let this user run `portico-agent migrate` too, add:)",
-                *migrate_statements(db.portal_name, account),
-            ),
-        )
+    wider = wider_than_needed(
+        verdict,
+        account,
+        seen_host(client),
+        grants_for=lambda user: grant_statements(needs, user),
+        first_migrate=first_migrate,
+        migrate=migrate_statements(db.portal_name, account),
+    )
+    if wider is not None:
+        return wider
     outcomes = [(need, probe(cursor, need)) for need in needs]
     absent = [n for n, code in outcomes if code == _NO_SUCH_TABLE and n.database == db.name]
     missing = [n for n, code in outcomes if code is not None and code != _NO_SUCH_TABLE]
