@@ -173,11 +173,18 @@ def _appointments(
     ]
 
 
+def exact_id(text: str | None) -> int | None:
+    """The id a `pc_aid`/`pc_pid` text names, exactly as OpenEMR writes one (digits, no
+    leading zero); '' (markers, lunches), '0' (clinic-wide) and anything else name nobody."""
+    if not text or not text.isascii() or not text.isdigit() or text != str(int(text)):
+        return None
+    return int(text) or None
+
+
 def _provider_names(cursor: Any, tables: Tables, aids: Collection[str | None]) -> dict[str, str]:
     """Names of the users these `pc_aid` texts are; a text that is not exactly a users.id as
-    OpenEMR writes it (digits, no leading zero) names nobody."""
-    ids = {aid: int(aid) for aid in aids if aid and aid.isascii() and aid.isdigit()}
-    ids = {aid: number for aid, number in ids.items() if str(number) == aid}
+    OpenEMR writes it (:func:`exact_id`) names nobody."""
+    ids = {aid: number for aid in aids if aid and (number := exact_id(aid)) is not None}
     if not ids:
         return {}
     numbers = sorted(set(ids.values()))

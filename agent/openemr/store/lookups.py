@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from agent.booking.slots import from_minute, to_minute
 from agent.openemr.calendar import wall_clock_to_utc
+from agent.openemr.people import exact_id
 from agent.openemr.queries import NO_SHOW
 from agent.openemr.store.schedule import appointment_status
 from agent.store.base import AppointmentType, PatientName, Tx
@@ -21,14 +22,6 @@ from agent.store.base import AppointmentType, PatientName, Tx
 if TYPE_CHECKING:
     from agent.openemr.store.settings import OpenEMRSettings
     from agent.openemr.store.tables import Tables
-
-
-def _pid(text: str | None) -> int | None:
-    """The pid a `pc_pid` text names, exactly as OpenEMR writes one (digits, no leading zero);
-    '' (markers, lunches), '0' and anything else name no patient."""
-    if not text or not text.isascii() or not text.isdigit() or text != str(int(text)):
-        return None
-    return int(text) or None
 
 
 class OpenEMRLookups:
@@ -88,7 +81,7 @@ class OpenEMRLookups:
         s = self.settings
         found: set[int] = set()
         for row in tx.fetchall():
-            pid, day, at = _pid(row["pc_pid"]), row["pc_eventDate"], row["pc_startTime"]
+            pid, day, at = exact_id(row["pc_pid"]), row["pc_eventDate"], row["pc_startTime"]
             # A zero-in-date day ('2026-11-00', from a non-strict server) is no appointment.
             if pid is None or not isinstance(day, date) or not isinstance(at, timedelta):
                 continue

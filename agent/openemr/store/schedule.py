@@ -62,14 +62,6 @@ def appointment_status(code: str, settings: OpenEMRSettings) -> tuple[str, bool]
     return "booked", False
 
 
-def _exact_id(text: str | None) -> int | None:
-    """The id a `pc_aid`/`pc_pid` text names, exactly as OpenEMR writes one (digits, no
-    leading zero); '' (markers), '0' (clinic-wide) and anything else name nobody."""
-    if not text or not text.isascii() or not text.isdigit() or text != str(int(text)):
-        return None
-    return int(text) or None
-
-
 def _local_minutes(local: datetime, day: date, *, up: bool) -> int:
     """Minutes of `day`'s wall clock at `local` (1440 for the midnight that ends it)."""
     if local.date() > day:
@@ -204,7 +196,7 @@ class OpenEMRSchedule:
         begins = wall_clock_to_utc(row.day, int(row.start.total_seconds()), self.settings.zone)
         status, late = appointment_status(row.status, self.settings)
         start = to_minute(begins)
-        aid = _exact_id(row.provider_id)  # users.id as OpenEMR writes it, or None
+        aid = people.exact_id(row.provider_id)  # users.id as OpenEMR writes it, or None
         return Appointment(
             id=row.id,
             patient_id=pid,
@@ -267,7 +259,9 @@ class OpenEMRSchedule:
         for row in tx.fetchall():
             provider, day, at = keys.get(row["pc_aid"]), row["pc_eventDate"], row["pc_startTime"]
             # Exact text (the collation matches '7 ' to '7'); a zero-in-date day is no row.
-            if provider is None or _exact_id(row["pc_pid"]) is None or not isinstance(day, date):
+            if provider is None or not isinstance(day, date):
+                continue
+            if people.exact_id(row["pc_pid"]) is None:
                 continue
             if appointment_status(row["pc_apptstatus"] or "", self.settings)[0] != "booked":
                 continue
