@@ -31,7 +31,7 @@ T = TypeVar("T")
 _UNAVAILABLE_CODES = frozenset({1040, 1053, 1205, 1213, 1927, 2003, 2006, 2013, 2055})
 DEADLOCK = 1213
 
-# Called with the connection once a transaction has ended (Database.transaction's `after`).
+# Called with the connection once a transaction has ended (Database.after_every_transaction).
 AfterTransaction = Callable[["pymysql.connections.Connection[Any]"], None]
 
 
@@ -110,7 +110,6 @@ class Database:
         fn: Callable[..., T],
         args: tuple[Any, ...],
         attempts: int,
-        after: AfterTransaction | None,
     ) -> T:
         for attempt in range(attempts):
             try:
@@ -140,8 +139,8 @@ class Database:
             finally:
                 # Only on a connection that is kept: closing one ends its session, and with it
                 # whatever the session held (named locks).
-                for hook in (*self._after_every, after):
-                    if keep and hook is not None:
+                for hook in self._after_every:
+                    if keep:
                         keep = _after(hook, connection)
                 self._count_in_use(-1)
                 if keep and not self._closed:
@@ -151,8 +150,13 @@ class Database:
         raise AssertionError("unreachable")
 
     def after_every_transaction(self, hook: AfterTransaction) -> None:
-        """Run `hook(connection)` after every transaction of this pool ends, as `after`
-        (kept connections only; a hook that raises drops the connection)."""
+        """Run `hook(connection)` once each transaction of this pool has ended (after the
+        commit or the rollback of every attempt), on the same connection, before anyone else
+        may use it: for what belongs to the session rather than the transaction, such as
+        named locks, which COMMIT does not release. Kept connections only (closing one ends
+        its session, and so releases them). If it raises, the error is logged and the
+        connection is closed instead of reused; the transaction's own result or error
+        stands."""
         if hook not in self._after_every:
             self._after_every.append(hook)
 
@@ -161,22 +165,15 @@ class Database:
         fn: Callable[..., T],
         *args: Any,
         attempts: int = 3,
-        after: AfterTransaction | None = None,
     ) -> T:
         """Run fn(cursor, *args) in a worker thread inside one transaction; commit if it
         returns, roll back if it raises. Deadlocks are retried; a database that is down or
-        drops the connection raises DatabaseUnavailable.
-
-        `after(connection)` runs once the transaction has ended (after the commit or the
-        rollback of every attempt), on the same connection, before anyone else may use it:
-        for what belongs to the session rather than the transaction, such as named locks,
-        which COMMIT does not release. If it raises, the error is logged and the connection
-        is closed instead of reused (which ends the session and so releases them); the
-        transaction's own result or error stands."""
+        drops the connection raises DatabaseUnavailable. The hooks of
+        :meth:`after_every_transaction` run once it has ended."""
         if self._closed:
             raise DatabaseUnavailable("database pool is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, fn, args, attempts, after)
+        return await loop.run_in_executor(self._executor, self._run, fn, args, attempts)
 
     async def close(self) -> None:
         self._closed = True

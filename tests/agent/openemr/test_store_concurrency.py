@@ -202,9 +202,10 @@ async def test_the_pools_after_hook_runs_after_commit_and_after_rollback(
         if fail:
             raise RuntimeError("rolled back")
 
-    await pool.transaction(add, False, after=count)
+    pool.after_every_transaction(count)
+    await pool.transaction(add, False)
     with pytest.raises(RuntimeError):
-        await pool.transaction(add, True, after=count)
+        await pool.transaction(add, True)
     assert seen == [1, 1]
     await pool.close()
 
@@ -219,10 +220,14 @@ async def test_a_failing_after_hook_drops_the_connection_and_keeps_the_result(
         tx.execute("SELECT CONNECTION_ID() AS id")
         return int(tx.fetchone()["id"])
 
-    def broken(_connection: Any) -> None:
-        raise RuntimeError("release failed")
+    failures = [RuntimeError("release failed")]  # the first transaction's hook fails
 
-    ids.append(await pool.transaction(session, after=broken))
+    def broken(_connection: Any) -> None:
+        if failures:
+            raise failures.pop()
+
+    pool.after_every_transaction(broken)
+    ids.append(await pool.transaction(session))
     ids.append(await pool.transaction(session))
     ids.append(await pool.transaction(session))
     # The first session was closed rather than reused; the second one is reused.
