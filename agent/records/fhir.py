@@ -160,10 +160,8 @@ def patient_resource(patient: PatientRow, ids: ResourceIds, system: str) -> dict
 def allergy_resource(
     allergy: AllergyRow, ids: ResourceIds, patient: dict[str, str]
 ) -> dict[str, Any]:
-    code: dict[str, Any] = {"text": _text(allergy.substance) or "Unnamed substance"}
     system = _ALLERGY_CODE_SYSTEMS.get(allergy.code_system or "")
-    if system and _text(allergy.code):
-        code["coding"] = [{"system": system, "code": _text(allergy.code)}]
+    code = _named_concept(allergy.substance, "Unnamed substance", system, allergy.code)
     resource: dict[str, Any] = {
         "resourceType": "AllergyIntolerance",
         "id": ids.id("AllergyIntolerance", allergy.id),
@@ -190,9 +188,7 @@ def allergy_resource(
 def medication_resource(
     medication: MedicationRow, ids: ResourceIds, patient: dict[str, str]
 ) -> dict[str, Any]:
-    concept: dict[str, Any] = {"text": _text(medication.name) or "Unnamed medicine"}
-    if rxnorm := _text(medication.rxnorm_code):
-        concept["coding"] = [{"system": RXNORM, "code": rxnorm}]
+    concept = _named_concept(medication.name, "Unnamed medicine", RXNORM, medication.rxnorm_code)
     # R4's MedicationStatement names the drug with medicationCodeableConcept (R5 moved it to
     # `medication`), and its status codes are R4's.
     resource: dict[str, Any] = {
@@ -274,9 +270,7 @@ def encounter_resource(
 def observation_resource(
     lab: LabRow, ids: ResourceIds, patient: dict[str, str], visit: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    code: dict[str, Any] = {"text": _text(lab.test_name) or "Unnamed test"}
-    if loinc := _text(lab.loinc_code):
-        code["coding"] = [{"system": LOINC, "code": loinc}]
+    code = _named_concept(lab.test_name, "Unnamed test", LOINC, lab.loinc_code)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": ids.id("Observation", lab.id),
@@ -302,9 +296,7 @@ def observation_resource(
 def immunization_resource(
     immunization: ImmunizationRow, ids: ResourceIds, patient: dict[str, str]
 ) -> dict[str, Any]:
-    code: dict[str, Any] = {"text": _text(immunization.vaccine) or "Unnamed vaccine"}
-    if cvx := _text(immunization.cvx_code):
-        code["coding"] = [{"system": CVX, "code": cvx}]
+    code = _named_concept(immunization.vaccine, "Unnamed vaccine", CVX, immunization.cvx_code)
     resource: dict[str, Any] = {
         "resourceType": "Immunization",
         "id": ids.id("Immunization", immunization.id),
@@ -377,6 +369,17 @@ def _with_note(resource: dict[str, Any], note: str | None) -> dict[str, Any]:
     if text := _text(note):
         resource["note"] = [{"text": text}]
     return resource
+
+
+def _named_concept(
+    name: str | None, unnamed: str, system: str | None, code: str | None
+) -> dict[str, Any]:
+    """A CodeableConcept for what the practice calls `name` (`unnamed` when it has no name),
+    coded as `code` of `system` when it has both."""
+    concept: dict[str, Any] = {"text": _text(name) or unnamed}
+    if system and (coded := _text(code)):
+        concept["coding"] = [{"system": system, "code": coded}]
+    return concept
 
 
 def _text(value: str | None) -> str | None:
