@@ -185,10 +185,10 @@ class Database:
                 break
 
 
-def _after(after: AfterTransaction, connection: pymysql.connections.Connection[Any]) -> bool:
-    """Run the after-transaction callback; False if it failed (the connection is dropped)."""
+def _after(hook: AfterTransaction, connection: pymysql.connections.Connection[Any]) -> bool:
+    """Run an after-transaction hook; False if it failed (the connection is dropped)."""
     try:
-        after(connection)
+        hook(connection)
         return True
     except Exception as exc:
         # The type only: a driver message may quote the statement and its values.

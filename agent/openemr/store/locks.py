@@ -9,8 +9,9 @@ after insert (changes.py).
 
 A named lock belongs to the connection, not the transaction: COMMIT does not release it. Every
 name taken is remembered on the connection (`take`), and released once the transaction has
-ended, commit or rollback, on that same connection (`release`, which the store passes to the
-pool as the transaction's `after`). Releasing before the commit would let a second booking
+ended, commit or rollback, on that same connection (`release`, which the store registers with
+the pool's `after_every_transaction`, so also for the transactions the services open on the
+pool itself). Releasing before the commit would let a second booking
 read the calendar before the first booking's row is committed.
 """
 
