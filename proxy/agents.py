@@ -113,7 +113,7 @@ class _TenantLink:
     stop_reason: str = "the proxy is shutting down"
 
 
-def _dial_target(agent: TenantConfig) -> tuple[str, int, frozenset[str]]:
+def _dial_target(agent: TenantConfig) -> tuple[str | None, int, frozenset[str]]:
     """What a connection to an office's agent depends on (its name and phone do not)."""
     return agent.host, agent.port, frozenset(agent.pins)
 
