@@ -105,13 +105,20 @@ class LinkStates(Collector):
             "Failed attempts in a row to connect to each office's agent.",
             labels=["tenant"],
         )
+        links = GaugeMetricFamily(
+            "portico_proxy_agent_links",
+            "Usable links to each office's agent (a dial_out office may hold spares).",
+            labels=["tenant"],
+        )
         agents = self._agents()
         for tenant, link in ({} if agents is None else agents.link_states()).items():
             for state in LINK_STATES:
                 states.add_metric([tenant, state], 1.0 if state == link.state else 0.0)
             failures.add_metric([tenant], float(link.failures))
+            links.add_metric([tenant], float(link.links))
         yield states
         yield failures
+        yield links
 
 
 # -- the public app: counting its requests, and /healthz ---------------------------------------
