@@ -22,9 +22,7 @@ from tests.support.logs import LogCapture
 async def dial_in_proxy(
     setup: ProxySetup, *, connect_wait: float = 5.0
 ) -> AsyncIterator[AgentConnections]:
-    config = dial_in_config(
-        setup, {SUBDOMAIN: dial_out_tenant([setup.agent_pin], PRACTICE_NAME)}
-    )
+    config = dial_in_config(setup, {SUBDOMAIN: dial_out_tenant([setup.agent_pin], PRACTICE_NAME)})
     agents = AgentConnections(
         config, requester_id="dial-in-test", timeouts=SHORT, connect_wait=connect_wait
     )
