@@ -88,7 +88,9 @@ class LinkStates(Collector):
 
     One series per state, 1 for the current one (Prometheus's usual way to export an enum); the
     states are proxy.agents.LINK_STATES. An office a reload removed has no series from the next
-    scrape on; one it added has them at once (``idle`` until its link is first used)."""
+    scrape on; one it added has them at once (``idle`` until its link is first used, ``waiting``
+    for a dial_out office until its agent dials in). ``portico_proxy_agent_links`` counts the
+    usable links (a dial_out office may hold spares)."""
 
     def __init__(self, agents: Callable[[], AgentConnections | None]) -> None:
         self._agents = agents
