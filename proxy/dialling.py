@@ -6,19 +6,13 @@ Split from proxy/agents.py, which keeps the links once they are up.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ipaddress
-import random
-import socket
-from collections.abc import Awaitable, Callable
-
 from protocol.aio import LinkClient, LinkRefused
+from protocol.reconnect import Resolver, backoff_delay, resolve_host
 from protocol.tls import TLSConfig
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import TenantConfig
 
-Resolver = Callable[[str, int], Awaitable[list[str]]]
+__all__ = ["ConnectFailed", "Resolver", "backoff_delay", "connect_agent", "resolve_host"]
 
 
 class ConnectFailed(Exception):
@@ -34,23 +28,6 @@ class ConnectFailed(Exception):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """The addresses of ``host``, freshly looked up, in the resolver's order (duplicates out)."""
-    with contextlib.suppress(ValueError):
-        return [str(ipaddress.ip_address(host))]
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Seconds to wait after ``failures`` failed attempts in a row: "full jitter", uniform
-    between 0 and ``min(cap, base * 2 ** (failures - 1))``, so that many replicas reconnecting
-    to one office after an outage spread out instead of arriving together."""
-    ceiling = min(cap, base * 2.0 ** min(max(failures - 1, 0), 62))
-    return rng.uniform(0.0, ceiling)
 
 
 def _classify(exc: LinkRefused) -> ConnectFailed:

@@ -6,13 +6,15 @@ without importing asyncio) and named here as well, because they are what a handl
 what a request raises: part of this API.
 """
 
-from protocol.aio.client import LinkClient
-from protocol.aio.server import Handler, HelloCheck, LinkServer, Request
+from protocol.aio.client import LinkAcceptor, LinkClient
+from protocol.aio.server import DialledLink, Handler, HelloCheck, LinkServer, Request
 from protocol.errors import LinkError, LinkRefused, RemoteError
 
 __all__ = [
+    "DialledLink",
     "Handler",
     "HelloCheck",
+    "LinkAcceptor",
     "LinkClient",
     "LinkError",
     "LinkRefused",

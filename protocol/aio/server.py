@@ -1,5 +1,10 @@
-"""The agent's side of the link under asyncio: :class:`LinkServer` accepts the proxies'
-connections and runs one handler task per request."""
+"""The agent's side of the link under asyncio: :class:`LinkServer` answers the proxies'
+requests, one handler task per request, on connections it accepts (listen mode,
+:meth:`LinkServer.start`) or dials itself (dial-out mode, :meth:`LinkServer.dial`).
+
+Who dialled changes only who is the TLS client (DESIGN.md, "Dial-out"): a dialled connection
+is still the link's responder, sends WELCOME to the portal's HELLO, and is held to the same
+pins, frames, liveness and GOAWAY rules as an accepted one."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from protocol.errors import ErrorCode, LinkError, LocalProtocolError, where_it_failed
+from protocol.errors import ErrorCode, LinkError, LinkRefused, LocalProtocolError, where_it_failed
 from protocol.events import (
     CancelReceived,
     Event,
@@ -56,6 +61,10 @@ class _ServerConnection(LinkTransport):
         self.tenant = ""
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.peer_address: str | None = None
+        self.requester_id = ""
+        # Done once WELCOME is sent (or failed with LinkRefused): what LinkServer.dial waits for.
+        self.welcomed: asyncio.Future[None] = self.loop.create_future()
+        self.welcomed.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._drain_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -78,6 +87,8 @@ class _ServerConnection(LinkTransport):
 
     def link_lost(self, reason: str) -> None:
         self.server.connections.discard(self)
+        if not self.welcomed.done():
+            self.welcomed.set_exception(LinkRefused(reason))
         for task in self.tasks.values():
             task.cancel()  # nobody is left to read the answer
 
@@ -101,6 +112,7 @@ class _ServerConnection(LinkTransport):
             self.conn.send_goaway(ErrorCode.FORBIDDEN, "this proxy is no longer allowed")
             self.flush()
             self.close("trust withdrawn")
+            self._refused("the proxy's key is no longer allowed")
             return
         try:
             practice = self.server.on_hello(hello)
@@ -115,12 +127,20 @@ class _ServerConnection(LinkTransport):
             self.conn.send_goaway(exc.code, exc.message)
             self.flush()
             self.close("hello refused")
+            self._refused(f"HELLO refused: {exc.message}")
             return
         self.tenant = hello.tenant
+        self.requester_id = hello.requester_id
         self.log = self.log.bind(tenant=hello.tenant)
         self.conn.send_welcome(self.server.agent_version, practice)
         self.handshake_finished()
         self.log.info("link.established", requester_id=hello.requester_id)
+        if not self.welcomed.done():
+            self.welcomed.set_result(None)
+
+    def _refused(self, reason: str) -> None:
+        if not self.welcomed.done():
+            self.welcomed.set_exception(LinkRefused(reason))
 
     async def _serve(self, event: RequestReceived) -> None:
         stream_id = event.stream_id
@@ -209,8 +229,45 @@ class _ServerConnection(LinkTransport):
             self.close("unfinished requests after GOAWAY")
 
 
+class DialledLink:
+    """One link this agent dialled (dial-out mode): still the responder, answering the portal."""
+
+    def __init__(self, connection: _ServerConnection) -> None:
+        self._connection = connection
+
+    @property
+    def requester_id(self) -> str:
+        """The proxy replica's id, from its HELLO: two links to one replica share it."""
+        return self._connection.requester_id
+
+    @property
+    def peer(self) -> str:
+        """``address:port`` of the portal end."""
+        return self._connection.peer
+
+    @property
+    def peer_pin(self) -> str:
+        return self._connection.engine.peer_pin or ""
+
+    @property
+    def closed(self) -> asyncio.Future[None]:
+        """Done when the connection is gone, for whatever reason."""
+        return self._connection.closed
+
+    @property
+    def is_open(self) -> bool:
+        return not self._connection.closed.done()
+
+    def close(self) -> None:
+        """Say GOAWAY; close once the requests already received are answered."""
+        connection = self._connection
+        connection.send_goaway(ErrorCode.SHUTDOWN, "the agent is closing this link")
+        connection._close_when_drained()
+
+
 class LinkServer:
-    """Accepts pinned proxies and answers their requests concurrently, in any order."""
+    """Answers pinned proxies' requests concurrently, in any order, on the connections it
+    accepts (:meth:`start`) or dials (:meth:`dial`)."""
 
     def __init__(
         self,
@@ -266,6 +323,34 @@ class LinkServer:
             connection.send_goaway(ErrorCode.FORBIDDEN, "this proxy is no longer allowed")
             connection._close_when_drained()
         return len(withdrawn)
+
+    async def dial(self, host: str, port: int) -> DialledLink:
+        """Dial the portal's link endpoint at ``host:port`` and serve it as on an accepted link.
+
+        This server's ``tls`` must be a client-side config (protocol.tls.client_config): the
+        portal's key is checked against its pins, this agent's certificate presented, ALPN
+        ``portico/1`` offered. Returns once the portal's HELLO is answered with WELCOME;
+        raises :class:`LinkRefused` when TCP, TLS or the HELLO fails, or when the whole
+        handshake takes longer than ``timeouts.handshake`` (the reason is safe to log)."""
+        if self.tls.server_side:
+            raise ValueError("dial() needs a client-side TLS config (protocol.tls.client_config)")
+        loop = asyncio.get_running_loop()
+        connection = _ServerConnection(self)
+        try:
+            async with asyncio.timeout(self.timeouts.handshake):
+                await loop.create_connection(lambda: connection, host, port)
+                await asyncio.shield(connection.welcomed)
+        except TimeoutError:
+            connection.abort("handshake timed out")
+            raise LinkRefused("the link handshake timed out") from None
+        except OSError as exc:
+            if isinstance(exc, LinkRefused):
+                raise
+            raise LinkRefused(f"cannot connect: {exc.strerror or exc}") from exc
+        except BaseException:
+            connection.abort("dial cancelled")
+            raise
+        return DialledLink(connection)
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
