@@ -11,9 +11,8 @@ names the office (:meth:`DialInLinks.tenant_of`) and the ready link is handed ov
 An office may hold several links at once: its agent keeps one to every proxy address it
 resolves (issue 15, Build 3), and behind a load balancer several of them can land on this
 replica. Requests use the newest usable one; the others are spares, so a link that dies costs
-no page once the next request comes. Links that die are pruned the next time the office's
-links are looked at (a request, a metrics scrape, a new link): LinkClient tells whether it is
-usable, not when it stops being so.
+no page once the next request comes. A link that dies is pruned (and logged) as its connection
+closes.
 
 When an office has no link, a request waits for one for at most ``connect_wait`` seconds from
 the moment the office was first seen without one (an agent that just restarted dials again in
@@ -154,6 +153,7 @@ class DialInLinks:
             return
         self._prune(office)
         office.links.append(client)
+        client.closed.add_done_callback(lambda _: self._prune(office))
         office.practice = dict(client.welcome.practice)
         log.info(
             "agent.dialled_in",
