@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
 from agent.config_report import ConfigInvalid as ConfigInvalid
 from agent.config_values import (
+    Endpoints,
     Hours,
     MailAddress,
     MysqlName,
@@ -74,8 +75,49 @@ class Practice(_Section):
     )
 
 
+class Link(_Section):
+    """Who opens the link: the proxy dials the agent (listen), or the agent dials the portal
+    (dial_out, issue 15: no static IP, no port forwarding, no open port at the office). Either
+    way the portal asks and the agent answers; the keys are pinned the same way."""
+
+    mode: Literal["listen", "dial_out"] = Field(
+        "listen",
+        description="listen: the portal connects to this agent (needs listen:); dial_out: "
+        "this agent connects to the portal (needs portal:).",
+    )
+    portal: Endpoints | None = Field(
+        None,
+        min_length=1,
+        description='The portal\'s link endpoints, "host:port" each (dial_out only).',
+    )
+    # Behind a load balancer one address hides several replicas; each link lands on one of them.
+    links_per_address: Whole = Field(
+        1, ge=1, le=8, description="Links kept to each address an endpoint resolves to."
+    )
+    # Full jitter: many offices reconnecting after a portal restart must not arrive together.
+    backoff_cap_seconds: Whole = Field(
+        30, ge=1, le=300, description="Longest wait between two attempts to reconnect."
+    )
+
+    @model_validator(mode="after")
+    def _portal_as_the_mode_needs(self) -> Self:
+        if self.mode == "dial_out" and self.portal is None:
+            raise _conflict(
+                "portal",
+                "required when mode is dial_out; list the portal's link endpoint(s) your "
+                'Portico provider gave you, like ["links.portal.example.com:4443"]',
+            )
+        if self.mode == "listen" and self.portal is not None:
+            raise _conflict(
+                "portal",
+                "only used when mode is dial_out: set mode: dial_out (recommended: the office "
+                "then needs no open port), or delete portal",
+            )
+        return self
+
+
 class Listen(_Section):
-    """Where the agent accepts link connections from the proxy."""
+    """Where the agent accepts link connections from the proxy (link.mode listen only)."""
 
     host: str = Field("0.0.0.0", min_length=1, description="Address to listen on.")
     port: Port = Field(1234, description="TCP port for the link.")
@@ -289,7 +331,8 @@ class AgentConfig(_Section):
     """The whole agent.yaml."""
 
     practice: Practice = Field(description="Who the practice is.")
-    listen: Listen = Field(description="Where the link listens.")
+    link: Link = Field(default_factory=Link, description="Who opens the link, and to where.")
+    listen: Listen | None = Field(None, description="Where the link listens (listen mode).")
     tls: TLS = Field(description="Link keys and trusted proxies.")
     database: Database = Field(description="The practice database.")
     openemr: OpenEMR = Field(
@@ -304,6 +347,30 @@ class AgentConfig(_Section):
     portal: Portal = Field(description="The public patient portal.")
     logging: Logging = Field(default_factory=Logging, description="Log output.")
     metrics: Metrics = Field(default_factory=Metrics, description="Prometheus metrics endpoint.")
+
+    @model_validator(mode="after")
+    def _listen_as_the_mode_needs(self) -> Self:
+        if self.link.mode == "listen" and self.listen is None:
+            raise _conflict(
+                "listen",
+                "required when link.mode is listen (the default); add a listen: section, or "
+                "set link.mode: dial_out and list link.portal (recommended: no open port)",
+            )
+        if self.link.mode == "dial_out" and self.listen is not None:
+            raise _conflict(
+                "listen",
+                "not used when link.mode is dial_out: the agent then opens no port and "
+                "connects to link.portal itself; delete the listen: section (and close port "
+                "1234 in the office firewall), or set link.mode: listen",
+            )
+        return self
+
+    @property
+    def listening(self) -> Listen:
+        """The listen: section; only in listen mode (the validator guarantees it is there)."""
+        if self.listen is None:
+            raise ValueError("link.mode is dial_out: the agent does not listen")
+        return self.listen
 
     @model_validator(mode="after")
     def _portal_tables_apart(self) -> Self:

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 EXAMPLE = "config/agent.example.yaml"
-SECTIONS = "practice:, listen:, tls:, ..."
+SECTIONS = "practice:, link:, tls:, ..."
 
 
 def read_yaml(text: str) -> YamlDocument:

@@ -8,6 +8,7 @@ and their messages are shown to an office admin as they are. The rules proxy.yam
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import zoneinfo
 from typing import Annotated
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from protocol.service.fields import Whole
+from protocol.service.fields import Whole, is_dns_label
 
 # --- single-value checks ----------------------------------------------------------------------
 
@@ -98,3 +99,81 @@ def _topic(value: str) -> str:
 TOPIC_MAX = 60
 Topic = Annotated[str, Field(max_length=TOPIC_MAX), AfterValidator(_topic)]
 Topics = Annotated[tuple[Topic, ...], AfterValidator(_topics)]
+
+
+# --- the portal's link endpoints (link.portal) --------------------------------------------------
+
+_ENDPOINT_EXAMPLE = "links.portal.example.com:4443"
+
+
+def split_endpoint(text: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for an IPv6 address) as (host, port); ValueError, in words
+    an office admin can act on, when it is not one."""
+    value = text.strip()
+    if not value:
+        raise ValueError(f"must not be empty; write the endpoint like {_ENDPOINT_EXAMPLE}")
+    if "/" in value or "@" in value:
+        raise ValueError(
+            f'"{text}": write only the host and port, like {_ENDPOINT_EXAMPLE} '
+            '(no "https://", no path)'
+        )
+    if value.startswith("["):
+        host, bracket, rest = value[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise ValueError(
+                f'"{text}": write an IPv6 endpoint as [address]:port, like [2001:db8::7]:4443'
+            )
+        port_text = rest[1:]
+        try:
+            if ipaddress.ip_address(host).version != 6:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f'"{text}": [{host}] is not an IPv6 address') from None
+    else:
+        host, colon, port_text = value.rpartition(":")
+        if not colon:
+            raise ValueError(
+                f'"{text}" has no port; add the one your Portico provider gave you, '
+                f"like {_ENDPOINT_EXAMPLE}"
+            )
+        if ":" in host:
+            raise ValueError(f'"{text}": put an IPv6 address in brackets, like [2001:db8::7]:4443')
+        _host_name_or_ipv4(host, text)
+    if not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f'"{text}": the port must be a number from 1 to 65535')
+    return host.lower(), int(port_text)
+
+
+def _host_name_or_ipv4(host: str, text: str) -> None:
+    try:
+        ipaddress.IPv4Address(host)
+        return
+    except ValueError:
+        pass
+    labels = host.lower().rstrip(".").split(".")
+    if not host or not all(is_dns_label(label) for label in labels):
+        raise ValueError(
+            f'"{text}": "{host}" is neither a host name nor an IP address; '
+            f"write it like {_ENDPOINT_EXAMPLE}"
+        )
+    if all(label.isdigit() for label in labels):
+        raise ValueError(f'"{text}": "{host}" is not an IPv4 address')
+
+
+def _endpoint(value: str) -> str:
+    host, port = split_endpoint(value)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _endpoints(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f'"{value}" is listed twice; list each endpoint once')
+        seen.add(value)
+    return values
+
+
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
+"""A link endpoint of the portal, normalised ``host:port`` (:func:`split_endpoint` splits it)."""
+Endpoints = Annotated[tuple[Endpoint, ...], AfterValidator(_endpoints)]

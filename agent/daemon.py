@@ -1,4 +1,7 @@
-"""`portico-agent run`: serve the link on port 1234 until SIGTERM, then drain and stop.
+"""`portico-agent run`: serve the link until SIGTERM, then drain and stop.
+
+In listen mode the portal connects to port 1234; in dial_out mode (issue 15) the agent opens
+no port at all and keeps links open to the portal itself (agent/dialout.py).
 
 SIGHUP reloads the config file (agent/reload.py). The process never forks: systemd
 (``Type=notify``, told how it is doing through protocol/service/notify.py) and launchd both watch it
@@ -23,6 +26,7 @@ from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.db import Database
 from agent.db.pool import DatabaseUnavailable
+from agent.dialout import DialOutSettings, DialOutSupervisor
 from agent.mail.outbox import OutboxWorker
 from agent.metrics import AgentMetrics, MeasuredHandler
 from agent.reload import agent_reloader, report_identity_change
@@ -40,14 +44,15 @@ from protocol.events import HelloReceived
 from protocol.service.logs import set_log_level
 from protocol.service.notify import ServiceNotifier, ServiceSignals
 from protocol.service.reload import ConfigChanges
-from protocol.tls import server_config
+from protocol.tls import TLSConfig, client_config, server_config
 
 log = structlog.get_logger("portico.agent")
 
 
 # Settings a running agent applies without dropping a link: Agent.apply_live_settings applies
-# exactly these. Everything else (listen address and port, database, the agent's own key and
-# certificate, the practice's identity, email, portal URL, ...) is read once at start.
+# exactly these. Everything else (link mode and endpoints, listen address and port, database, the
+# agent's own key and certificate, the practice's identity, email, portal URL, ...) is read once
+# at start.
 LIVE_SETTINGS = ("booking", "access", "logging", "tls.proxy_pins", "listen.allowed_proxies")
 
 
@@ -65,6 +70,8 @@ class Agent:
     """Its rules are replaced in place by a reload (apply_live_settings)."""
     access: AccessService
     """Likewise; stop() closes its password hasher."""
+    dial_out: DialOutSupervisor | None = None
+    """Keeps the links to the portal up, in dial_out mode; None in listen mode."""
     _stop_mail: asyncio.Event = field(default_factory=asyncio.Event)
     _mail_task: asyncio.Task[None] | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -91,24 +98,35 @@ class Agent:
         metrics = AgentMetrics(db)
         server = LinkServer(
             MeasuredHandler(methods, methods.method_names, metrics),
-            tls=server_config(config.tls.key_file, config.tls.cert_file, config.tls.proxy_pins),
+            tls=link_tls(config),
             on_hello=metrics.counting_hellos(on_hello),
             agent_version=__version__,
-            allowed_networks=[str(n) for n in config.listen.proxy_networks()],
+            allowed_networks=allowed_networks(config),
         )
         metrics.watch_connections(server)
         outbox = build_outbox(config, db, clock, services.access)
-        return cls(config, db, server, methods, outbox, metrics, services.booking, services.access)
+        agent = cls(config, db, server, methods, outbox, metrics, services.booking, services.access)
+        if config.link.mode == "dial_out":
+            agent.dial_out = DialOutSupervisor(server, dial_out_settings(config))
+        return agent
 
     async def start(self, port: int | None = None) -> None:
-        listen = self.config.listen
-        await self.server.start(listen.host, listen.port if port is None else port)
+        """Listen (on `port` instead of listen.port, for tests: 0 picks a free one), or in
+        dial_out mode start dialling the portal: then no listening socket is opened at all."""
+        if self.dial_out is not None:
+            await self.dial_out.start()
+            log.info("agent.dialling_out", endpoints=list(self.dial_out.settings.endpoints))
+        else:
+            listen = self.config.listening
+            await self.server.start(listen.host, listen.port if port is None else port)
+            log.info("agent.listening", host=listen.host, port=self.server.port)
         self._mail_task = asyncio.create_task(self.outbox.run_forever(self._stop_mail))
-        log.info("agent.listening", host=listen.host, port=self.server.port)
         if self.config.metrics.enabled:
             await self.metrics.serve(self.config.metrics.host, self.config.metrics.port)
 
     async def stop(self, grace: float = 20.0) -> None:
+        if self.dial_out is not None:
+            await self.dial_out.stop(grace)  # no new links; GOAWAY on those up
         await self.server.close(grace=grace)
         if self._background:
             await asyncio.wait(self._background, timeout=grace)
@@ -130,7 +148,7 @@ class Agent:
         or network was removed is told to go away). What can fail (ValueError) is worked out
         before anything changes, so a failure leaves the running config as it was."""
         tls = self.server.tls.with_allowed_pins(config.tls.proxy_pins)
-        networks = [str(n) for n in config.listen.proxy_networks()]
+        networks = allowed_networks(config)
         booking, access = booking_rules(config), access_rules(config)
         self.booking.rules = booking
         self.access.rules = access
@@ -157,6 +175,31 @@ class Agent:
         await self.db.transaction(lambda cursor: cursor.execute("SELECT 1"))
 
 
+def link_tls(config: AgentConfig) -> TLSConfig:
+    """The link's TLS side: the server in listen mode; in dial_out mode the client, which
+    checks the portal's key against tls.proxy_pins and presents this agent's certificate."""
+    tls = config.tls
+    make = client_config if config.link.mode == "dial_out" else server_config
+    return make(tls.key_file, tls.cert_file, tls.proxy_pins)
+
+
+def allowed_networks(config: AgentConfig) -> list[str] | None:
+    """Where proxies may connect from: listen.allowed_proxies; None in dial_out mode, where
+    the agent picks the address itself (and the pins still apply)."""
+    if config.listen is None:
+        return None
+    return [str(n) for n in config.listen.proxy_networks()]
+
+
+def dial_out_settings(config: AgentConfig) -> DialOutSettings:
+    link = config.link
+    return DialOutSettings(
+        endpoints=link.portal or (),
+        links_per_address=link.links_per_address,
+        backoff_cap=float(link.backoff_cap_seconds),
+    )
+
+
 async def _until_database_answers(agent: Agent, signals: ServiceSignals) -> bool:
     """Wait until the database answers (True) or a stop is asked for (False). Not READY before:
     systemd would count the agent as up while every patient request fails."""
@@ -175,8 +218,8 @@ async def _until_database_answers(agent: Agent, signals: ServiceSignals) -> bool
 
 async def run(config: AgentConfig, config_path: Path | None = None) -> None:
     """Serve until SIGTERM or SIGINT, reloading `config_path` on SIGHUP; tell the service
-    manager READY once listening with the database answering, RELOADING/READY around each
-    reload, STOPPING on the way out; feed its watchdog meanwhile."""
+    manager READY once listening (or dialling out) with the database answering,
+    RELOADING/READY around each reload, STOPPING on the way out; feed its watchdog meanwhile."""
     notifier = ServiceNotifier.from_environment()
     agent = Agent.build(config)
     signals = ServiceSignals()

@@ -1,4 +1,4 @@
-"""The links from this proxy replica to the offices' agents: one per tenant, shared, kept alive.
+"""The links between this proxy replica and the offices' agents: one per tenant, shared, kept alive.
 
 Each tenant gets one multiplexed :class:`LinkClient`, opened on first use and shared by every
 concurrent request for that office. When it drops, the requests in flight fail at once with
@@ -21,12 +21,15 @@ Longer than ~400 lines on purpose: :class:`AgentConnections` is one object whose
 the reload path (:meth:`AgentConnections.apply_registry`) races the dialling path by design;
 kept in one file, the interleavings they must survive can be read together. Dialling itself
 (resolving, TLS, backoff) is in proxy/dialling.py.
+
+Offices in ``mode: dial_out`` are not dialled: their agents connect to this replica's link
+listener, and may hold several links at once (proxy/dial_in.py keeps those). Requests for them
+go through :meth:`AgentConnections.request` all the same.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -39,6 +42,8 @@ from protocol.errors import ErrorCode, where_it_failed
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import ProxyConfig, TenantConfig
+from proxy.dial_in import DialInLinks
+from proxy.dial_in import close_quietly as _close_quietly
 from proxy.dialling import (
     ConnectFailed,
     Resolver,
@@ -67,8 +72,9 @@ _LINK_LOST_CODES = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.SHUTDOWN})
 RETIRE_GRACE = 15.0
 # What link_states() reports (and the metrics endpoint exports): "idle" — not needed yet (links
 # open on first use); "connecting"; "connected"; "backing_off" — the last attempt failed, the
-# next waits; "lost" — the link dropped and is dialled again on the next request.
-LINK_STATES = ("idle", "connecting", "connected", "backing_off", "lost")
+# next waits; "lost" — the link dropped and is dialled again on the next request; "waiting" — a
+# dial_out office whose agent has no link to this replica (it dials in; nothing to do here).
+LINK_STATES = ("idle", "connecting", "connected", "backing_off", "lost", "waiting")
 
 
 class AgentUnavailable(Exception):
@@ -85,7 +91,8 @@ class LinkStatus:
     """One office's link at the moment :meth:`AgentConnections.link_states` was called."""
 
     state: str  # one of LINK_STATES
-    failures: int  # failed connection attempts in a row
+    failures: int  # failed connection attempts in a row (always 0 for a dial_out office)
+    links: int = 0  # usable links: 0 or 1 for a dialled office; a dial_out one may hold spares
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +101,9 @@ class RegistryChanges:
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
-    relinked: tuple[str, ...]  # a new host, port or pins: the next connection uses them
+    # A new host, port, pins or mode: the next connection uses them (an office switching
+    # between listen and dial_out loses its links, as if removed and added again).
+    relinked: tuple[str, ...]
 
 
 @dataclass(eq=False, slots=True)
@@ -113,7 +122,7 @@ class _TenantLink:
     stop_reason: str = "the proxy is shutting down"
 
 
-def _dial_target(agent: TenantConfig) -> tuple[str, int, frozenset[str]]:
+def _dial_target(agent: TenantConfig) -> tuple[str | None, int, frozenset[str]]:
     """What a connection to an office's agent depends on (its name and phone do not)."""
     return agent.host, agent.port, frozenset(agent.pins)
 
@@ -140,15 +149,19 @@ class AgentConnections:
         timeouts: Timeouts | None = None,
         backoff_cap: float = 30.0,
         rng: random.Random | None = None,
+        connect_wait: float = CONNECT_WAIT,
     ) -> None:
         """``resolve`` looks an agent's host up (default: the system resolver, every time);
-        ``rng`` draws the backoff jitter. Raises OSError/ValueError if the proxy's link key
-        cannot be loaded, so a replica with a broken identity does not start."""
+        ``rng`` draws the backoff jitter; ``connect_wait`` is how long a request waits for a
+        link to come up. Raises OSError/ValueError if the proxy's link key cannot be loaded,
+        so a replica with a broken identity does not start. Call :meth:`start` to open the
+        link listener for dial_out offices."""
         self._requester_id = requester_id
         self._resolve = resolve or resolve_host
         self._timeouts = timeouts or DEFAULT_TIMEOUTS
         self._backoff_cap = backoff_cap
         self._rng = rng or random.Random()
+        self._connect_wait = connect_wait
         self._closed = False
         self._background: set[asyncio.Future[Any]] = set()
         # The link key is read once, here, into one TLS context that every office's link
@@ -158,9 +171,28 @@ class AgentConnections:
         self._identity = client_config(config.link.key_file, config.link.cert_file, first.pins)
         for agent in config.tenants.values():
             self._tls_for(agent)  # unusable pins fail here, at start, not at the first page
-        self._links = {name: _TenantLink(name, agent) for name, agent in config.tenants.items()}
+        dialled, dialling_in = _by_mode(config.tenants)
+        self._links = {name: _TenantLink(name, agent) for name, agent in dialled.items()}
+        self._dial_in = DialInLinks(
+            config.link,
+            dialling_in,
+            requester_id=requester_id,
+            timeouts=self._timeouts,
+            connect_wait=connect_wait,
+            retire_grace=RETIRE_GRACE,
+        )
         self._removed: set[str] = set()  # dropped by apply_registry (and not added back)
         self._retiring: dict[LinkClient, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        """Open the link listener for dial_out offices (when ``link.listen`` is set). Raises
+        OSError when its port cannot be bound."""
+        await self._dial_in.start()
+
+    @property
+    def link_listener_port(self) -> int | None:
+        """The port agents dial in to, None when not listening."""
+        return self._dial_in.port
 
     async def request(
         self,
@@ -183,12 +215,15 @@ class AgentConnections:
         started = loop.time()
         name = tenant.lower()
         link = self._links.get(name)
-        if link is None:
-            if name in self._removed:
-                # Past the app's tenant check just before a reload dropped the office.
-                raise AgentUnavailable(name, "the office was removed from the registry")
+        if link is not None:
+            agent = await self._usable_client(link)
+        elif self._dial_in.serves(name):
+            agent = await self._dialled_in_client(name)
+        elif name in self._removed:
+            # Past the app's tenant check just before a reload dropped the office.
+            raise AgentUnavailable(name, "the office was removed from the registry")
+        else:
             raise LookupError(f"no tenant {tenant!r} in the proxy's config")
-        agent = await self._usable_client(link)
         remaining = max(0.001, deadline - (loop.time() - started))
         try:
             return await agent.request(
@@ -202,20 +237,27 @@ class AgentConnections:
         except RemoteError as exc:
             if exc.code in _LINK_LOST_CODES and not agent.is_usable:
                 # Cut off by the link going away, not answered by the agent: the next request
-                # dials again.
-                raise AgentUnavailable(link.name, f"link lost ({exc.code})") from None
+                # dials again (or uses another link the office dialled in).
+                raise AgentUnavailable(name, f"link lost ({exc.code})") from None
             raise
 
     def practice(self, tenant: str) -> dict[str, Any] | None:
         """The practice {name, phone, timezone} from the tenant's last WELCOME, else None."""
-        link = self._links.get(tenant.lower())
+        name = tenant.lower()
+        if self._dial_in.serves(name):
+            return self._dial_in.practice(name)
+        link = self._links.get(name)
         return None if link is None or link.practice is None else dict(link.practice)
 
     def link_states(self) -> dict[str, LinkStatus]:
         """Each configured office's link as it is now, by subdomain (a copy: read-only)."""
-        return {
-            name: LinkStatus(_state_of(link), link.failures) for name, link in self._links.items()
-        }
+        states = {}
+        for name, link in self._links.items():
+            state = _state_of(link)
+            states[name] = LinkStatus(state, link.failures, int(state == "connected"))
+        for name, count in self._dial_in.live_links().items():
+            states[name] = LinkStatus("connected" if count else "waiting", 0, count)
+        return dict(sorted(states.items()))
 
     def apply_registry(self, tenants: Mapping[str, TenantConfig]) -> RegistryChanges:
         """Serve exactly ``tenants`` from now on (a reload), keeping the links of every office
@@ -230,29 +272,39 @@ class AgentConnections:
           trusted); when pins were only added, the key it was accepted under still is, and the
           link stays. A dialler backing off under the old settings tries again at once.
         - A new name or phone changes no link.
+        - dial_out offices: see :meth:`DialInLinks.apply` (a revoked pin's live link is closed
+          at once). An office switching between listen and dial_out is removed and added
+          again (reported as relinked).
 
-        Call it on the event loop. Raises ValueError, having changed nothing, when a tenant's
-        pins cannot be used."""
+        Call it on the event loop. Raises ValueError (or OSError, loading the link key for the
+        first dial_out office), having changed nothing, when a tenant's pins cannot be used."""
         if self._closed:
             raise RuntimeError("these agent connections are closed")
+        dialled, dialling_in = _by_mode(tenants)
         # Everything that can fail comes first, so that a failure changes nothing.
-        for name, agent in tenants.items():
+        for name, agent in dialled.items():
             if name not in self._links or set(self._links[name].agent.pins) != set(agent.pins):
                 self._tls_for(agent)
-        removed = sorted(set(self._links) - set(tenants))
+        listener_tls = self._dial_in.prepare(dialling_in)
+        removed = sorted(set(self._links) - set(dialled))
         for name in removed:
             self._drop(self._links.pop(name))
-        self._removed.update(removed)
         added, relinked = [], []
-        for name, agent in tenants.items():
+        for name, agent in dialled.items():
             link = self._links.get(name)
             if link is None:
                 self._links[name] = _TenantLink(name, agent)
-                self._removed.discard(name)
                 added.append(name)
             elif self._relink(link, agent):
                 relinked.append(name)
-        changes = RegistryChanges(tuple(sorted(added)), tuple(removed), tuple(sorted(relinked)))
+        dial_in = self._dial_in.apply(dialling_in, listener_tls)
+        switched = set(removed + added) & set(dial_in.added + dial_in.removed)
+        changes = RegistryChanges(
+            tuple(sorted(set(added + list(dial_in.added)) - switched)),
+            tuple(sorted(set(removed + list(dial_in.removed)) - switched)),
+            tuple(sorted(set(relinked + list(dial_in.repinned)) | switched)),
+        )
+        self._removed = (self._removed | set(changes.removed)) - set(tenants)
         log.info(
             "agents.registry_applied",
             added=list(changes.added),
@@ -282,7 +334,8 @@ class AgentConnections:
         for link in self._links.values():
             link.client = None
         await asyncio.gather(*(_close_quietly(c) for c in clients + retiring))
-        log.info("agents.closed", links=len(clients) + len(retiring))
+        dialled_in = await self._dial_in.close()
+        log.info("agents.closed", links=len(clients) + len(retiring) + dialled_in)
 
     # -- the registry changing -------------------------------------------------------------------
 
@@ -335,6 +388,14 @@ class AgentConnections:
 
     # -- the link's life -------------------------------------------------------------------------
 
+    async def _dialled_in_client(self, name: str) -> LinkClient:
+        if self._closed:
+            raise AgentUnavailable(name, "the proxy is shutting down")
+        client = await self._dial_in.usable_client(name)
+        if client is None:
+            raise AgentUnavailable(name, "no link from the office's agent (it dials in)")
+        return client
+
     async def _usable_client(self, link: _TenantLink) -> LinkClient:
         # No await until the attempt is started or found: concurrent first callers share one.
         if self._closed:
@@ -353,7 +414,7 @@ class AgentConnections:
         if attempt is None:
             raise AgentUnavailable(link.name, "reconnecting after a failure (backing off)")
         try:
-            async with asyncio.timeout(CONNECT_WAIT):
+            async with asyncio.timeout(self._connect_wait):
                 return await asyncio.shield(attempt)
         except TimeoutError:
             raise AgentUnavailable(link.name, "still connecting") from None
@@ -435,18 +496,16 @@ class AgentConnections:
         task.add_done_callback(self._background.discard)
 
 
+def _by_mode(
+    tenants: Mapping[str, TenantConfig],
+) -> tuple[dict[str, TenantConfig], dict[str, TenantConfig]]:
+    """(the offices this proxy dials, the dial_out offices whose agents dial in)."""
+    dialled = {name: agent for name, agent in tenants.items() if not agent.dials_in}
+    return dialled, {name: agent for name, agent in tenants.items() if agent.dials_in}
+
+
 def _new_attempt() -> asyncio.Future[LinkClient]:
     future: asyncio.Future[LinkClient] = asyncio.get_running_loop().create_future()
     # Nobody may be waiting when an attempt fails; that is normal, not worth a warning.
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
     return future
-
-
-async def _close_quietly(client: LinkClient, grace: float = 0.0) -> bool | None:
-    """``client.close(grace)``, never raising: True when nothing was cut off, False when
-    requests still unanswered after `grace` were, None when the close itself failed or hung
-    (the link is gone either way; only False means a request was cut off)."""
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(grace + 5.0):
-            return await client.close(grace=grace)
-    return None

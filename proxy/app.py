@@ -34,6 +34,11 @@ STATIC = HERE / "static"
 async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
     agents = AgentConnections(app[CONFIG].current, requester_id=f"portico-proxy/{_replica_name()}")
     app[AGENTS] = agents
+    try:
+        await agents.start()  # the link listener for dial_out offices, when link.listen is set
+    except BaseException:
+        await agents.close()
+        raise
     yield
     await agents.close()
 
@@ -43,8 +48,8 @@ def _replica_name() -> str:
 
 
 def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -> web.Application:
-    """The portal for every tenant in `config`. With `agents` given, the caller owns (and
-    closes) them; otherwise the app opens its own and closes them on shutdown."""
+    """The portal for every tenant in `config`. With `agents` given, the caller owns (starts
+    and closes) them; otherwise the app opens its own and closes them on shutdown."""
     app = web.Application(middlewares=PORTAL_MIDDLEWARES, client_max_size=MAX_BODY)
     app[CONFIG] = RunningConfig(config)
     app[SECRET] = config.secret()

@@ -4,9 +4,12 @@
 Items: the config file (every problem at once, with its line), the link key (with the pin
 every office must trust), the form secret, the web certificate (readable, matching its key,
 covering every office's address, not about to expire), the listen port (free, or held by a
-running Portico proxy), the metrics port (the same; another program there is a warning), then
-one line per office: its agent reached and pinned exactly as the running proxy would reach it,
-and ``practice.info`` answered. Each line says OK, WARN or FAIL
+running Portico proxy), the metrics port (the same; another program there is a warning), the
+link listener's port when ``link.listen`` is set (free, or held while a running Portico proxy
+holds the web port), then one line per office: its agent reached and pinned exactly as the
+running proxy would reach it, and ``practice.info`` answered; a dial_out office's agent
+connects to the proxy, so it is listed with its pins, not reached (`portico-agent check` at the
+office tests that link). Each line says OK, WARN or FAIL
 and, when not OK, what to do. Exit status: 0 when nothing failed (warnings allowed), 1
 otherwise, 2 when the file cannot be read.
 """
@@ -183,6 +186,50 @@ def check_listen_port(config: ProxyConfig, *, timeout: float) -> CheckResult:
     return ok("listen port", f"{where} is free")
 
 
+def check_link_listen_port(config: ProxyConfig, *, timeout: float) -> CheckResult | None:
+    """The port dial_out offices' agents connect to can be bound (None: no link listener)."""
+    listen = config.link.listen
+    if listen is None:
+        return None
+    item = "link listen port"
+    where = f"{listen.host}:{listen.port}"
+    try:
+        listen_probe(listen.host, listen.port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            return fail(
+                item,
+                f"cannot listen on {where}: {exc.strerror or exc}",
+                fix=(
+                    "set link.listen.host to an address of this machine and link.listen.port "
+                    "to a port this user may bind",
+                ),
+            )
+        # The link listener answers only pinned agents, so it cannot be asked who it is; the
+        # web port, opened by the same process, can.
+        if _portico_answers(config, timeout):
+            return ok(item, f"{where} is in use, as is the web port by a running Portico proxy")
+        return fail(
+            item,
+            f"{where} is in use by another program",
+            fix=(
+                f"stop it (`ss -ltnp 'sport = :{listen.port}'` shows which) or change "
+                "link.listen.port (and the agents' and load balancer's settings with it)",
+            ),
+        )
+    return ok(item, f"{where} is free")
+
+
+def check_dial_out_tenant(tenant: str, agent: TenantConfig) -> CheckResult:
+    """A dial_out office is not reached from here: its agent connects to the link listener."""
+    pins = agent.pins[0] if len(agent.pins) == 1 else f"one of {', '.join(agent.pins)}"
+    return ok(
+        f"agent {tenant}",
+        f"dials in to link.listen (mode: dial_out), known by {pins}; "
+        "`portico-agent check` at the office tests its link",
+    )
+
+
 def check_metrics_port(config: ProxyConfig, *, timeout: float) -> CheckResult:
     metrics = config.metrics
     return metrics_port_verdict(
@@ -263,11 +310,18 @@ async def check_tenant(
 async def check_tenants(
     config: ProxyConfig, *, resolve: Resolver = resolve_host, timeout: float = 10.0
 ) -> list[CheckResult]:
-    """Every tenant, concurrently, in the config's order. The link identity must load (see
-    :func:`check_link_key`), else this raises OSError or ValueError."""
+    """Every tenant, concurrently, in the config's order (dial_out ones listed, not reached).
+    The link identity must load (see :func:`check_link_key`), else this raises OSError or
+    ValueError."""
     link = config.link
+
+    async def listed(tenant: str, agent: TenantConfig) -> CheckResult:
+        return check_dial_out_tenant(tenant, agent)
+
     checks = [
-        check_tenant(
+        listed(name, agent)
+        if agent.dials_in
+        else check_tenant(
             name,
             agent,
             client_config(link.key_file, link.cert_file, agent.pins),
@@ -328,15 +382,24 @@ def run_check(
         check_listen_port(config, timeout=min(timeout, 3.0)),
         check_metrics_port(config, timeout=min(timeout, 3.0)),
     ]
+    link_port = check_link_listen_port(config, timeout=min(timeout, 3.0))
+    lines += [] if link_port is None else [link_port]
     for line in lines:
         print(format_result(line, width), file=out, flush=True)
     if identity_loads:
         agents = asyncio.run(check_tenants(config, resolve=resolve, timeout=timeout))
     else:
-        agents = [skip(f"agent {t}", "no link key") for t in config.tenants]
+        agents = [
+            check_dial_out_tenant(t, agent) if agent.dials_in else skip(f"agent {t}", "no link key")
+            for t, agent in config.tenants.items()
+        ]
     for line in agents:
         print(format_result(line, width), file=out)
     lines += agents
-    working = sum(line.status is Status.OK for line in agents)
-    print(f"{format_totals(lines)} ({working} of {len(agents)} agents OK)", file=out)
+    dial_in = sum(agent.dials_in for agent in config.tenants.values())
+    pairs = zip(agents, config.tenants.values(), strict=True)
+    reached = [line for line, agent in pairs if not agent.dials_in]
+    working = sum(line.status is Status.OK for line in reached)
+    also = f", {dial_in} dial in" if dial_in else ""
+    print(f"{format_totals(lines)} ({working} of {len(reached)} agents OK{also})", file=out)
     return exit_status(lines)

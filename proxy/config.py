@@ -27,6 +27,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticKnownError
 
@@ -120,11 +121,25 @@ class WebTLS(_Section):
     key_file: Path = Field(description="Private key (PEM) of that certificate.")
 
 
+class LinkListen(_Section):
+    """Where dial_out offices' agents connect to this replica (its own port; a load balancer
+    may also route ALPN ``portico/1`` on 443 to it)."""
+
+    host: str = Field(default="0.0.0.0", min_length=1, description="Address to listen on.")
+    port: Annotated[Whole, Field(ge=0, le=65535)] = Field(
+        default=4443, description="TCP port for agents' links (0: any free port, for tests)."
+    )
+
+
 class LinkIdentity(_Section):
     """The proxy's own key pair on the link; agents pin its key."""
 
     key_file: Path = Field(description="This proxy's link key (written by `init-keys`).")
     cert_file: Path = Field(description="This proxy's link certificate (written by `init-keys`).")
+    listen: LinkListen | None = Field(
+        default=None,
+        description="Where dial_out offices' agents connect; null: no link listener.",
+    )
 
 
 class RateLimit(_Section):
@@ -159,13 +174,23 @@ class Metrics(_Section):
     )
 
 
-class TenantConfig(_Section):
-    """One office: where its agent is and how the proxy recognises it."""
+TenantMode = Literal["listen", "dial_out"]
 
-    host: Annotated[str, AfterValidator(_agent_host)] = Field(
-        description="The agent's host name (re-resolved on every reconnect) or IP address."
+
+class TenantConfig(_Section):
+    """One office: where its agent is (or that it dials in) and how the proxy recognises it."""
+
+    mode: TenantMode = Field(
+        default="listen",
+        description="listen: the proxy connects to the agent at host:port; dial_out: the "
+        "agent connects to the proxy's link listener (link.listen) and is known by its pin.",
     )
-    port: Port = Field(default=1234, description="The agent's link port.")
+    host: Annotated[str, AfterValidator(_agent_host)] | None = Field(
+        default=None,
+        description="listen only: the agent's host name (re-resolved on every reconnect) or IP "
+        "address.",
+    )
+    port: Port = Field(default=1234, description="listen only: the agent's link port.")
     pins: tuple[Pin, ...] = Field(
         min_length=1,
         description="The agent's key pins (sha256/...); list two while the office changes keys.",
@@ -176,6 +201,38 @@ class TenantConfig(_Section):
     phone: Phone = Field(
         min_length=7, max_length=32, description="Office phone shown when its agent is down."
     )
+
+    @model_validator(mode="after")
+    def _address_fits_mode(self) -> TenantConfig:
+        # Raised as a ValidationError so that each problem points at its own key (and line).
+        if self.mode == "listen" and self.host is None:
+            missing = InitErrorDetails(type="missing", loc=("host",), input={})
+            raise ValidationError.from_exception_data("TenantConfig", [missing])
+        given = [key for key in ("host", "port") if key in self.model_fields_set]
+        if self.mode == "dial_out" and given:
+            message = "a dial_out office's agent connects to the portal; remove host/port"
+            raise ValidationError.from_exception_data(
+                "TenantConfig",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("dial_out_address", message), loc=(key,), input=""
+                    )
+                    for key in given
+                ],
+            )
+        return self
+
+    @property
+    def dials_in(self) -> bool:
+        """The office's agent connects to the proxy (``mode: dial_out``)."""
+        return self.mode == "dial_out"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) of a listen-mode office's agent; ValueError for a dial_out office."""
+        if self.host is None:
+            raise ValueError("a dial_out office has no address: its agent connects to the proxy")
+        return self.host, self.port
 
 
 class ProxyConfig(_Section):
@@ -243,6 +300,47 @@ class ProxyConfig(_Section):
         if twins:
             raise ValidationError.from_exception_data("tenants", twins)
         return tenants
+
+    @model_validator(mode="after")
+    def _dial_in_offices_fit(self) -> ProxyConfig:
+        problems: list[InitErrorDetails] = []
+        dialling_in = sorted(name for name, t in self.tenants.items() if t.dials_in)
+        if dialling_in and self.link.listen is None:
+            message = (
+                f"is needed: the dial_out offices {', '.join(dialling_in)} connect to it; add "
+                'link.listen: {host: "0.0.0.0", port: 4443}'
+            )
+            problems.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("link_listener", message),
+                    loc=("link", "listen"),
+                    input="",
+                )
+            )
+        # The pin is how a dialling-in agent is told apart: one pin, one office.
+        owner: dict[str, str] = {}
+        for name in dialling_in:
+            for pin in self.tenants[name].pins:
+                other = owner.setdefault(pin, name)
+                if other != name:
+                    message = (
+                        f"{pin} is listed for both dial_out offices {other} and {name}: an "
+                        "agent connecting with it could be either; each office needs its own key"
+                    )
+                    problems.append(
+                        InitErrorDetails(
+                            type=PydanticCustomError("shared_pin", message),
+                            loc=("tenants", name, "pins"),
+                            input="",
+                        )
+                    )
+        if problems:
+            raise ValidationError.from_exception_data("ProxyConfig", problems)
+        return self
+
+    def dial_in_pins(self) -> frozenset[str]:
+        """Every dial_out office's pins: whom the link listener lets in."""
+        return frozenset(p for t in self.tenants.values() if t.dials_in for p in t.pins)
 
     @property
     def plain_http(self) -> bool:

@@ -65,18 +65,19 @@ async def connect_agent(
 
     Returns the client and the address used; raises :class:`ConnectFailed` (the last
     address's failure when none worked)."""
+    host, port = agent.address  # ValueError for a dial_out office: it is never dialled
     try:
-        addresses = await resolve(agent.host, agent.port)
+        addresses = await resolve(host, port)
     except OSError as exc:
-        raise ConnectFailed("dns", f"DNS failure: {agent.host}: {exc.strerror or exc}") from None
+        raise ConnectFailed("dns", f"DNS failure: {host}: {exc.strerror or exc}") from None
     if not addresses:
-        raise ConnectFailed("dns", f"DNS failure: {agent.host} has no address")
+        raise ConnectFailed("dns", f"DNS failure: {host} has no address")
     failure = ConnectFailed("dns", "no address tried")
     for address in addresses:
         try:
             client = await LinkClient.connect(
                 address,
-                agent.port,
+                port,
                 tls=tls,
                 tenant=tenant,
                 requester_id=requester_id,

@@ -88,7 +88,9 @@ class LinkStates(Collector):
 
     One series per state, 1 for the current one (Prometheus's usual way to export an enum); the
     states are proxy.agents.LINK_STATES. An office a reload removed has no series from the next
-    scrape on; one it added has them at once (``idle`` until its link is first used)."""
+    scrape on; one it added has them at once (``idle`` until its link is first used, ``waiting``
+    for a dial_out office until its agent dials in). ``portico_proxy_agent_links`` counts the
+    usable links (a dial_out office may hold spares)."""
 
     def __init__(self, agents: Callable[[], AgentConnections | None]) -> None:
         self._agents = agents
@@ -105,13 +107,20 @@ class LinkStates(Collector):
             "Failed attempts in a row to connect to each office's agent.",
             labels=["tenant"],
         )
+        links = GaugeMetricFamily(
+            "portico_proxy_agent_links",
+            "Usable links to each office's agent (a dial_out office may hold spares).",
+            labels=["tenant"],
+        )
         agents = self._agents()
         for tenant, link in ({} if agents is None else agents.link_states()).items():
             for state in LINK_STATES:
                 states.add_metric([tenant, state], 1.0 if state == link.state else 0.0)
             failures.add_metric([tenant], float(link.failures))
+            links.add_metric([tenant], float(link.links))
         yield states
         yield failures
+        yield links
 
 
 # -- the public app: counting its requests, and /healthz ---------------------------------------

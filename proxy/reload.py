@@ -15,7 +15,9 @@ Restart only, each for a reason:
 - ``listen``, ``tls``, ``behind_tls_proxy``: the listening socket, its certificate and the
   scheme the forms' Origin check expects are set up once, at start.
 - ``link``: every office's link presents this key; a new one means dialling every office
-  again, which restarting replicas one at a time does without patients noticing.
+  again, which restarting replicas one at a time does without patients noticing. The same goes
+  for ``link.listen``, the socket dial_out offices' agents connect to (their pins, part of
+  ``tenants``, are live).
 - ``secret_file``: read once at start, and a reload compares the path, not the content. Taking
   a new secret live would also break every form open in a browser (its anti-forgery token is
   signed with the old one), and replicas reloaded seconds apart would refuse each other's forms;

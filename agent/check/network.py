@@ -1,4 +1,5 @@
-"""The network items of ``portico-agent check``: the link port, and the way mail leaves.
+"""The network items of ``portico-agent check``: the link port (listen mode), and the way mail
+leaves.
 
 Port: bind it as the daemon would. If something already listens there, ask it for its TLS
 certificate; when that is this agent's own key, the agent is simply running (OK). The probe
@@ -32,7 +33,7 @@ _AS_AGENT_USER = "the files item shows what the agent's user may read"
 
 
 def check_listen_port(config: AgentConfig, own_pin: str | None, *, timeout: float) -> CheckResult:
-    host, port = config.listen.host, config.listen.port
+    host, port = config.listening.host, config.listening.port
     where = f"{host}:{port}"
     try:
         listen_probe(host, port)
@@ -68,7 +69,7 @@ def check_metrics_port(config: AgentConfig, *, timeout: float) -> CheckResult:
 
 
 def _in_use(config: AgentConfig, own_pin: str | None, timeout: float) -> CheckResult:
-    host, port = config.listen.host, config.listen.port
+    host, port = config.listening.host, config.listening.port
     target = LOOPBACK.get(host, host)
     where = f"{host}:{port}"
     find_it = (
@@ -131,7 +132,7 @@ def _allowed(config: AgentConfig, address: str) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:  # a host name: the agent would see whatever it resolves to
         return False
-    return any(ip in network for network in config.listen.proxy_networks())
+    return any(ip in network for network in config.listening.proxy_networks())
 
 
 # --- mail ----------------------------------------------------------------------------------------

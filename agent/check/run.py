@@ -2,14 +2,16 @@
 
 Items, in order: the config file (its warnings too), the files it names (readable by the
 service's user), the link key and certificate (with the pin to send the portal operator), the
-link port, the metrics port, the database (reachable as the configured user, schema current,
-grants no wider than needed; with practice.system openemr also which OpenEMR it is and its
-time zone, agent/check/openemr.py), mail, the time zone, and the clock. Each says OK, WARN or FAIL
-and, when not OK, what to do. Items that depend on a failed one say "not checked". Exit status:
+link port (in dial_out mode instead: each portal endpoint reached with the keys pinned both
+ways, and nothing listening on port 1234, agent/check/portal.py), the metrics port, the
+database (reachable as the configured user, schema current, grants no wider than needed;
+with practice.system openemr also which OpenEMR it is and its time zone,
+agent/check/openemr.py), mail, the time zone, and the clock. Each says OK, WARN or FAIL and,
+when not OK, what to do. Items that depend on a failed one say "not checked". Exit status:
 0 when nothing failed (warnings allowed), 1 otherwise, 2 when the config file cannot be read at all.
 
 The check only reads: it sends no mail, changes no table, and the link port is bound for an
-instant and released (the metrics port too).
+instant and released (the metrics port too); a portal endpoint is only sent a TLS handshake.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from agent.check.database import check_database
 from agent.check.files import check_files, service_user
 from agent.check.network import check_listen_port, check_mail, check_metrics_port
 from agent.check.openemr import check_openemr_database
+from agent.check.portal import LINK_PORT, check_no_listener, check_portal
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, ConfigInvalid, config_warnings, parse_config
 from agent.config_report import with_lines
@@ -54,6 +57,7 @@ def run_check(
     timeout: float = 3.0,
     smtp_tls_context: ssl.SSLContext | None = None,
     as_user: str | None = None,
+    no_listener_port: int = LINK_PORT,
 ) -> int:
     """The whole command; prints as it goes, so a slow item shows which one it is.
 
@@ -61,7 +65,8 @@ def run_check(
     config's own timeouts, as the daemon does. ``smtp_tls_context`` is for tests (a relay with
     a private certificate); the daemon and this check otherwise trust the system's CAs.
     ``as_user``: whom to test the files as (default: the service's user, see
-    agent/check/files.py)."""
+    agent/check/files.py). ``no_listener_port``: the port that must be closed in dial_out mode
+    (1234; tests use a port of their own)."""
     out = out or sys.stdout
     clock = clock or SystemClock()
     results: list[CheckResult] = []
@@ -83,7 +88,12 @@ def run_check(
     report(check_files(path, config, as_user or service_user()))
     key, own_pin = check_link_key(config)
     report(key)
-    report(check_listen_port(config, own_pin, timeout=timeout))
+    if config.link.mode == "dial_out":
+        for endpoint in config.link.portal or ():
+            report(check_portal(config, endpoint, own_pin, timeout=timeout))
+        report(check_no_listener(port=no_listener_port, timeout=timeout))
+    else:
+        report(check_listen_port(config, own_pin, timeout=timeout))
     report(check_metrics_port(config, timeout=timeout))
     if config.practice.system == "openemr":
         database = check_openemr_database(config, str(path), clock)

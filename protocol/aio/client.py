@@ -148,6 +148,12 @@ class LinkClient:
         return self._connection.engine.peer_pin or ""
 
     @property
+    def closed(self) -> asyncio.Future[None]:
+        """Done when the connection is gone, for whatever reason (to notice a lost link at once
+        rather than on its next request)."""
+        return self._connection.closed
+
+    @property
     def is_usable(self) -> bool:
         """False once the link is lost or the agent said GOAWAY: open a new one."""
         return self._connection.failure is None and not self._connection.closed.done()

@@ -2,8 +2,9 @@
 Playwright, in front of the real proxy and agents of tests/e2e/portal_site.py.
 
 Each test gets a fresh practice database, its own agents and proxy, a fresh browser and one
-browser context, on a phone or a desktop viewport (every test runs on both). Screenshots and
-the findings report go to tests/e2e/artifacts/<test>/.
+browser context, on a phone or a desktop viewport (every test runs on both), with the office
+linked to the portal in dial-out mode on the phone and in listen mode on the desktop.
+Screenshots and the findings report go to tests/e2e/artifacts/<test>/.
 """
 
 from __future__ import annotations
@@ -75,18 +76,30 @@ def other_practice_db(mariadb: MariaDB) -> Iterator[DatabaseSettings]:
         yield settings
 
 
-@pytest.fixture
-async def site(
-    practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path, logs: LogCapture
-) -> AsyncIterator[PortalSite]:
-    async with portal_site(practice_db, link_keys, tmp_path) as running:
-        yield running
+# How the office is linked to the portal, by viewport: every browser test runs once in each
+# install. On the phone, the recommended one (issue 15): the agent dials out to two proxy
+# replicas behind HAProxy and listens on nothing; on the desktop, the port-forwarding one: one
+# proxy dials the agent. Tied to the viewport so that both run without doubling the suite.
+LINK_MODES = {"phone": "dial_out", "desktop": "listen"}
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))
 def viewport(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
+
+
+@pytest.fixture
+def link_mode(viewport: str) -> str:
+    return LINK_MODES[viewport]
+
+
+@pytest.fixture
+async def site(
+    practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path, logs: LogCapture, link_mode: str
+) -> AsyncIterator[PortalSite]:
+    async with portal_site(practice_db, link_keys, tmp_path, mode=link_mode) as running:
+        yield running
 
 
 @pytest.fixture

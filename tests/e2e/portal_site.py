@@ -9,7 +9,9 @@ agent writes the portal's address into its emails and the test opens the emailed
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -31,7 +33,20 @@ from protocol.tls import client_config
 from proxy.app import create_app
 from proxy.config import ProxyConfig
 from tests.agent.access_fixtures import AccessPractice, config_dict, text_of
+from tests.e2e.dial_out_site import (
+    REPLICAS,
+    assert_agents_listen_on_nothing,
+    haproxy,
+    haproxy_config,
+    replica,
+    replica_config,
+    staff_acceptor,
+    until_every_replica_has,
+)
 from tests.proxy.agent_fixtures import PRACTICE_NAME, SUBDOMAIN, ProxySetup
+from tests.support.daemons import PATIENCE
+from tests.support.keys import make_keys
+from tests.support.ports import free_port
 from tests.support.practice import NOW, cheap_hasher
 from tests.support.smtp import Received, mail_relay
 
@@ -93,35 +108,55 @@ async def running_office(
     portal_url: str,
     now: datetime = NOW,
     access: dict[str, Any] | None = None,
+    dial_out: list[str] | None = None,
+    ports: set[int] | None = None,
 ) -> AsyncIterator[AccessPractice]:
     """tests/agent/access_fixtures.access_practice, but serving `subdomain` and mailing links
-    to `portal_url` (the proxy under test) instead of the fixed :8080 address."""
+    to `portal_url` (the proxy under test) instead of the fixed :8080 address.
+
+    With `dial_out` (the replicas' link endpoints) the agent opens no port and dials them,
+    and the test's own link listener too; the ports the test itself listens on are added to
+    `ports`."""
     with mail_relay() as (relay, smtp_port):
         data = config_dict(settings, keys, smtp_port, access=access)
         data["practice"].update(subdomain=subdomain, name=name)
         data["portal"]["url"] = portal_url
-        clock = FixedClock(now)
-        agent = Agent.build(AgentConfig.model_validate(data), clock=clock, hasher=cheap_hasher())
-        await agent.start(port=0)
-        try:
-            client = await LinkClient.connect(
-                "127.0.0.1",
-                agent.server.port,
-                tls=client_config(
-                    keys / "proxy" / "key.pem",
-                    keys / "proxy" / "cert.pem",
-                    [(keys / "agent.pin").read_text()],
-                ),
-                tenant=subdomain,
-                requester_id="e2e-staff",
-            )
+        agent_pin = (keys / "agent.pin").read_text()
+        async with AsyncExitStack() as stack:
+            if dial_out is not None:
+                acceptor, arrived = await stack.enter_async_context(
+                    staff_acceptor(keys, agent_pin, subdomain)
+                )
+                del data["listen"]
+                endpoints = [*dial_out, f"127.0.0.1:{acceptor.port}"]
+                data["link"] = {"mode": "dial_out", "portal": endpoints, "backoff_cap_seconds": 1}
+                if ports is not None:
+                    ports.update({smtp_port, acceptor.port})
+            clock = FixedClock(now)
+            config = AgentConfig.model_validate(data)
+            agent = Agent.build(config, clock=clock, hasher=cheap_hasher())
+            await agent.start(port=0)
             try:
-                staff = StaffActions(agent.access, "staff:e2e", agent.booking.tz)
-                yield AccessPractice(agent, client, clock, settings, relay, staff)
+                if dial_out is not None:
+                    async with asyncio.timeout(PATIENCE):
+                        client = await asyncio.shield(arrived)
+                else:
+                    client = await LinkClient.connect(
+                        "127.0.0.1",
+                        agent.server.port,
+                        tls=client_config(
+                            keys / "proxy" / "key.pem", keys / "proxy" / "cert.pem", [agent_pin]
+                        ),
+                        tenant=subdomain,
+                        requester_id="e2e-staff",
+                    )
+                try:
+                    staff = StaffActions(agent.access, "staff:e2e", agent.booking.tz)
+                    yield AccessPractice(agent, client, clock, settings, relay, staff)
+                finally:
+                    await client.close()
             finally:
-                await client.close()
-        finally:
-            await agent.stop(grace=5)
+                await agent.stop(grace=5)
 
 
 @asynccontextmanager
@@ -146,9 +181,23 @@ async def portal_site(
     directory: Path,
     *,
     other_settings: DatabaseSettings | None = None,
+    mode: str = "listen",
 ) -> AsyncIterator[PortalSite]:
     """example-clinic on `settings`; with `other_settings`, a second office (other-clinic,
-    its own agent and database) behind the same proxy."""
+    its own agent and database) behind the same proxy.
+
+    ``mode="listen"``: one proxy dials the agents (the port-forwarding install).
+    ``mode="dial_out"``: the agents dial two proxy replicas, which patients reach through
+    HAProxy (tests/e2e/dial_out_site.py); the agents listen on nothing, checked."""
+    offices = [(SUBDOMAIN, PRACTICE_NAME, settings, keys)]
+    if other_settings is not None:
+        offices.append(
+            (OTHER_SUBDOMAIN, OTHER_NAME, other_settings, other_office_keys(keys, directory))
+        )
+    if mode == "dial_out":
+        async with _dial_out_site(offices, keys, directory) as site:
+            yield site
+        return
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind(("127.0.0.1", 0))
@@ -157,21 +206,90 @@ async def portal_site(
     async with AsyncExitStack() as stack:
         stack.callback(listening.close)
         tenants: list[Tenant] = []
-        offices = [(SUBDOMAIN, PRACTICE_NAME, settings)]
-        if other_settings is not None:
-            offices.append((OTHER_SUBDOMAIN, OTHER_NAME, other_settings))
-        for subdomain, name, db in offices:
+        for subdomain, name, db, office_keys in offices:
             origin = f"http://{subdomain}.localhost:{port}"
             office = await stack.enter_async_context(
                 running_office(
-                    db, keys, subdomain=subdomain, name=name, portal_url=origin, access=ACCESS
+                    db,
+                    office_keys,
+                    subdomain=subdomain,
+                    name=name,
+                    portal_url=origin,
+                    access=ACCESS,
                 )
             )
             tenants.append(Tenant(subdomain, name, office, origin))
         registry = {
-            t.subdomain: setup.tenant("127.0.0.1", t.office.agent.server.port, name=t.name)
-            for t in tenants
+            t.subdomain: setup.tenant(
+                "127.0.0.1",
+                t.office.agent.server.port,
+                name=t.name,
+                pins=[(office_keys / "agent.pin").read_text()],
+            )
+            for t, (*_, office_keys) in zip(tenants, offices, strict=True)
         }
         config = ProxyConfig.model_validate(setup.data(registry))
         await stack.enter_async_context(serving(config, listening))
         yield PortalSite(port, tenants[0], tenants[1] if len(tenants) > 1 else None)
+
+
+def other_office_keys(keys: Path, directory: Path) -> Path:
+    """The second office's keys: its agent's own key pair (a dial-out agent is recognised by
+    its key, so two offices never share one), the same proxy key."""
+    other = make_keys(directory / "other-office-keys")
+    shutil.rmtree(other / "proxy")
+    shutil.copytree(keys / "proxy", other / "proxy")
+    shutil.copy(keys / "proxy.pin", other / "proxy.pin")
+    return other
+
+
+@asynccontextmanager
+async def _dial_out_site(
+    offices: list[tuple[str, str, DatabaseSettings, Path]], keys: Path, directory: Path
+) -> AsyncIterator[PortalSite]:
+    port = free_port()  # HAProxy's, where patients go; the agents mail links to it
+    setup = ProxySetup(keys, directory)
+    registry = {
+        subdomain: {
+            "mode": "dial_out",
+            "pins": [(office_keys / "agent.pin").read_text()],
+            "name": name,
+            "phone": PHONE,
+        }
+        for subdomain, name, _, office_keys in offices
+    }
+    data = setup.data(registry)
+    async with AsyncExitStack() as stack:
+        replicas = [
+            await stack.enter_async_context(
+                replica(replica_config(data, free_port()), f"replica{n}")
+            )
+            for n in range(1, REPLICAS + 1)
+        ]
+        known = {p for r in replicas for p in (r.web_port, r.link_port)}
+        endpoints = [f"127.0.0.1:{r.link_port}" for r in replicas]
+        tenants: list[Tenant] = []
+        for subdomain, name, db, office_keys in offices:
+            origin = f"http://{subdomain}.localhost:{port}"
+            office = await stack.enter_async_context(
+                running_office(
+                    db,
+                    office_keys,
+                    subdomain=subdomain,
+                    name=name,
+                    portal_url=origin,
+                    access=ACCESS,
+                    dial_out=endpoints,
+                    ports=known,
+                )
+            )
+            tenants.append(Tenant(subdomain, name, office, origin))
+        await until_every_replica_has(replicas, [t.subdomain for t in tenants])
+        assert_agents_listen_on_nothing(known)
+        balancer = haproxy(haproxy_config(directory, port, [r.web_port for r in replicas]), port)
+        await balancer.start()
+        stack.push_async_callback(balancer.stop)
+        yield PortalSite(port, tenants[0], tenants[1] if len(tenants) > 1 else None)
+        # Both replicas took part (HAProxy takes turns); a test that loaded a page at all.
+        pages = [sum(r.pages.values()) for r in replicas]
+        assert all(pages) or sum(pages) < REPLICAS, f"pages per replica: {pages}"

@@ -33,10 +33,11 @@ async def site(
     link_keys: Path,
     tmp_path: Path,
     logs: LogCapture,
+    link_mode: str,
 ) -> AsyncIterator[PortalSite]:
     """Here the proxy serves two offices, each with its own agent and database."""
     async with portal_site(
-        practice_db, link_keys, tmp_path, other_settings=other_practice_db
+        practice_db, link_keys, tmp_path, other_settings=other_practice_db, mode=link_mode
     ) as running:
         yield running
 

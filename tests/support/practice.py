@@ -194,6 +194,30 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost_kib=1024, allow_weak_for_tests=True)
 
 
+def signed_in_session(connection: Any, email: str, patient: int, now: datetime) -> str:
+    """A session token for ``patient`` as of ``now``, written straight into Portico's tables
+    (an active, enabled account is made first if the patient has none)."""
+    with connection, connection.cursor() as cursor:
+        # Portico's own table only: the practice's data may be in another database.
+        cursor.execute("SELECT id FROM portal_accounts WHERE patient_id = %s", (patient,))
+        account = cursor.fetchone()
+        if account is None:
+            account_id = queries.create_account(
+                cursor,
+                patient_id=patient,
+                email=email,
+                login_email=email,
+                username=None,
+                status="active",
+                access_enabled=True,
+                now=now,
+            )
+        else:
+            account_id = account["id"]
+        token, _ = queries.create_session(cursor, account_id, now, timedelta(hours=12), "127.0.0.1")
+    return str(token)
+
+
 @dataclass
 class RunningPractice:
     agent: Agent
@@ -212,29 +236,9 @@ class RunningPractice:
         """A signed-in session for the patient, made the way sign-in makes one (an active,
         enabled account and a session row), without spending an argon2 hash per patient."""
         if patient not in self.sessions:
-            connection = self.connect()
-            email = self.ids.email_of(patient)
-            with connection, connection.cursor() as cursor:
-                # Portico's own table only: the practice's data may be in another database.
-                cursor.execute("SELECT id FROM portal_accounts WHERE patient_id = %s", (patient,))
-                account = cursor.fetchone()
-                if account is None:
-                    account_id = queries.create_account(
-                        cursor,
-                        patient_id=patient,
-                        email=email,
-                        login_email=email,
-                        username=None,
-                        status="active",
-                        access_enabled=True,
-                        now=self.clock.now(),
-                    )
-                else:
-                    account_id = account["id"]
-                token, _ = queries.create_session(
-                    cursor, account_id, self.clock.now(), timedelta(hours=12), "127.0.0.1"
-                )
-            self.sessions[patient] = token
+            self.sessions[patient] = signed_in_session(
+                self.connect(), self.ids.email_of(patient), patient, self.clock.now()
+            )
         return self.sessions[patient]
 
     def set_clock(self, now: datetime) -> None:

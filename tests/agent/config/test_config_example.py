@@ -11,7 +11,7 @@ from agent.config_report import read_yaml
 from tests.agent.config.example_config import EXAMPLE, EXAMPLE_TEXT
 
 # Alternatives that cannot be set together with the example's choice appear commented out.
-COMMENTED_OUT = {"database.password"}
+COMMENTED_OUT = {"database.password", "link.portal"}
 
 
 def test_the_example_validates() -> None:

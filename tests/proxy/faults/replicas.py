@@ -1,7 +1,8 @@
 """`portico-proxy serve` replicas as separate processes, HAProxy in front, and what they logged.
 
-The HAProxy config is docs/haproxy.example.cfg itself, with only its addresses and certificate
-swapped for loopback ones, so the documented setup is the one the fault test runs.
+The HAProxy config is docs/haproxy.example.cfg itself, with only its addresses, certificate and
+in-memory socket name swapped for loopback ones, so the documented setup is the one the fault
+tests run.
 """
 
 from __future__ import annotations
@@ -51,33 +52,64 @@ def pages_served(replica: Daemon, route: str = "appointments") -> int:
     return served
 
 
-def _swap(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"{EXAMPLE.name} no longer has exactly one {old!r}"
+def _swap(text: str, old: str, new: str, count: int = 1) -> str:
+    assert text.count(old) == count, f"{EXAMPLE.name} no longer has exactly {count} {old!r}"
     return text.replace(old, new)
 
 
-def loopback_haproxy(directory: Path, https_port: int, http_port: int, replicas: list[int]) -> Path:
-    """docs/haproxy.example.cfg with loopback addresses, a fresh certificate and `replicas`."""
+def _with_servers(text: str, backend: str, servers: list[str]) -> str:
+    """`backend`'s section of the config with its `server` lines replaced by `servers`."""
+    section = re.search(rf"^backend {backend}\n.*?(?=^\S|\Z)", text, flags=re.MULTILINE | re.DOTALL)
+    assert section, f"{EXAMPLE.name} has no backend {backend}"
+    lines = section[0].splitlines(keepends=True)
+    at = [n for n, line in enumerate(lines) if re.match(r" +server \S+ \S+", line)]
+    assert at, f"{EXAMPLE.name}: backend {backend} has no server line"
+    kept = [line for n, line in enumerate(lines) if n not in at]
+    rewritten = kept[: at[0]] + [f"    {line}\n" for line in servers] + kept[at[0] :]
+    return text[: section.start()] + "".join(rewritten) + text[section.end() :]
+
+
+def loopback_haproxy(
+    directory: Path,
+    https_port: int,
+    http_port: int,
+    replicas: list[int],
+    links: list[int] | None = None,
+) -> Path:
+    """docs/haproxy.example.cfg with loopback addresses, a fresh certificate, `replicas` (web
+    ports) behind `backend portico_proxies` and `links` (link listener ports) behind `backend
+    portico_links`; without `links`, that backend's servers are disabled (nothing dials in)."""
     key, cert = generate_identity(f"*.{HOST.split('.', 1)[1]}", algorithm="ec")
     pem = directory / "portal.pem"
     pem.write_bytes(cert + key)
     text = EXAMPLE.read_text()
-    text = _swap(text, "bind :443 ", f"bind 127.0.0.1:{https_port} ")
+    text = _swap(text, "bind :443\n", f"bind 127.0.0.1:{https_port}\n")
     text = _swap(text, "bind :80\n", f"bind 127.0.0.1:{http_port}\n")
     text = _swap(text, "/etc/haproxy/certs/portal.pem", str(pem))
-    servers = re.findall(r"^ +server \S+ \S+$", text, flags=re.MULTILINE)
-    assert len(servers) == len(replicas), f"{EXAMPLE.name}: {len(servers)} server lines"
-    for number, (line, port) in enumerate(zip(servers, replicas, strict=True), start=1):
-        text = _swap(text, line, f"    server proxy{number} 127.0.0.1:{port}")
+    # The abstract socket between port 443 and the HTTPS frontend is one per machine: a name
+    # of this HAProxy's own, so tests running side by side never meet each other's.
+    text = _swap(text, "abns@portico-portal ", f"abns@portico-portal-{https_port} ", count=2)
+    web = [f"server proxy{n} 127.0.0.1:{port}" for n, port in enumerate(replicas, start=1)]
+    text = _with_servers(text, "portico_proxies", web)
+    if links is None:
+        linked = ["server proxy1 127.0.0.1:9 disabled"]
+    else:
+        linked = [f"server proxy{n} 127.0.0.1:{port}" for n, port in enumerate(links, start=1)]
+    text = _with_servers(text, "portico_links", linked)
     # The test's only addition: a stats socket, to read how many requests HAProxy retried.
     stats = f"global\n    stats socket {directory / 'haproxy.sock'} mode 600 level admin\n\n"
     path = directory / "haproxy.cfg"
     path.write_text(stats + text)
-    checked = subprocess.run(
-        [haproxy_program(), "-c", "-f", str(path)], capture_output=True, text=True, check=False
-    )
+    checked = check(path)
     assert checked.returncode == 0, f"haproxy -c refused the config:\n{checked.stderr}"
     return path
+
+
+def check(config: Path) -> subprocess.CompletedProcess[str]:
+    """`haproxy -c`: HAProxy's own verdict on a config file, without starting it."""
+    return subprocess.run(
+        [haproxy_program(), "-c", "-f", str(config)], capture_output=True, text=True, check=False
+    )
 
 
 async def retries(config: Path, server: str) -> dict[str, int]:
