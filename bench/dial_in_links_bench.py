@@ -10,15 +10,18 @@ process before anything is set up, measured in the same run; the figure per link
 of its resident set (/proc/self/statm) from "set up, no link open" to "N links open and idle",
 divided by N, exactly as ``bench.idle_links_bench`` measures it (its functions are used here).
 
-- listen: the real ``AgentConnections`` (proxy/agents.py) dials one child process running
-  one ``LinkServer`` that answers every office (``bench.idle_links_bench``'s set-up).
-- dial-in: a real ``LinkAcceptor`` (protocol/aio/client.py) whose server config holds every
-  office's pin, ``tenant_of`` a dict from pin to office, and ``on_link`` keeping each office's
-  ``LinkClient`` objects in a dict, as the proxy would. ``AgentConnections`` has no dial-in
-  mode on this branch yet, so this is the bare acceptor plus that dict. The agents are one
-  child process with one ``LinkServer(...).dial(...)`` per office, each office with its own
-  Ed25519 key pair (they take well under a millisecond each), so every link's pin names its
-  own office and every HELLO is checked against it.
+The proxy side is the real ``AgentConnections`` (proxy/agents.py) in both modes, one office
+per link, default timeouts, and one request per link once it is up (so both have carried the
+same traffic):
+
+- listen: it dials one child process running one ``LinkServer`` that answers every office
+  (``bench.idle_links_bench``'s set-up).
+- dial-in: every office is ``mode: dial_out`` and the agents dial its link listener
+  (``link.listen``: proxy/dial_in.py's ``DialInLinks`` around a ``protocol.aio.LinkAcceptor``
+  whose TLS config holds every office's pin). The agents are one child process with one
+  ``LinkServer(...).dial(...)`` per office, each office with its own Ed25519 key pair (they take
+  well under a millisecond each), so each link's pin names its own office, and each agent
+  checks that the HELLO names it.
 
 Idle CPU is this process's CPU per second while the links idle (default timeouts, so the PINGs
 are real), minus the same with everything set up and no link open, per link.
@@ -40,6 +43,7 @@ from typing import Any
 
 from bench.idle_links_bench import (
     DIAL_CONCURRENCY,
+    bench_proxy_config,
     idle_cpu,
     idle_rows,
     listening_agents,
@@ -49,12 +53,12 @@ from bench.idle_links_bench import (
     rss_kib,
     verdict,
 )
-from protocol.aio import LinkAcceptor, LinkClient, LinkServer, Request
+from protocol.aio import LinkServer, Request
 from protocol.errors import ErrorCode, LinkError
 from protocol.events import HelloReceived
 from protocol.keys import write_identity
 from protocol.service.logs import configure_logging
-from protocol.tls import client_config, server_config
+from protocol.tls import client_config
 from proxy.agents import AgentConnections
 
 COUNTS = (100, 500, 1000)
@@ -62,6 +66,7 @@ WINDOW = 30.0  # seconds of idle CPU per row: two PING intervals, as in idle_lin
 GOAL_LINK_KIB = 64.0
 OPEN_TIMEOUT = 300.0  # seconds for one row's links to be handed over before the bench gives up
 MODES = ("listen", "dial-in")
+PHONE = "+1 555 0100"
 
 
 # -- the agents that dial in (grandchild process) ----------------------------------------------
@@ -81,7 +86,7 @@ async def dial_in(directory: Path, offices: int) -> None:
         def on_hello(hello: HelloReceived) -> dict[str, Any]:
             if hello.tenant != name:  # the proxy named the office by this key's pin
                 raise LinkError(ErrorCode.FORBIDDEN, f"{name}'s key was taken for {hello.tenant}")
-            return {"name": name, "phone": "+1 555 0100", "timezone": "UTC"}
+            return {"name": name, "phone": PHONE, "timezone": "UTC"}
 
         tls = client_config(
             directory / name / "key.pem", directory / name / "cert.pem", [proxy_pin]
@@ -108,6 +113,10 @@ async def dial_in(directory: Path, offices: int) -> None:
 # -- the proxy's side, one mode per process (child process) ------------------------------------
 
 
+def connected(agents: AgentConnections) -> int:
+    return sum(status.links for status in agents.link_states().values())
+
+
 async def settled_baseline(window: float) -> tuple[float, float]:
     """This process's RSS and idle CPU once the imports have settled, before any set-up."""
     await asyncio.sleep(0.5)
@@ -126,14 +135,13 @@ async def measure_listen(directory: Path, counts: list[int], window: float) -> d
             await open_links(agents, names[opened:count])
 
         rows = [r async for r in idle_rows(open_more, counts, window, set_up_rss, set_up_cpu)]
-        states = agents.link_states().values()
-        connected = sum(1 for s in states if s.state == "connected")
+        still_up = connected(agents)
         await agents.close()
     return {
         "baseline": [base_rss, base_cpu],
         "set_up": [set_up_rss, set_up_cpu],
         "rows": rows,
-        "connected": connected,
+        "connected": still_up,
     }
 
 
@@ -153,30 +161,31 @@ async def measure_dial_in(directory: Path, counts: list[int], window: float) -> 
             raise RuntimeError("the agents' process did not start")
         base_rss, base_cpu = await settled_baseline(window)
         pins: list[str] = json.loads((directory / "offices.json").read_text())
-        offices = {pin: f"office{i}" for i, pin in enumerate(pins)}
-        links: dict[str, list[LinkClient]] = {}
-        acceptor = LinkAcceptor(
-            server_config(directory / "proxy/key.pem", directory / "proxy/cert.pem", pins),
-            tenant_of=offices.get,
-            on_link=lambda tenant, client: links.setdefault(tenant, []).append(client),
-            requester_id="bench",
-        )
-        await acceptor.start("127.0.0.1", 0)
+        offices = {
+            f"office{i}": {"mode": "dial_out", "pins": [pin], "name": f"Office {i}", "phone": PHONE}
+            for i, pin in enumerate(pins)
+        }
+        listen = {"host": "127.0.0.1", "port": 0}
+        config = bench_proxy_config(directory, offices, listen=listen)
+        agents = AgentConnections(config, requester_id="bench")
+        await agents.start()
+        port = agents.link_listener_port
         set_up_rss, set_up_cpu = rss_kib(), await idle_cpu(window)
+        names = office_names(config)
 
         async def open_more(opened: int, count: int) -> None:
-            commands.write(f"{acceptor.port} {count}\n")
+            commands.write(f"{port} {count}\n")
             commands.flush()
             deadline = time.monotonic() + OPEN_TIMEOUT
-            while len(links) < count:  # polled: a reader thread would add to this process
+            while (up := connected(agents)) < count:  # polled: a reader thread would add memory
                 if agents_side.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{len(links)} of {count} agents dialled in")
-                await asyncio.sleep(0.05)
+                    raise RuntimeError(f"{up} of {count} agents dialled in")
+                await asyncio.sleep(0.2)
+            await open_links(agents, names[opened:count])  # one request each, as listen mode
 
         rows = [r async for r in idle_rows(open_more, counts, window, set_up_rss, set_up_cpu)]
-        connected = sum(1 for kept in links.values() for client in kept if client.is_usable)
-        await asyncio.gather(*(client.close() for kept in links.values() for client in kept))
-        await acceptor.close()
+        still_up = connected(agents)
+        await agents.close()
     finally:
         commands.close()
         agents_side.wait(timeout=60)
@@ -184,7 +193,7 @@ async def measure_dial_in(directory: Path, counts: list[int], window: float) -> 
         "baseline": [base_rss, base_cpu],
         "set_up": [set_up_rss, set_up_cpu],
         "rows": rows,
-        "connected": connected,
+        "connected": still_up,
     }
 
 

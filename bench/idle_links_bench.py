@@ -98,19 +98,29 @@ async def respond(directory: Path) -> None:
 
 
 def proxy_config(directory: Path, port: int, agent_pin: str, tenants: int) -> ProxyConfig:
+    office = {"host": "127.0.0.1", "port": port, "pins": [agent_pin], "phone": "+1 555 0100"}
+    offices = {f"office{i}": {**office, "name": f"Office {i}"} for i in range(tenants)}
+    return bench_proxy_config(directory, offices)
+
+
+def bench_proxy_config(
+    directory: Path, tenants: dict[str, dict[str, Any]], **link: Any
+) -> ProxyConfig:
+    """A proxy config for `tenants`, with the proxy's key in ``directory/proxy`` and the
+    ``link`` section's other settings (say, ``listen``) from `link`."""
     secret = directory / "secret"
     secret.write_text(base64.b64encode(os.urandom(48)).decode() + "\n")
-    office = {"host": "127.0.0.1", "port": port, "pins": [agent_pin], "phone": "+1 555 0100"}
     return ProxyConfig.model_validate(
         {
             "portal_domain": "localhost",
             "link": {
                 "key_file": str(directory / "proxy/key.pem"),
                 "cert_file": str(directory / "proxy/cert.pem"),
+                **link,
             },
             "secret_file": str(secret),
             "metrics": {"enabled": False},
-            "tenants": {f"office{i}": {**office, "name": f"Office {i}"} for i in range(tenants)},
+            "tenants": tenants,
         }
     )
 
