@@ -15,13 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent.db.pool import DatabaseSettings
-from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
-from tests.proxy.faults.replicas import haproxy, loopback_haproxy, pages_served, retries
+from tests.proxy.faults.replicas import (
+    dial_out_agent,
+    dial_out_replica_yaml,
+    haproxy,
+    loopback_haproxy,
+    pages_served,
+    retries,
+)
 from tests.proxy.faults.test_replica_killed_behind_haproxy import Patients
-from tests.support.daemons import PATIENCE, Daemon, agent_yaml, console_script
+from tests.support.daemons import PATIENCE, Daemon
 from tests.support.database import connect
 from tests.support.ports import free_port
 from tests.support.practice import SmallPractice, signed_in_session
@@ -32,44 +36,6 @@ LOAD_SECONDS = 30.0  # the patients click for this long in all
 KILL_AT = 8.0  # seconds into the load
 RESTART_AT = 14.0
 BACKOFF_CAP = 2  # the agent's link.backoff_cap_seconds
-
-
-def dial_out_replica_yaml(
-    directory: Path, keys: Path, port: int, link_port: int, *, name: str
-) -> Path:
-    """A replica behind HAProxy (as docs/haproxy.example.cfg says) with a link listener, and
-    the office as a dial-out tenant: its key pin, no address."""
-    setup = ProxySetup(keys, directory)
-    tenant = {
-        "mode": "dial_out",
-        "pins": [setup.agent_pin],
-        "name": "Example",
-        "phone": "+1 555 0100",
-    }
-    data = setup.data({SUBDOMAIN: tenant})
-    data["listen"] = {"host": "127.0.0.1", "port": port}
-    data["link"]["listen"] = {"host": "127.0.0.1", "port": link_port}
-    data["behind_tls_proxy"] = True
-    data["trusted_proxies"] = ["127.0.0.1/32"]
-    path = directory / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def dial_out_agent(
-    directory: Path, settings: DatabaseSettings, keys: Path, links: list[int]
-) -> Daemon:
-    path = agent_yaml(directory, settings, keys, 1234)
-    data = yaml.safe_load(path.read_text())
-    del data["listen"]
-    data["link"] = {
-        "mode": "dial_out",
-        "portal": [f"127.0.0.1:{port}" for port in links],
-        "backoff_cap_seconds": BACKOFF_CAP,
-    }
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    command = [*console_script("portico-agent", "agent.cli"), "run", "--config", str(path)]
-    return Daemon(command, None, path.with_suffix(".log"))
 
 
 def connected(agent: Daemon, link_port: int) -> list[dict[str, Any]]:
@@ -95,7 +61,9 @@ async def test_a_killed_replica_costs_no_page_and_the_agent_dials_it_again(
         Daemon.proxy(dial_out_replica_yaml(tmp_path, link_keys, w, lp, name=f"proxy{n}"), w)
         for n, (w, lp) in enumerate(zip(web, links, strict=True), start=1)
     ]
-    agent = dial_out_agent(tmp_path, practice_db, link_keys, links)
+    agent = dial_out_agent(
+        tmp_path, practice_db, link_keys, [f"127.0.0.1:{port}" for port in links], BACKOFF_CAP
+    )
     https, http = free_port(), free_port()
     config = loopback_haproxy(tmp_path, https, http, web, links=links)
     balancer = haproxy(config, https)
