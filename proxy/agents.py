@@ -189,6 +189,10 @@ class AgentConnections:
         OSError when its port cannot be bound."""
         await self._dial_in.start()
 
+    def warming_up(self) -> bool:
+        """Just started, with dial_out offices not yet dialled in (see DialInLinks)."""
+        return self._dial_in.warming_up()
+
     @property
     def link_listener_port(self) -> int | None:
         """The port agents dial in to, None when not listening."""

@@ -8,6 +8,7 @@ Running it as a process (listening, signals, the service manager) is proxy/serve
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -44,7 +45,10 @@ async def _agent_connections(app: web.Application) -> AsyncIterator[None]:
 
 
 def _replica_name() -> str:
-    return socket.gethostname()[:64] or "proxy"
+    """This replica process, as agents see it in HELLO: the host name and the process id, so
+    that two replicas on one machine are told apart (a dial-out agent behind a load balancer
+    keeps one link per replica, by this name)."""
+    return f"{socket.gethostname()[:64] or 'proxy'}:{os.getpid()}"
 
 
 def create_app(config: ProxyConfig, *, agents: AgentConnections | None = None) -> web.Application:

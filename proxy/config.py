@@ -129,6 +129,14 @@ class LinkListen(_Section):
     port: Annotated[Whole, Field(ge=0, le=65535)] = Field(
         default=4443, description="TCP port for agents' links (0: any free port, for tests)."
     )
+    # A replica that has just started holds no office's link yet: each agent dials it again
+    # within its backoff cap (agent link.backoff_cap_seconds, 30 by default). Until then
+    # /healthz keeps the load balancer from sending it patients whose office is not back.
+    warm_up_seconds: Annotated[Whole, Field(ge=0, le=600)] = Field(
+        default=35,
+        description="After a start, /healthz says 503 until every dial_out office has dialled "
+        "in or this many seconds have passed.",
+    )
 
 
 class LinkIdentity(_Section):

@@ -94,6 +94,7 @@ class DialInLinks:
         self._acceptor: LinkAcceptor | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self._retiring: set[LinkClient] = set()  # out of use, closing once answered
+        self._warm_after: float | None = None  # loop time the warm-up ends, once listening
         self._tls = self.prepare(tenants)
         self._offices: dict[str, _Office] = {}
         self._owner: dict[str, str] = {}
@@ -127,12 +128,27 @@ class DialInLinks:
                 f"in ({exc.strerror or exc}); is another program using the port?",
             ) from None
         self._acceptor = acceptor
+        self._warm_after = loop_time + (listen.warm_up_seconds if listen else 0)
         log.info(
             "agents.link_listener",
             host=listen.host,
             port=acceptor.port,
             dial_out_offices=len(self._offices),
         )
+
+    def warming_up(self) -> bool:
+        """Just started, and some dial_out office has not dialled in yet (for /healthz: a load
+        balancer should send this replica no patients until their offices are back, but
+        never wait longer than ``link.listen.warm_up_seconds``, or one office that stays
+        offline would keep the replica out of the pool for everyone else)."""
+        if self._warm_after is None:
+            return False
+        if asyncio.get_running_loop().time() >= self._warm_after or all(
+            self._newest(office) is not None for office in self._offices.values()
+        ):
+            self._warm_after = None  # warm for good: later outages are one office's business
+            return False
+        return True
 
     @property
     def port(self) -> int | None:

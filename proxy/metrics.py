@@ -152,7 +152,15 @@ async def healthz(request: web.Request) -> web.Response:
     What it does NOT check, on purpose: any office's agent or link (one office's outage must not
     take a replica out of the load balancer's pool, where it serves every other office), the
     tenant registry, the link key, or the templates. It says nothing about any office, so it
-    takes no tenant and needs no Host header."""
+    takes no tenant and needs no Host header.
+
+    One exception, bounded: right after a start, 503 "warming up" until the dial_out offices'
+    agents have dialled this replica again, for at most ``link.listen.warm_up_seconds``. Until
+    an office's agent is back, every page for it here would say "cannot be reached", while the
+    other replicas still hold its link (issue 15)."""
+    agents = request.app.get(AGENTS)
+    if agents is not None and agents.warming_up():
+        return web.Response(status=503, text="warming up: offices are dialling in\n")
     return web.Response(text="ok\n")
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import yaml
 
+from agent.db.pool import DatabaseSettings
 from protocol.keys import generate_identity
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
-from tests.support.daemons import Daemon
+from tests.support.daemons import Daemon, agent_yaml, console_script
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "haproxy.example.cfg"
 HOST = f"{SUBDOMAIN}.localhost"
@@ -40,6 +41,52 @@ def proxy_yaml(
     path = directory / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def dial_out_replica_yaml(
+    directory: Path, keys: Path, port: int, link_port: int, *, name: str
+) -> Path:
+    """A replica behind HAProxy (as docs/haproxy.example.cfg says) with a link listener, and
+    the office as a dial-out tenant: its key pin, no address."""
+    setup = ProxySetup(keys, directory)
+    tenant = {
+        "mode": "dial_out",
+        "pins": [setup.agent_pin],
+        "name": "Example",
+        "phone": "+1 555 0100",
+    }
+    data = setup.data({SUBDOMAIN: tenant})
+    data["listen"] = {"host": "127.0.0.1", "port": port}
+    data["link"]["listen"] = {"host": "127.0.0.1", "port": link_port}
+    data["behind_tls_proxy"] = True
+    data["trusted_proxies"] = ["127.0.0.1/32"]
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def dial_out_agent(
+    directory: Path,
+    settings: DatabaseSettings,
+    keys: Path,
+    portal: list[str],
+    backoff_cap: int,
+    links_per_address: int = 1,
+) -> Daemon:
+    """`portico-agent run` in dial-out mode (as docs/install.md sets it up), dialling `portal`;
+    its own process, listening on nothing."""
+    path = agent_yaml(directory, settings, keys, 1234)
+    data = yaml.safe_load(path.read_text())
+    del data["listen"]
+    data["link"] = {
+        "mode": "dial_out",
+        "portal": portal,
+        "links_per_address": links_per_address,
+        "backoff_cap_seconds": backoff_cap,
+    }
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    command = [*console_script("portico-agent", "agent.cli"), "run", "--config", str(path)]
+    return Daemon(command, None, path.with_suffix(".log"))
 
 
 def pages_served(replica: Daemon, route: str = "appointments") -> int:
