@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import gc
 import os
 import resource
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +98,29 @@ async def respond(directory: Path) -> None:
 
 
 def proxy_config(directory: Path, port: int, agent_pin: str, tenants: int) -> ProxyConfig:
+    office = {"host": "127.0.0.1", "port": port, "pins": [agent_pin], "phone": "+1 555 0100"}
+    offices = {f"office{i}": {**office, "name": f"Office {i}"} for i in range(tenants)}
+    return bench_proxy_config(directory, offices)
+
+
+def bench_proxy_config(
+    directory: Path, tenants: dict[str, dict[str, Any]], **link: Any
+) -> ProxyConfig:
+    """A proxy config for `tenants`, with the proxy's key in ``directory/proxy`` and the
+    ``link`` section's other settings (say, ``listen``) from `link`."""
     secret = directory / "secret"
     secret.write_text(base64.b64encode(os.urandom(48)).decode() + "\n")
-    office = {"host": "127.0.0.1", "port": port, "pins": [agent_pin], "phone": "+1 555 0100"}
     return ProxyConfig.model_validate(
         {
             "portal_domain": "localhost",
             "link": {
                 "key_file": str(directory / "proxy/key.pem"),
                 "cert_file": str(directory / "proxy/cert.pem"),
+                **link,
             },
             "secret_file": str(secret),
             "metrics": {"enabled": False},
-            "tenants": {f"office{i}": {**office, "name": f"Office {i}"} for i in range(tenants)},
+            "tenants": tenants,
         }
     )
 
@@ -134,7 +146,9 @@ def verdict(value: float, goal: float) -> str:
     return "ok" if value <= goal else "MISSED"
 
 
-async def measure(directory: Path, counts: list[int], window: float) -> None:
+@contextlib.contextmanager
+def listening_agents(directory: Path) -> Iterator[tuple[int, str]]:
+    """The agents' process (:func:`respond`) for as long as the block runs: its port and pin."""
     agent_pin = write_identity(directory / "agent", "agent")
     (directory / "proxy.pin").write_text(write_identity(directory / "proxy", "proxy"))
     agents_side = subprocess.Popen(
@@ -145,7 +159,43 @@ async def measure(directory: Path, counts: list[int], window: float) -> None:
     )
     try:
         assert agents_side.stdout is not None
-        port = int(agents_side.stdout.readline())
+        yield int(agents_side.stdout.readline()), agent_pin
+    finally:
+        if agents_side.stdin is not None:
+            agents_side.stdin.close()
+        agents_side.wait(timeout=30)
+
+
+def office_names(config: ProxyConfig) -> list[str]:
+    """The bench's offices in the order they are opened: office0, office1, ..."""
+    return sorted(config.tenants, key=lambda n: int(n.removeprefix("office")))
+
+
+Row = tuple[int, float, float, float]  # links, RSS KiB, KiB per link, CPU us per link per second
+
+
+async def idle_rows(
+    open_more: Callable[[int, int], Awaitable[None]],
+    counts: list[int],
+    window: float,
+    before_rss: float,
+    before_cpu: float,
+) -> AsyncIterator[Row]:
+    """For each count: ``open_more(opened, count)`` brings the open links up to it; then the
+    process's RSS, its growth since `before_rss` per link, and the idle CPU per link beyond
+    `before_cpu` (both measured with everything set up but no link open)."""
+    opened = 0
+    for count in counts:
+        await open_more(opened, count)
+        opened = count
+        await asyncio.sleep(1.0)  # handshakes' leftovers freed, first liveness timers set
+        rss = rss_kib()
+        cpu = (await idle_cpu(window) - before_cpu) / count
+        yield count, rss, (rss - before_rss) / count, cpu
+
+
+async def measure(directory: Path, counts: list[int], window: float) -> None:
+    with listening_agents(directory) as (port, agent_pin):
         await asyncio.sleep(0.5)  # the import of everything settles before the baseline
         base_rss = rss_kib()
         base_cpu = await idle_cpu(window)
@@ -171,15 +221,13 @@ async def measure(directory: Path, counts: list[int], window: float) -> None:
         print()
         print(f"{'links':>6} {'RSS MiB':>8} {'KiB/link':>9}  goal <= {GOAL_LINK_KIB:.0f}", end="")
         print(f"  {'CPU us/link/s':>14}  goal <= {GOAL_CPU_US:.0f}")
-        names = sorted(config.tenants, key=lambda n: int(n.removeprefix("office")))
-        opened = 0
-        for count in counts:
+        names = office_names(config)
+
+        async def open_more(opened: int, count: int) -> None:
             await open_links(agents, names[opened:count])
-            opened = count
-            await asyncio.sleep(1.0)  # handshakes' leftovers freed, first liveness timers set
-            rss = rss_kib()
-            per_link = (rss - tenants_rss) / count
-            cpu = (await idle_cpu(window) - idle_with_tenants) / count
+
+        rows = idle_rows(open_more, counts, window, tenants_rss, idle_with_tenants)
+        async for count, rss, per_link, cpu in rows:
             print(
                 f"{count:>6} {rss / 1024:>8.1f} {per_link:>9.1f}"
                 f"  {verdict(per_link, GOAL_LINK_KIB):>10}"
@@ -187,12 +235,8 @@ async def measure(directory: Path, counts: list[int], window: float) -> None:
             )
         states = agents.link_states().values()
         connected = sum(1 for s in states if s.state == "connected")
-        print(f"\n{connected} of {opened} links still connected after the idle windows")
+        print(f"\n{connected} of {max(counts)} links still connected after the idle windows")
         await agents.close()
-    finally:
-        if agents_side.stdin is not None:
-            agents_side.stdin.close()
-        agents_side.wait(timeout=30)
 
 
 def main() -> None:
