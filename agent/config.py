@@ -4,28 +4,30 @@ The file's shape is these models' shape. Defaults and limits live on the fields,
 ``config/agent.example.yaml`` and the validator cannot drift apart (a test loads the example).
 A bad file never starts the daemon: :func:`load_config` reports every problem in one go, each with
 its dotted path and line, and never echoes a secret.
+
+The link sections (link:, listen:, tls:) are in :mod:`agent.config_link`, the checks of single
+values in :mod:`agent.config_values`; this module holds the other sections, the rules across
+sections, and the loading.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import Field, SecretStr, model_validator
+
+from agent.config_base import Section, conflict
+
+# The link sections are re-exported: every section stays importable from agent.config.
+from agent.config_link import TLS as TLS
+from agent.config_link import Link as Link
+from agent.config_link import Listen as Listen
 
 # ConfigInvalid is re-exported: callers catch it as agent.config.ConfigInvalid.
 from agent.config_report import EXAMPLE, SECTIONS, ConfigProblem
 from agent.config_report import ConfigInvalid as ConfigInvalid
 from agent.config_values import (
-    Endpoints,
     Hours,
     MailAddress,
     MysqlName,
@@ -34,15 +36,10 @@ from agent.config_values import (
     Topics,
 )
 from protocol.service.config_report import parse_yaml_model
-from protocol.service.fields import Network, Phone, Pin, Port, Subdomain, Whole
+from protocol.service.fields import Phone, Port, Subdomain, Whole
 
 # What a patient's new conversation may be about unless agent.yaml lists the office's own.
 DEFAULT_TOPICS = ("Appointments", "Prescriptions", "Billing", "Other")
-
-
-def _conflict(field: str, message: str) -> PydanticCustomError:
-    """A cross-field error blamed on ``field`` (config_report adds it to the path)."""
-    return PydanticCustomError("conflict", message, {"field": field})
 
 
 def _read_secret(path: Path) -> str:
@@ -50,11 +47,7 @@ def _read_secret(path: Path) -> str:
     return path.read_text(encoding="utf-8").rstrip("\r\n")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
-
-
-class Practice(_Section):
+class Practice(Section):
     """Who the practice is, as patients see it."""
 
     name: str = Field(min_length=1, max_length=120, description="Practice name shown to patients.")
@@ -75,73 +68,7 @@ class Practice(_Section):
     )
 
 
-class Link(_Section):
-    """Who opens the link: the proxy dials the agent (listen), or the agent dials the portal
-    (dial_out, issue 15: no static IP, no port forwarding, no open port at the office). Either
-    way the portal asks and the agent answers; the keys are pinned the same way."""
-
-    mode: Literal["listen", "dial_out"] = Field(
-        "listen",
-        description="listen: the portal connects to this agent (needs listen:); dial_out: "
-        "this agent connects to the portal (needs portal:).",
-    )
-    portal: Endpoints | None = Field(
-        None,
-        min_length=1,
-        description='The portal\'s link endpoints, "host:port" each (dial_out only).',
-    )
-    # Behind a load balancer one address hides several replicas; each link lands on one of them.
-    links_per_address: Whole = Field(
-        1, ge=1, le=8, description="Links kept to each address an endpoint resolves to."
-    )
-    # Full jitter: many offices reconnecting after a portal restart must not arrive together.
-    backoff_cap_seconds: Whole = Field(
-        30, ge=1, le=300, description="Longest wait between two attempts to reconnect."
-    )
-
-    @model_validator(mode="after")
-    def _portal_as_the_mode_needs(self) -> Self:
-        if self.mode == "dial_out" and self.portal is None:
-            raise _conflict(
-                "portal",
-                "required when mode is dial_out; list the portal's link endpoint(s) your "
-                'Portico provider gave you, like ["links.portal.example.com:4443"]',
-            )
-        if self.mode == "listen" and self.portal is not None:
-            raise _conflict(
-                "portal",
-                "only used when mode is dial_out: set mode: dial_out (recommended: the office "
-                "then needs no open port), or delete portal",
-            )
-        return self
-
-
-class Listen(_Section):
-    """Where the agent accepts link connections from the proxy (link.mode listen only)."""
-
-    host: str = Field("0.0.0.0", min_length=1, description="Address to listen on.")
-    port: Port = Field(1234, description="TCP port for the link.")
-    allowed_proxies: tuple[Network, ...] = Field(
-        min_length=1,
-        description="Networks (CIDR) the proxies connect from; anything else is refused.",
-    )
-
-    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        """``allowed_proxies`` as network objects, for checking a peer address."""
-        return [ipaddress.ip_network(n) for n in self.allowed_proxies]
-
-
-class TLS(_Section):
-    """The agent's key pair and the proxies it trusts (mutual TLS with pinned keys)."""
-
-    key_file: Path = Field(description="This agent's private key (written by `init-keys`).")
-    cert_file: Path = Field(description="This agent's certificate (written by `init-keys`).")
-    proxy_pins: tuple[Pin, ...] = Field(
-        min_length=1, description="Key pins (sha256/...) of the proxies allowed to connect."
-    )
-
-
-class Database(_Section):
+class Database(Section):
     """The practice-management MySQL/MariaDB database."""
 
     host: str = Field("127.0.0.1", min_length=1, description="Database server host.")
@@ -169,7 +96,7 @@ class Database(_Section):
     @model_validator(mode="after")
     def _one_password_source(self) -> Self:
         if self.password is not None and self.password_file is not None:
-            raise _conflict("password", "set either password or password_file, not both")
+            raise conflict("password", "set either password or password_file, not both")
         return self
 
     def password_value(self) -> str:
@@ -184,7 +111,7 @@ class Database(_Section):
 AppointmentStatus = Annotated[str, Field(min_length=1, max_length=15)]
 
 
-class OpenEMR(_Section):
+class OpenEMR(Section):
     """How Portico writes and reads OpenEMR's calendar (used when practice.system is openemr)."""
 
     booking_status: AppointmentStatus = Field(
@@ -201,7 +128,7 @@ class OpenEMR(_Section):
     notify_provider: bool = Field(False, description="A pnotes note per booking and cancel.")
 
 
-class Booking(_Section):
+class Booking(Section):
     """Online booking rules (seed 002)."""
 
     enabled: bool = Field(True, description="Patients may book online at all.")
@@ -225,7 +152,7 @@ class Booking(_Section):
     @model_validator(mode="after")
     def _some_slot_possible(self) -> Self:
         if self.min_notice_hours / 24 >= self.horizon_days:
-            raise _conflict(
+            raise conflict(
                 "min_notice_hours",
                 f"{self.min_notice_hours} hours of notice reach past the {self.horizon_days}-day "
                 "booking horizon, so no slot could ever be offered; make min_notice_hours "
@@ -234,7 +161,7 @@ class Booking(_Section):
         return self
 
 
-class Access(_Section):
+class Access(Section):
     """Portal accounts, sign-in and sessions (seeds 002, 004)."""
 
     identity: Literal["email", "username"] = Field(
@@ -255,7 +182,7 @@ class Access(_Section):
     )
 
 
-class Messages(_Section):
+class Messages(Section):
     """Secure messages: what patients may write to the office."""
 
     patients_can_start: bool = Field(
@@ -269,7 +196,7 @@ class Messages(_Section):
     )
 
 
-class SMTP(_Section):
+class SMTP(Section):
     """The office's mail relay."""
 
     host: str = Field(min_length=1, description="SMTP relay host.")
@@ -284,7 +211,7 @@ class SMTP(_Section):
         return _read_secret(self.password_file) if self.password_file is not None else ""
 
 
-class Email(_Section):
+class Email(Section):
     """How the agent sends email (invites, resets, notices; links only, never patient data)."""
 
     mode: Literal["smtp", "folder"] = Field(
@@ -299,23 +226,23 @@ class Email(_Section):
     @model_validator(mode="after")
     def _smtp_when_needed(self) -> Self:
         if self.mode == "smtp" and self.smtp is None:
-            raise _conflict("smtp", "required when mode is smtp; add an smtp: section with host")
+            raise conflict("smtp", "required when mode is smtp; add an smtp: section with host")
         return self
 
 
-class Portal(_Section):
+class Portal(Section):
     """The public patient portal, as linked from emails."""
 
     url: PortalUrl = Field(description="The portal's address.")
 
 
-class Logging(_Section):
+class Logging(Section):
     """The agent's own log output (JSON lines; never patient data)."""
 
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
 
 
-class Metrics(_Section):
+class Metrics(Section):
     """The Prometheus endpoint (GET /metrics): counts and timings only, never patient data."""
 
     enabled: bool = Field(True, description="Serve the metrics endpoint at all.")
@@ -327,7 +254,7 @@ class Metrics(_Section):
     )
 
 
-class AgentConfig(_Section):
+class AgentConfig(Section):
     """The whole agent.yaml."""
 
     practice: Practice = Field(description="Who the practice is.")
@@ -351,13 +278,13 @@ class AgentConfig(_Section):
     @model_validator(mode="after")
     def _listen_as_the_mode_needs(self) -> Self:
         if self.link.mode == "listen" and self.listen is None:
-            raise _conflict(
+            raise conflict(
                 "listen",
                 "required when link.mode is listen (the default); add a listen: section, or "
                 "set link.mode: dial_out and list link.portal (recommended: no open port)",
             )
         if self.link.mode == "dial_out" and self.listen is not None:
-            raise _conflict(
+            raise conflict(
                 "listen",
                 "not used when link.mode is dial_out: the agent then opens no port and "
                 "connects to link.portal itself; delete the listen: section (and close port "
@@ -375,7 +302,7 @@ class AgentConfig(_Section):
     @model_validator(mode="after")
     def _portal_tables_apart(self) -> Self:
         if self.practice.system == "openemr" and self.database.portal_name == self.database.name:
-            raise _conflict(
+            raise conflict(
                 "database",
                 "database.portal_name must differ from database.name: Portico keeps its own"
                 " tables out of the OpenEMR database",

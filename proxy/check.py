@@ -12,6 +12,8 @@ connects to the proxy, so it is listed with its pins, not reached (`portico-agen
 office tests that link). Each line says OK, WARN or FAIL
 and, when not OK, what to do. Exit status: 0 when nothing failed (warnings allowed), 1
 otherwise, 2 when the file cannot be read.
+
+The per-office lines are in :mod:`proxy.check_agents`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ import errno
 import http.client
 import ssl
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from cryptography import x509
 
-from protocol.aio import RemoteError
 from protocol.service.check_report import (
     ITEM_WIDTH,
     CheckResult,
@@ -42,30 +42,18 @@ from protocol.service.check_report import (
 )
 from protocol.service.config_report import ConfigInvalid, ConfigProblem, with_lines
 from protocol.service.metrics_endpoint import LOOPBACK, listen_probe, metrics_port_verdict
-from protocol.tls import TLSConfig, client_config
-from protocol.transport import Timeouts
-from proxy.config import ProxyConfig, TenantConfig, parse_proxy_config
-from proxy.dialling import ConnectFailed, Resolver, connect_agent, resolve_host
+from protocol.tls import client_config
+from proxy.check_agents import check_dial_out_tenant, check_tenants
+from proxy.config import ProxyConfig, parse_proxy_config
+from proxy.dialling import Resolver, resolve_host
 from proxy.security import CONTENT_SECURITY_POLICY
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-REQUESTER_ID = "portico-proxy check"
 # Any well-formed pin: loading the link identity must not depend on a tenant being configured.
 _ANY_PIN = "sha256/" + "A" * 43 + "="
 EXPIRY_WARNING = timedelta(days=21)
-_FIXES = {
-    "dns": "check tenants.{t}.host; a dynamic-DNS name must be kept up to date by the office",
-    "refused": "the agent is not running there, or the office's router does not forward port "
-    "{port} to it: ask the office to run `portico-agent check`",
-    "timeout": "a firewall swallows the connection: the office must allow port {port} from "
-    "this replica's address (and list it in listen.allowed_proxies)",
-    "pin": "if the office changed its key, add the pin it sends you to tenants.{t}.pins",
-    "tls": "the office must add this proxy's pin to tls.proxy_pins and this replica's address "
-    "to listen.allowed_proxies",
-    "agent": "tenants.{t} points at another office's agent: check its host and port",
-}
 
 
 def _problem_line(item: str, problem: ConfigProblem, *fix: str) -> CheckResult:
@@ -220,16 +208,6 @@ def check_link_listen_port(config: ProxyConfig, *, timeout: float) -> CheckResul
     return ok(item, f"{where} is free")
 
 
-def check_dial_out_tenant(tenant: str, agent: TenantConfig) -> CheckResult:
-    """A dial_out office is not reached from here: its agent connects to the link listener."""
-    pins = agent.pins[0] if len(agent.pins) == 1 else f"one of {', '.join(agent.pins)}"
-    return ok(
-        f"agent {tenant}",
-        f"dials in to link.listen (mode: dial_out), known by {pins}; "
-        "`portico-agent check` at the office tests its link",
-    )
-
-
 def check_metrics_port(config: ProxyConfig, *, timeout: float) -> CheckResult:
     metrics = config.metrics
     return metrics_port_verdict(
@@ -262,75 +240,6 @@ def _portico_answers(config: ProxyConfig, timeout: float) -> bool:
     finally:
         connection.close()
     return policy == CONTENT_SECURITY_POLICY
-
-
-async def check_tenant(
-    tenant: str,
-    agent: TenantConfig,
-    tls: TLSConfig,
-    *,
-    resolve: Resolver = resolve_host,
-    timeout: float = 10.0,
-) -> CheckResult:
-    """Connect to one agent as the proxy would, and time a ``practice.info`` round trip."""
-    where = f"{agent.host}:{agent.port}"
-    item = f"agent {tenant}"
-    try:
-        client, _ = await connect_agent(
-            tenant,
-            agent,
-            tls,
-            requester_id=REQUESTER_ID,
-            resolve=resolve,
-            timeouts=Timeouts(handshake=timeout),
-        )
-    except ConnectFailed as failure:
-        fix = _FIXES.get(failure.kind)
-        fixes = (fix.format(t=tenant, port=agent.port),) if fix else ()
-        return fail(item, f"{where}: {failure.reason}", fix=fixes)
-    try:
-        started = time.perf_counter()
-        info = await client.request("practice.info", {}, deadline=timeout)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-    except RemoteError as exc:
-        return fail(
-            item,
-            f"{where}: the agent answered {exc.code}: {exc.message}",
-            fix=("ask the office to run `portico-agent check` (often: its database is down)",),
-        )
-    finally:
-        await client.close()
-    pinned = agent.pins[0] if len(agent.pins) == 1 else f"one of its {len(agent.pins)} pins"
-    return ok(
-        item,
-        f"{where}: {info.get('name')!r} answered in {elapsed_ms:.1f} ms; pinned ({pinned})",
-    )
-
-
-async def check_tenants(
-    config: ProxyConfig, *, resolve: Resolver = resolve_host, timeout: float = 10.0
-) -> list[CheckResult]:
-    """Every tenant, concurrently, in the config's order (dial_out ones listed, not reached).
-    The link identity must load (see :func:`check_link_key`), else this raises OSError or
-    ValueError."""
-    link = config.link
-
-    async def listed(tenant: str, agent: TenantConfig) -> CheckResult:
-        return check_dial_out_tenant(tenant, agent)
-
-    checks = [
-        listed(name, agent)
-        if agent.dials_in
-        else check_tenant(
-            name,
-            agent,
-            client_config(link.key_file, link.cert_file, agent.pins),
-            resolve=resolve,
-            timeout=timeout,
-        )
-        for name, agent in config.tenants.items()
-    ]
-    return list(await asyncio.gather(*checks))
 
 
 def _check_config(path: Path, raw: bytes) -> tuple[ProxyConfig | None, CheckResult]:

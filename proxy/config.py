@@ -5,6 +5,7 @@ The file's shape is these models' shape; defaults and limits live on the fields,
 :func:`load_proxy_config` reports every problem in one go, each with its dotted path and line
 (the reporting is shared with the agent, in :mod:`protocol.service.config_report`, and so are
 the rules for subdomains, phones, pins and networks, in :mod:`protocol.service.fields`).
+The proxy's own single-value checks (portal domain, agent host) are in :mod:`proxy.config_fields`.
 
 The ``tenants`` mapping is the tenant registry: subdomain -> the office's agent and how the
 proxy recognises it (its key pins), plus the office name and phone shown when the agent cannot
@@ -13,14 +14,11 @@ be reached.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -34,71 +32,12 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticKnownEr
 from protocol.service.config_report import YAML_LINES, parse_yaml_model
 from protocol.service.config_report import ConfigInvalid as ConfigInvalid
 from protocol.service.config_report import ConfigProblem as ConfigProblem
-from protocol.service.fields import Network, Phone, Pin, Port, Subdomain, Whole, is_dns_label
+from protocol.service.fields import Network, Phone, Pin, Port, Whole
+from proxy.config_fields import AgentHost, PerMinute, PortalDomain, TenantSubdomain
 
 EXAMPLE = "config/proxy.example.yaml"
 SECTIONS = "portal_domain:, tls:, link:, secret_file:, tenants:, ..."
 MIN_SECRET_BYTES = 32
-
-# --- names on the DNS -------------------------------------------------------------------------
-
-
-def is_host_name(text: str) -> bool:
-    """A lower-case DNS name without a trailing dot: DNS labels, at most 253 characters."""
-    return 0 < len(text) <= 253 and all(is_dns_label(label) for label in text.split("."))
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _key_text(value: object) -> object:
-    # YAML reads an all-digit key such as 2024: as a number; as a DNS label it is still text.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _portal_domain(value: str) -> str:
-    text = value.strip().lower().removesuffix(".")
-    example = "portal.example.com"
-    if "://" in text or "/" in text:
-        raise ValueError(f'must be a domain name only, like {example}, without "https://" or "/"')
-    if ":" in text and not _is_ip(text):
-        raise ValueError(f"must be a domain name only, like {example}, without a :port")
-    if _is_ip(text) or not is_host_name(text):
-        raise ValueError(f'must be a domain name like {example} (got "{value}")')
-    if text != "localhost" and ("." not in text or text.rsplit(".", 1)[1].isdigit()):
-        raise ValueError(
-            f'must be a full domain name like {example} ("localhost" is allowed for a demo) '
-            f'(got "{value}")'
-        )
-    return text
-
-
-def _agent_host(value: str) -> str:
-    text = value.strip().lower()
-    example = "office.example-ddns.net or 203.0.113.7"
-    if "://" in text or "/" in text:
-        raise ValueError(f"must be a host name or IP address only, like {example}")
-    if _is_ip(text):
-        return str(ipaddress.ip_address(text))
-    if ":" in text:
-        raise ValueError(f"must be a host name or IP address only; put the port in port: ({text})")
-    name = text.removesuffix(".")
-    if not is_host_name(name):
-        raise ValueError(
-            f'must be the agent\'s host name or IP address, like {example} (got "{value}")'
-        )
-    return name
-
-
-PerMinute = Annotated[Whole, Field(ge=1, le=10_000)]
-# A tenant's subdomain is the key of its entry: the shared rule, once the key is text.
-TenantSubdomain = Annotated[Subdomain, BeforeValidator(_key_text)]
-
 
 # --- the models ---------------------------------------------------------------------------------
 
@@ -193,7 +132,7 @@ class TenantConfig(_Section):
         description="listen: the proxy connects to the agent at host:port; dial_out: the "
         "agent connects to the proxy's link listener (link.listen) and is known by its pin.",
     )
-    host: Annotated[str, AfterValidator(_agent_host)] | None = Field(
+    host: AgentHost | None = Field(
         default=None,
         description="listen only: the agent's host name (re-resolved on every reconnect) or IP "
         "address.",
@@ -246,7 +185,7 @@ class TenantConfig(_Section):
 class ProxyConfig(_Section):
     """The whole proxy.yaml."""
 
-    portal_domain: Annotated[str, AfterValidator(_portal_domain)] = Field(
+    portal_domain: PortalDomain = Field(
         description='Offices are at <subdomain>.<portal_domain>; "localhost" for the demo.'
     )
     behind_tls_proxy: bool = Field(
