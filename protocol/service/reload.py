@@ -105,10 +105,16 @@ def effective_config(running: Config, new: Config, live_settings: Iterable[str])
     """`running` with the live settings taken from `new`: the config the program actually runs
     after the reload. Keeping the rest as it was means the next reload names a setting that is
     still waiting for a restart again, instead of forgetting it. A live setting is a section
-    (``booking``) or one setting inside one (``tls.proxy_pins``)."""
+    (``booking``) or one setting inside one (``tls.proxy_pins``).
+
+    A section that is absent (None) in either config is skipped: whether it is there at all
+    is not a live setting (the agent's ``listen:`` exists only in listen mode, and changing
+    the mode takes a restart), so the running one is kept as it is."""
     result = running
     for setting in live_settings:
         section, _, name = setting.partition(".")
+        if getattr(result, section) is None or getattr(new, section) is None:
+            continue
         if name:
             part = getattr(result, section).model_copy(
                 update={name: getattr(getattr(new, section), name)}

@@ -4,24 +4,24 @@ and a reload that withdraws the portal's pin ends the link and refuses the next 
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, load_config
 from agent.daemon import LIVE_SETTINGS, Agent
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkAcceptor, LinkClient
+from protocol.service.reload import ConfigChanges
 from protocol.tls import server_config
 from protocol.transport import Timeouts
 from tests.protocol.link_fixtures import until
 from tests.support.keys import make_identity
 from tests.support.logs import LogCapture
-from tests.support.practice import agent_config_data, cheap_hasher
+from tests.support.practice import agent_config_data, cheap_hasher, write_config_file
+from tests.support.sockets import listening_ports
 
 TENANT = "example-clinic"
 
@@ -60,26 +60,6 @@ def dial_out_config(settings: DatabaseSettings, keys: Path, port: int) -> dict[s
     return data
 
 
-def listening_sockets() -> set[str]:
-    """Inodes of this process's sockets that are in the LISTEN state (Linux /proc)."""
-    mine = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if match := re.fullmatch(r"socket:\[(\d+)\]", target):
-            mine.add(match[1])
-    listening = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as rows:
-            for row in list(rows)[1:]:
-                fields = row.split()
-                if fields[3] == "0A":  # TCP_LISTEN
-                    listening.add(fields[9])
-    return mine & listening
-
-
 @pytest.fixture
 async def agent(
     practice_db: DatabaseSettings, link_keys: Path, portal: Portal
@@ -90,18 +70,17 @@ async def agent(
     await agent.stop(grace=1)
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads Linux /proc")
 async def test_dial_out_opens_no_listening_socket_and_serves_the_portal(
     agent: Agent, portal: Portal, logs: LogCapture
 ) -> None:
-    before = listening_sockets()
+    before = listening_ports()
 
     await agent.start()
     await until(lambda: bool(portal.live))
 
     info = await portal.live[0].request("practice.info")
     assert info["name"] == "Example Family Clinic"
-    assert listening_sockets() == before  # the portal's own listener was there already
+    assert listening_ports() == before  # the portal's own listener was there already
     assert agent.server._server is None
     dialling = await logs.wait_for("agent.dialling_out")
     assert dialling["endpoints"] == [f"127.0.0.1:{portal.acceptor.port}"]
@@ -109,19 +88,42 @@ async def test_dial_out_opens_no_listening_socket_and_serves_the_portal(
 
 
 async def test_a_reload_withdrawing_the_portal_pin_ends_the_link(
-    agent: Agent, portal: Portal, link_keys: Path, tmp_path: Path, logs: LogCapture
+    practice_db: DatabaseSettings, portal: Portal, link_keys: Path, tmp_path: Path, logs: LogCapture
 ) -> None:
+    """Through SIGHUP's own path (reload_config re-reads the file): a dial_out config has no
+    listen: section, and a reload must neither trip over that nor keep a withdrawn pin."""
     assert "tls.proxy_pins" in LIVE_SETTINGS
-    await agent.start()
-    await until(lambda: bool(portal.live))
-    client = portal.live[0]
-    other = make_identity(tmp_path / "other", "other")
-    data = agent.config.model_dump(mode="json")
-    data["tls"]["proxy_pins"] = [other.pin]
+    data = dial_out_config(practice_db, link_keys, portal.acceptor.port)
+    path = tmp_path / "agent.yaml"
+    write_config_file(path, data)
+    agent = Agent.build(load_config(path), hasher=cheap_hasher())
+    try:
+        await agent.start()
+        await until(lambda: bool(portal.live))
+        client = portal.live[0]
 
-    agent.apply_live_settings(AgentConfig.model_validate(data))
+        # Unchanged file: nothing to do, and the link stays.
+        assert agent.reload_config(path) == ConfigChanges(live=(), needs_restart=())
+        # Back to listen mode in the file: only a restart does that; the agent keeps dialling.
+        listen = {
+            **data,
+            "link": {"mode": "listen"},
+            "listen": agent_config_data(practice_db, link_keys)["listen"],
+        }
+        write_config_file(path, listen)
+        changes = agent.reload_config(path)
+        assert changes is not None and "link.mode" in changes.needs_restart
+        assert client.is_usable and agent.server.networks is None
 
-    await until(lambda: not client.is_usable)
-    refused = await logs.wait_for("agent.dial_out.failed", kind="pin")
-    assert "not in tls.proxy_pins" in refused["reason"]
-    assert portal.live == []
+        other = make_identity(tmp_path / "other", "other")
+        data["tls"]["proxy_pins"] = [other.pin]
+        write_config_file(path, data)
+        changes = agent.reload_config(path)
+        assert changes is not None and changes.live == ("tls.proxy_pins",)
+
+        await until(lambda: not client.is_usable)
+        refused = await logs.wait_for("agent.dial_out.failed", kind="pin")
+        assert "not in tls.proxy_pins" in refused["reason"]
+        assert portal.live == []
+    finally:
+        await agent.stop(grace=1)
