@@ -288,7 +288,7 @@ class DialInLinks:
         """Stop listening and close every link (GOAWAY first); the number of links closed."""
         self._closed = True
         if self._acceptor is not None:
-            await self._acceptor.close()
+            await self._acceptor.close()  # no new links; handshakes under way are dropped
         clients = [client for office in self._offices.values() for client in office.links]
         for office in self._offices.values():
             office.links.clear()

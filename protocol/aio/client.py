@@ -368,7 +368,12 @@ class LinkAcceptor:
         return port
 
     async def close(self) -> None:
-        """Stop accepting and drop the connections not yet handed over."""
+        """Stop accepting and drop the connections not yet handed over.
+
+        Links already handed over are left to their owner, and so this does not await
+        ``Server.wait_closed()``: since Python 3.12.1 that waits for every connection the
+        server ever accepted, handed-over links included, which keep each other alive with
+        PINGs until their owner closes them."""
         if self._server is not None:
             self._server.close()
         pending = list(self.pending)
@@ -376,8 +381,6 @@ class LinkAcceptor:
             connection.abort("the proxy is closing its link listener")
         if pending:
             await asyncio.wait([c.closed for c in pending], timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
 
     async def __aenter__(self) -> LinkAcceptor:
         return self
