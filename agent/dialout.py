@@ -9,7 +9,12 @@ is followed at once, and a keeper whose address no longer resolves stops once it
 Behind a load balancer one address hides several replicas, and each link lands on one of them.
 Every replica must hold a link to the office (any replica may serve any patient), so with
 ``links_per_address`` set to the number of replicas a link that lands on a replica already
-linked through the same address (same ``requester_id``) is closed and dialled again.
+linked through the same address (same ``requester_id`` in its HELLO) is refused before WELCOME
+(the portal never puts it to use) and dialled again after a backoff.
+
+Every failure backs off: a refused or broken dial, a link that drops within STABLE_SECONDS of
+coming up, a DNS answer that lacks the address (a keeper stops only after GONE_AFTER of those
+in a row), and a bug in here.
 
 What the logs say never includes patient data: endpoints, addresses, replica ids and reasons.
 """
@@ -19,14 +24,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 
 from agent.config_values import split_endpoint
-from protocol.errors import LinkRefused
+from protocol.errors import ErrorCode, LinkError, LinkRefused, where_it_failed
+from protocol.events import HelloReceived
 from protocol.reconnect import Resolver, backoff_delay, resolve_host
 
 log = structlog.get_logger("portico.agent")
@@ -35,6 +41,12 @@ BACKOFF_BASE = 0.5
 """Seconds: the first retry waits up to this long, each further one up to twice as long."""
 REFRESH_SECONDS = 60.0
 """How often a name is looked up again while all its links are up, to find new addresses."""
+STABLE_SECONDS = 10.0
+"""A link up at least this long resets the backoff when it ends; one that drops sooner (the
+portal closing it at once, say) counts as one more failure, so it is not redialled in a loop."""
+GONE_AFTER = 3
+"""Lookups in a row without its address before a keeper stops (a flapping DNS answer that
+leaves an address out now and then must not stop and restart keepers in a loop)."""
 PIN_REFUSED = (
     "the portal's key is not in tls.proxy_pins; ask your Portico provider for its pin and add "
     "it there"
@@ -63,7 +75,9 @@ class PortalLink(Protocol):
 class Dialler(Protocol):
     """What dials (protocol.aio.LinkServer with a client-side TLS config)."""
 
-    async def dial(self, host: str, port: int) -> PortalLink: ...
+    async def dial(
+        self, host: str, port: int, *, check_hello: Callable[[HelloReceived], None] | None = None
+    ) -> PortalLink: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +120,16 @@ class _Keeper:
         self.address = address
         self.slot = slot
         self.link: PortalLink | None = None
+        # The replica (requester_id) this keeper's link serves, from its HELLO on, so that two
+        # keepers dialling at once cannot both take the same replica.
+        self.replica: str | None = None
         self.task: asyncio.Task[None] | None = None
         self.log: Any = log
 
     async def run(self) -> None:
         sup = self.supervisor
-        failures, delay = 0, 0.0
+        loop = asyncio.get_running_loop()
+        failures, misses, delay = 0, 0, 0.0
         self.log = log.bind(endpoint=self.endpoint, address=self.address, slot=self.slot)
         while True:
             if delay:
@@ -123,39 +141,66 @@ class _Keeper:
                 delay = self._failed(failures, "dns", f"DNS failure: {exc.strerror or exc}")
                 continue
             if self.address not in addresses:
-                self.log.info("agent.dial_out.address_gone")
-                return
-            try:
-                link = await sup.dialler.dial(self.address, self.port)
-            except LinkRefused as exc:
-                failures += 1
-                delay = self._failed(failures, *failure_kind(exc))
+                misses += 1
+                if misses >= GONE_AFTER:
+                    self.log.info("agent.dial_out.address_gone")
+                    return
+                delay = sup.delay(misses)
                 continue
-            if sup.replica_taken(self, link.requester_id):
-                # Landed on a replica this address already links to: try for another one.
-                link.close()
-                failures += 1
-                delay = self._failed(
-                    failures,
-                    "duplicate",
-                    f"landed on replica {link.requester_id}, already linked through this address",
+            misses = 0
+            duplicate: list[str] = []
+            try:
+                link = await sup.dialler.dial(
+                    self.address, self.port, check_hello=self._one_per_replica(duplicate)
                 )
+            except LinkRefused as exc:
+                self.replica = None
+                failures += 1
+                if duplicate:
+                    # Landed on a replica this address already links to: refused before
+                    # WELCOME, so the portal never used it; try for another one.
+                    delay = self._failed(
+                        failures,
+                        "duplicate",
+                        f"landed on replica {duplicate[0]}, already linked through this address",
+                    )
+                else:
+                    delay = self._failed(failures, *failure_kind(exc))
+                continue
+            except Exception as exc:  # a bug, not the network: keep dialling, with backoff
+                self.replica = None
+                failures += 1
+                self.log.error("agent.dial_out.error", **where_it_failed(exc))
+                delay = self._failed(failures, "internal", f"unexpected {type(exc).__name__}")
                 continue
             self.link = link
+            up_since = loop.time()
             self.log.info(
                 "agent.dial_out.connected", requester_id=link.requester_id, after_failures=failures
             )
             try:
                 await asyncio.shield(link.closed)
             finally:
-                self.link = None
+                self.link = self.replica = None
             # Lost after it was up: the portal may be restarting, so the next attempt waits up to
             # backoff_base (not at once: many offices would arrive together), then backs off.
-            failures = 1
+            # A link that did not stay up long counts as one more failure instead.
+            failures = 1 if loop.time() - up_since >= STABLE_SECONDS else failures + 1
             delay = sup.delay(failures)
             self.log.warning(
                 "agent.dial_out.lost", requester_id=link.requester_id, retry_in=round(delay, 3)
             )
+
+    def _one_per_replica(self, duplicate: list[str]) -> Callable[[HelloReceived], None]:
+        """The HELLO check of this keeper's next link: one link per replica per address."""
+
+        def check(hello: HelloReceived) -> None:
+            if self.supervisor.replica_taken(self, hello.requester_id):
+                duplicate.append(hello.requester_id)
+                raise LinkError(ErrorCode.BUSY, "this agent already has a link to this replica")
+            self.replica = hello.requester_id
+
+        return check
 
     def _failed(self, failures: int, kind: str, reason: str) -> float:
         delay = self.supervisor.delay(failures)
@@ -205,9 +250,7 @@ class DialOutSupervisor:
             other is not keeper
             and other.endpoint == keeper.endpoint
             and other.address == keeper.address
-            and other.link is not None
-            and other.link.is_open
-            and other.link.requester_id == requester_id
+            and other.replica == requester_id
             for other in self._keepers.values()
         )
 
@@ -274,6 +317,11 @@ class DialOutSupervisor:
         keeper.task.add_done_callback(lambda _: self._retired(key, keeper))
 
     def _retired(self, key: tuple[str, str, int], keeper: _Keeper) -> None:
+        task = keeper.task
+        failure = None if task is None or task.cancelled() else task.exception()
+        if failure is not None:
+            # run() turns every failure into a backoff, so this is a bug: say where.
+            log.error("agent.dial_out.keeper_failed", **where_it_failed(failure))
         if self._keepers.get(key) is keeper:
             del self._keepers[key]
         self._changed.set()

@@ -55,9 +55,12 @@ HelloCheck = Callable[[HelloReceived], dict[str, Any]]
 
 
 class _ServerConnection(LinkTransport):
-    def __init__(self, server: LinkServer) -> None:
+    def __init__(
+        self, server: LinkServer, check_hello: Callable[[HelloReceived], None] | None = None
+    ) -> None:
         super().__init__(Role.RESPONDER, server.tls, server.timeouts, server.limits)
         self.server = server
+        self.check_hello = check_hello  # a dialled link's own condition, before on_hello
         self.tenant = ""
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.peer_address: str | None = None
@@ -115,6 +118,8 @@ class _ServerConnection(LinkTransport):
             self._refused("the proxy's key is no longer allowed")
             return
         try:
+            if self.check_hello is not None:
+                self.check_hello(hello)
             practice = self.server.on_hello(hello)
         except LinkError as exc:
             self.log.warning(
@@ -324,18 +329,28 @@ class LinkServer:
             connection._close_when_drained()
         return len(withdrawn)
 
-    async def dial(self, host: str, port: int) -> DialledLink:
+    async def dial(
+        self,
+        host: str,
+        port: int,
+        *,
+        check_hello: Callable[[HelloReceived], None] | None = None,
+    ) -> DialledLink:
         """Dial the portal's link endpoint at ``host:port`` and serve it as on an accepted link.
 
         This server's ``tls`` must be a client-side config (protocol.tls.client_config): the
         portal's key is checked against its pins, this agent's certificate presented, ALPN
         ``portico/1`` offered. Returns once the portal's HELLO is answered with WELCOME;
         raises :class:`LinkRefused` when TCP, TLS or the HELLO fails, or when the whole
-        handshake takes longer than ``timeouts.handshake`` (the reason is safe to log)."""
+        handshake takes longer than ``timeouts.handshake`` (the reason is safe to log).
+
+        ``check_hello`` is this link's own condition on the HELLO, checked before ``on_hello``:
+        raising LinkError refuses it with GOAWAY before any WELCOME, so the portal never puts
+        a link to use that is about to go (e.g. a second link to the same replica)."""
         if self.tls.server_side:
             raise ValueError("dial() needs a client-side TLS config (protocol.tls.client_config)")
         loop = asyncio.get_running_loop()
-        connection = _ServerConnection(self)
+        connection = _ServerConnection(self, check_hello)
         try:
             async with asyncio.timeout(self.timeouts.handshake):
                 await loop.create_connection(lambda: connection, host, port)

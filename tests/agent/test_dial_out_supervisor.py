@@ -234,9 +234,11 @@ async def test_a_name_with_two_addresses_gets_a_link_to_each(
         await second.kill()
 
 
-async def test_a_second_link_landing_on_the_same_replica_is_closed_and_dialled_again(
+async def test_a_second_link_landing_on_the_same_replica_is_refused_and_dialled_again(
     keys: Keys, replica: Replica, logs: LogCapture
 ) -> None:
+    """Refused at HELLO, before WELCOME: the portal never holds (and never sends a page's
+    request over) a link that is about to go."""
     endpoint = f"127.0.0.1:{replica.acceptor.port}"
     # Two links per address, but only one replica behind it: the second always lands there.
     async with Office(keys, [endpoint], links_per_address=2) as office:
@@ -246,6 +248,7 @@ async def test_a_second_link_landing_on_the_same_replica_is_closed_and_dialled_a
 
         assert len(office.supervisor.links) == 1
         await until(lambda: len(replica.live) == 1)
+        assert len(replica.clients) == 1  # the duplicates were never handed to the portal
         assert max(office.rng.ceilings) <= CAP
 
 
@@ -292,3 +295,59 @@ async def test_stop_says_goaway_and_dials_no_more(
     assert office.supervisor.links == []
     assert logs.records("agent.dial_out.lost") == []
     await office.server.close(grace=1)
+
+
+# -- every failure backs off (review of issue 15) ------------------------------------------------
+
+
+async def test_a_link_the_portal_drops_at_once_is_not_redialled_in_a_loop(
+    keys: Keys, replica: Replica, logs: LogCapture
+) -> None:
+    """A portal that closes each link as it arrives (too many links, a revoked office): each
+    short-lived link counts as one more failure, so the waits grow to the cap."""
+    replica.acceptor.on_link = lambda tenant, client: asyncio.ensure_future(client.close())
+    endpoint = f"127.0.0.1:{replica.acceptor.port}"
+    async with Office(keys, [endpoint]) as office:
+        await logs.wait_for("agent.dial_out.lost", retry_in=CAP)
+        lost = logs.records("agent.dial_out.lost")
+        # 0.02, 0.04, 0.08, then the cap: the wait doubles with each short-lived link.
+        assert [r["retry_in"] for r in lost[:4]] == [BASE, 2 * BASE, 4 * BASE, CAP]
+        assert max(office.rng.ceilings) <= CAP
+
+
+async def test_an_address_missing_from_one_answer_does_not_stop_its_keeper(
+    keys: Keys, replica: Replica, logs: LogCapture
+) -> None:
+    endpoint = f"portal.test:{replica.acceptor.port}"
+    answers = iter([["127.0.0.1"], ["127.0.0.1"], []])  # then 127.0.0.1 for good
+
+    class Flapping(Office):
+        async def resolve(self, host: str, port: int) -> list[str]:
+            self.lookups.append(host)
+            return next(answers, ["127.0.0.1"])
+
+    async with Flapping(keys, [endpoint]) as office:
+        await until(lambda: bool(replica.live))
+        assert logs.records("agent.dial_out.address_gone") == []
+        assert len(office.supervisor.links) == 1
+
+
+async def test_a_dialler_bug_backs_off_instead_of_spinning(
+    keys: Keys, replica: Replica, logs: LogCapture
+) -> None:
+    endpoint = f"127.0.0.1:{replica.acceptor.port}"
+    async with Office(keys, [endpoint]) as office:
+        real_dial = office.server.dial
+        calls: list[str] = []
+
+        async def broken(host: str, port: int, **options: Any) -> Any:
+            calls.append(host)
+            if len(calls) <= 3:
+                raise RuntimeError("a bug")
+            return await real_dial(host, port, **options)
+
+        office.server.dial = broken  # type: ignore[method-assign]
+        await until(lambda: bool(replica.live))
+    internal = logs.records("agent.dial_out.failed", kind="internal")
+    assert [r["failures"] for r in internal] == [1, 2, 3]
+    assert logs.records("agent.dial_out.error") and len(calls) == 4
