@@ -79,10 +79,10 @@ async def test_healthz_waits_for_every_dial_out_office_then_says_ok(
 async def test_an_office_that_never_dials_in_holds_the_replica_back_no_longer_than_the_warm_up(
     proxy_setup: ProxySetup,
 ) -> None:
-    config = warm_up_config(proxy_setup, {SUBDOMAIN: proxy_setup.agent_pin}, 1)
+    config = warm_up_config(proxy_setup, {SUBDOMAIN: proxy_setup.agent_pin}, 3)
     async with replica(config) as (_, client):
         assert (await health(client))[0] == 503
-        await asyncio.sleep(1.05)  # past the warm-up: 200 however slow the machine
+        await asyncio.sleep(3.05)  # past the warm-up: 200 however slow the machine
         assert await health(client) == (200, "ok\n")
 
 

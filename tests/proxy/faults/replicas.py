@@ -159,19 +159,36 @@ def check(config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def retries(config: Path, server: str) -> dict[str, int]:
-    """HAProxy's counts for one server of the backend: `retried` (wretr) and `redispatched`
-    (wredis), from `show stat` on the stats socket loopback_haproxy adds."""
+async def _stats(config: Path) -> list[dict[str, str]]:
+    """HAProxy's `show stat` table, from the stats socket loopback_haproxy adds."""
     reader, writer = await asyncio.open_unix_connection(config.with_name("haproxy.sock"))
     writer.write(b"show stat\n")
     await writer.drain()
     table = (await reader.read()).decode()
     writer.close()
     header, *rows = table.lstrip("# ").splitlines()
-    for row in csv.DictReader(rows, fieldnames=header.split(",")):
+    return list(csv.DictReader(rows, fieldnames=header.split(",")))
+
+
+async def retries(config: Path, server: str) -> dict[str, int]:
+    """HAProxy's counts for one server of the backend: `retried` (wretr) and `redispatched`
+    (wredis)."""
+    for row in await _stats(config):
         if row["pxname"] == "portico_proxies" and row["svname"] == server:
             return {"retried": int(row["wretr"] or 0), "redispatched": int(row["wredis"] or 0)}
-    raise AssertionError(f"no server {server} in HAProxy's stats:\n{table}")
+    raise AssertionError(f"no server {server} in HAProxy's stats")
+
+
+async def until_replicas_up(config: Path, count: int, patience: float = 30.0) -> None:
+    """Wait until HAProxy's health checks have every replica of `portico_proxies` UP (a
+    replica warming up after its start answers /healthz with 503 until its offices dial in)."""
+    async with asyncio.timeout(patience):
+        while True:
+            rows = await _stats(config)
+            up = [r for r in rows if r["pxname"] == "portico_proxies" and r["status"] == "UP"]
+            if len(up) >= count:
+                return
+            await asyncio.sleep(0.1)
 
 
 def haproxy_program() -> str:

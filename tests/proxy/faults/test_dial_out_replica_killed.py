@@ -23,6 +23,7 @@ from tests.proxy.faults.replicas import (
     loopback_haproxy,
     pages_served,
     retries,
+    until_replicas_up,
 )
 from tests.proxy.faults.test_replica_killed_behind_haproxy import Patients
 from tests.support.daemons import PATIENCE, Daemon
@@ -76,6 +77,7 @@ async def test_a_killed_replica_costs_no_page_and_the_agent_dials_it_again(
         assert listening_ports(agent.pid) == set()
         await balancer.start()
         stack.push_async_callback(balancer.stop)
+        await until_replicas_up(config, len(replicas))
 
         practice = SmallPractice(practice_db)
         now = datetime.now(UTC).replace(tzinfo=None)

@@ -23,6 +23,7 @@ from tests.proxy.faults.replicas import (
     haproxy,
     loopback_haproxy,
     pages_served,
+    until_replicas_up,
 )
 from tests.support.daemons import PATIENCE, Daemon
 from tests.support.database import connect
@@ -40,7 +41,8 @@ async def test_an_agent_allowed_only_port_443_links_to_every_replica_through_hap
         for n, (w, lp) in enumerate(zip(web, links, strict=True), start=1)
     ]
     https, http = free_port(), free_port()
-    balancer = haproxy(loopback_haproxy(tmp_path, https, http, web, links=links), https)
+    config = loopback_haproxy(tmp_path, https, http, web, links=links)
+    balancer = haproxy(config, https)
     agent = dial_out_agent(
         tmp_path, practice_db, link_keys, [f"127.0.0.1:{https}"], 1, links_per_address=2
     )
@@ -59,6 +61,8 @@ async def test_an_agent_allowed_only_port_443_links_to_every_replica_through_hap
         # Both replicas hold the office's link: each logged the agent dialling in.
         for replica in replicas:
             await replica.wait_for_log("agent.dialled_in")
+        # Warmed up (the office is back on both), HAProxy's health checks let patients in.
+        await until_replicas_up(config, len(replicas))
 
         practice = SmallPractice(practice_db)
         patient = practice.patient(1)
