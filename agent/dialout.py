@@ -48,8 +48,8 @@ GONE_AFTER = 3
 """Lookups in a row without its address before a keeper stops (a flapping DNS answer that
 leaves an address out now and then must not stop and restart keepers in a loop)."""
 PIN_REFUSED = (
-    "the portal's key is not in tls.proxy_pins; ask your Portico provider for its pin and add "
-    "it there"
+    "the portal's key is not in tls.proxy_pins; check that link.portal is the link address your "
+    "Portico provider gave you (not the web site), and add a pin there only if they confirm it"
 )
 KEY_REFUSED = (
     "the portal refused this agent's key; give your Portico provider this agent's pin "

@@ -299,10 +299,23 @@ class _AcceptedConnection(_ClientConnection):
 
 
 class _Refusing(asyncio.Protocol):
-    """Stands in while no office dials in: every connection is closed at once, and logged."""
+    """Stands in while no office dials in: a peer that starts a handshake is told nothing,
+    logged and dropped. A bare TCP connect that sends nothing (a load balancer's health check
+    every few seconds) is closed without a log line, at the latest after the handshake timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        peername = transport.get_extra_info("peername")
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._timer = asyncio.get_running_loop().call_later(self._timeout, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        assert self._transport is not None
+        peername = self._transport.get_extra_info("peername")
         log.warning(
             "link.refused",
             role=Role.REQUESTER.value,
@@ -310,7 +323,11 @@ class _Refusing(asyncio.Protocol):
             peer=f"{peername[0]}:{peername[1]}" if peername else "?",
             reason="no office is set up to dial in",
         )
-        transport.close()
+        self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class LinkAcceptor:
@@ -355,7 +372,7 @@ class LinkAcceptor:
 
     def _protocol(self) -> asyncio.Protocol:
         tls = self.tls
-        return _Refusing() if tls is None else _AcceptedConnection(self, tls)
+        return _Refusing(self.timeouts.handshake) if tls is None else _AcceptedConnection(self, tls)
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()

@@ -218,6 +218,12 @@ async def test_no_office_set_up_refuses_everyone(link: LinkHarness) -> None:
     portal = Portal(link, None)
     await portal.acceptor.start(HOST, 0)
     try:
+        # A load balancer's health check (connect, say nothing, close) is no refusal to log.
+        _, writer = await asyncio.open_connection(HOST, portal.acceptor.port)
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.sleep(0.05)
+        assert link.logs.records("link.refused") == []
         agent = dialling_agent(link, Calls())
         with pytest.raises(LinkRefused):
             await agent.dial(HOST, portal.acceptor.port)
