@@ -6,8 +6,10 @@ without importing asyncio) and named here as well, because they are what a handl
 what a request raises: part of this API.
 """
 
-from protocol.aio.client import LinkAcceptor, LinkClient
-from protocol.aio.server import DialledLink, Handler, HelloCheck, LinkServer, Request
+from protocol.aio.acceptor import LinkAcceptor
+from protocol.aio.client import LinkClient
+from protocol.aio.dialled import DialledLink
+from protocol.aio.server import Handler, HelloCheck, LinkServer, Request
 from protocol.errors import LinkError, LinkRefused, RemoteError
 
 __all__ = [

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from protocol.aio.dialled import DialledLink
 from protocol.errors import ErrorCode, LinkError, LinkRefused, LocalProtocolError, where_it_failed
 from protocol.events import (
     CancelReceived,
@@ -232,42 +233,6 @@ class _ServerConnection(LinkTransport):
         if self.conn.incomplete_messages and not self.closed.done():
             self.log.info("link.drain_expired", unfinished=self.conn.incomplete_messages)
             self.close("unfinished requests after GOAWAY")
-
-
-class DialledLink:
-    """One link this agent dialled (dial-out mode): still the responder, answering the portal."""
-
-    def __init__(self, connection: _ServerConnection) -> None:
-        self._connection = connection
-
-    @property
-    def requester_id(self) -> str:
-        """The proxy replica's id, from its HELLO: two links to one replica share it."""
-        return self._connection.requester_id
-
-    @property
-    def peer(self) -> str:
-        """``address:port`` of the portal end."""
-        return self._connection.peer
-
-    @property
-    def peer_pin(self) -> str:
-        return self._connection.engine.peer_pin or ""
-
-    @property
-    def closed(self) -> asyncio.Future[None]:
-        """Done when the connection is gone, for whatever reason."""
-        return self._connection.closed
-
-    @property
-    def is_open(self) -> bool:
-        return not self._connection.closed.done()
-
-    def close(self) -> None:
-        """Say GOAWAY; close once the requests already received are answered."""
-        connection = self._connection
-        connection.send_goaway(ErrorCode.SHUTDOWN, "the agent is closing this link")
-        connection._close_when_drained()
 
 
 class LinkServer:
