@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from protocol.connection import Connection
-from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from protocol.errors import ErrorCode, LinkRefused, LocalProtocolError, RemoteProtocolError
 from protocol.events import Event
 from protocol.frames import DEFAULT_LIMITS, Limits
 from protocol.liveness import LivenessTick, liveness_tick
@@ -231,4 +232,29 @@ class LinkTransport(asyncio.Protocol):
             transport.close()
 
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUTS", "LinkTransport", "Timeouts"]
+async def open_link(
+    connection: LinkTransport, host: str, port: int, handshake: Awaitable[Any]
+) -> None:
+    """Dial ``host:port`` for ``connection`` and wait for ``handshake`` (its WELCOME, sent or
+    received), all within ``connection.timeouts.handshake``; whichever side is dialling.
+
+    Raises LinkRefused: "cannot connect: ..." with the OSError as its cause, the handshake's
+    own refusal, or a timeout. A cancelled dial aborts the connection."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(connection.timeouts.handshake):
+            await loop.create_connection(lambda: connection, host, port)
+            await handshake
+    except TimeoutError:
+        connection.abort("handshake timed out")
+        raise LinkRefused("the link handshake timed out") from None
+    except OSError as exc:
+        if isinstance(exc, LinkRefused):
+            raise
+        raise LinkRefused(f"cannot connect: {exc.strerror or exc}") from exc
+    except BaseException:
+        connection.abort("dial cancelled")
+        raise
+
+
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUTS", "LinkTransport", "Timeouts", "open_link"]

@@ -23,7 +23,7 @@ from protocol.events import ErrorReceived, Event, GoAwayReceived, ResponseReceiv
 from protocol.frames import DEFAULT_LIMITS, Limits
 from protocol.state import Role
 from protocol.tls import TLSConfig
-from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts
+from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts, open_link
 
 __all__ = ["LinkClient"]
 
@@ -118,20 +118,9 @@ class LinkClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         limits: Limits = DEFAULT_LIMITS,
     ) -> LinkClient:
-        loop = asyncio.get_running_loop()
         connection = _ClientConnection(tls, timeouts, limits, tenant, requester_id)
-        try:
-            async with asyncio.timeout(timeouts.handshake):
-                await loop.create_connection(lambda: connection, host, port)
-                welcome = await connection.ready
-        except TimeoutError:
-            connection.abort("handshake timed out")
-            raise LinkRefused("the link handshake timed out") from None
-        except OSError as exc:
-            if isinstance(exc, LinkRefused):
-                raise
-            raise LinkRefused(f"cannot connect: {exc.strerror or exc}") from exc
-        return cls(connection, welcome)
+        await open_link(connection, host, port, connection.ready)
+        return cls(connection, connection.ready.result())
 
     @property
     def peer(self) -> str:

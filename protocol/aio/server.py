@@ -28,7 +28,7 @@ from protocol.events import (
 from protocol.frames import DEFAULT_LIMITS, Limits
 from protocol.state import ConnectionState, Role
 from protocol.tls import TLSConfig
-from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts
+from protocol.transport import DEFAULT_TIMEOUTS, LinkTransport, Timeouts, open_link
 
 log = structlog.get_logger("portico.link")
 
@@ -314,22 +314,8 @@ class LinkServer:
         a link to use that is about to go (e.g. a second link to the same replica)."""
         if self.tls.server_side:
             raise ValueError("dial() needs a client-side TLS config (protocol.tls.client_config)")
-        loop = asyncio.get_running_loop()
         connection = _ServerConnection(self, check_hello)
-        try:
-            async with asyncio.timeout(self.timeouts.handshake):
-                await loop.create_connection(lambda: connection, host, port)
-                await asyncio.shield(connection.welcomed)
-        except TimeoutError:
-            connection.abort("handshake timed out")
-            raise LinkRefused("the link handshake timed out") from None
-        except OSError as exc:
-            if isinstance(exc, LinkRefused):
-                raise
-            raise LinkRefused(f"cannot connect: {exc.strerror or exc}") from exc
-        except BaseException:
-            connection.abort("dial cancelled")
-            raise
+        await open_link(connection, host, port, asyncio.shield(connection.welcomed))
         return DialledLink(connection)
 
     async def start(self, host: str, port: int) -> None:
