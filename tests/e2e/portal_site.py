@@ -55,6 +55,8 @@ OTHER_NAME = "Other Town Clinic"
 PHONE = "+1 555 0100"  # what ProxySetup.tenant puts in the registry for every office
 # Offices that let a patient they invited sign in as soon as the account is set up.
 ACCESS = {"activate_without_confirmation": True}
+# One office of a site: subdomain, name, its database, its keys directory.
+Office = tuple[str, str, DatabaseSettings, Path]
 
 
 @dataclass
@@ -189,7 +191,7 @@ async def portal_site(
     ``mode="listen"``: one proxy dials the agents (the port-forwarding install).
     ``mode="dial_out"``: the agents dial two proxy replicas, which patients reach through
     HAProxy (tests/e2e/dial_out_site.py); the agents listen on nothing, checked."""
-    offices = [(SUBDOMAIN, PRACTICE_NAME, settings, keys)]
+    offices: list[Office] = [(SUBDOMAIN, PRACTICE_NAME, settings, keys)]
     if other_settings is not None:
         offices.append(
             (OTHER_SUBDOMAIN, OTHER_NAME, other_settings, other_office_keys(keys, directory))
@@ -205,20 +207,7 @@ async def portal_site(
     setup = ProxySetup(keys, directory)
     async with AsyncExitStack() as stack:
         stack.callback(listening.close)
-        tenants: list[Tenant] = []
-        for subdomain, name, db, office_keys in offices:
-            origin = f"http://{subdomain}.localhost:{port}"
-            office = await stack.enter_async_context(
-                running_office(
-                    db,
-                    office_keys,
-                    subdomain=subdomain,
-                    name=name,
-                    portal_url=origin,
-                    access=ACCESS,
-                )
-            )
-            tenants.append(Tenant(subdomain, name, office, origin))
+        tenants = await start_offices(stack, offices, port)
         registry = {
             t.subdomain: setup.tenant(
                 "127.0.0.1",
@@ -233,6 +222,28 @@ async def portal_site(
         yield PortalSite(port, tenants[0], tenants[1] if len(tenants) > 1 else None)
 
 
+async def start_offices(
+    stack: AsyncExitStack, offices: list[Office], port: int, **options: Any
+) -> list[Tenant]:
+    """Each office's agent, mailing links to the portal at `port` (`options`: running_office's)."""
+    tenants = []
+    for subdomain, name, db, office_keys in offices:
+        origin = f"http://{subdomain}.localhost:{port}"
+        office = await stack.enter_async_context(
+            running_office(
+                db,
+                office_keys,
+                subdomain=subdomain,
+                name=name,
+                portal_url=origin,
+                access=ACCESS,
+                **options,
+            )
+        )
+        tenants.append(Tenant(subdomain, name, office, origin))
+    return tenants
+
+
 def other_office_keys(keys: Path, directory: Path) -> Path:
     """The second office's keys: its agent's own key pair (a dial-out agent is recognised by
     its key, so two offices never share one), the same proxy key."""
@@ -245,7 +256,7 @@ def other_office_keys(keys: Path, directory: Path) -> Path:
 
 @asynccontextmanager
 async def _dial_out_site(
-    offices: list[tuple[str, str, DatabaseSettings, Path]], keys: Path, directory: Path
+    offices: list[Office], keys: Path, directory: Path
 ) -> AsyncIterator[PortalSite]:
     port = free_port()  # HAProxy's, where patients go; the agents mail links to it
     setup = ProxySetup(keys, directory)
@@ -268,22 +279,7 @@ async def _dial_out_site(
         ]
         known = {p for r in replicas for p in (r.web_port, r.link_port)}
         endpoints = [f"127.0.0.1:{r.link_port}" for r in replicas]
-        tenants: list[Tenant] = []
-        for subdomain, name, db, office_keys in offices:
-            origin = f"http://{subdomain}.localhost:{port}"
-            office = await stack.enter_async_context(
-                running_office(
-                    db,
-                    office_keys,
-                    subdomain=subdomain,
-                    name=name,
-                    portal_url=origin,
-                    access=ACCESS,
-                    dial_out=endpoints,
-                    ports=known,
-                )
-            )
-            tenants.append(Tenant(subdomain, name, office, origin))
+        tenants = await start_offices(stack, offices, port, dial_out=endpoints, ports=known)
         await until_every_replica_has(replicas, [t.subdomain for t in tenants])
         assert_agents_listen_on_nothing(known)
         balancer = haproxy(haproxy_config(directory, port, [r.web_port for r in replicas]), port)

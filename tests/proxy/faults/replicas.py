@@ -21,6 +21,7 @@ from agent.db.pool import DatabaseSettings
 from protocol.keys import generate_identity
 from tests.proxy.agent_fixtures import SUBDOMAIN, ProxySetup
 from tests.support.daemons import Daemon, agent_yaml, console_script
+from tests.support.ports import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "haproxy.example.cfg"
 HOST = f"{SUBDOMAIN}.localhost"
@@ -63,6 +64,20 @@ def dial_out_replica_yaml(
     path = directory / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def dial_out_replicas(
+    directory: Path, keys: Path, count: int
+) -> tuple[list[Daemon], list[int], list[int]]:
+    """`count` replica processes (not started) with link listeners and the office as a
+    dial-out tenant; with their web ports and link ports."""
+    web = [free_port() for _ in range(count)]
+    links = [free_port() for _ in range(count)]
+    replicas = [
+        Daemon.proxy(dial_out_replica_yaml(directory, keys, w, lp, name=f"proxy{n}"), w)
+        for n, (w, lp) in enumerate(zip(web, links, strict=True), start=1)
+    ]
+    return replicas, web, links
 
 
 def dial_out_agent(

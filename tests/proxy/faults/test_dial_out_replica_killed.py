@@ -18,7 +18,7 @@ from typing import Any
 from agent.db.pool import DatabaseSettings
 from tests.proxy.faults.replicas import (
     dial_out_agent,
-    dial_out_replica_yaml,
+    dial_out_replicas,
     haproxy,
     loopback_haproxy,
     pages_served,
@@ -57,11 +57,7 @@ async def until(condition: Any, patience: float = PATIENCE) -> None:
 async def test_a_killed_replica_costs_no_page_and_the_agent_dials_it_again(
     practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path
 ) -> None:
-    web, links = [free_port(), free_port()], [free_port(), free_port()]
-    replicas = [
-        Daemon.proxy(dial_out_replica_yaml(tmp_path, link_keys, w, lp, name=f"proxy{n}"), w)
-        for n, (w, lp) in enumerate(zip(web, links, strict=True), start=1)
-    ]
+    replicas, web, links = dial_out_replicas(tmp_path, link_keys, 2)
     agent = dial_out_agent(
         tmp_path, practice_db, link_keys, [f"127.0.0.1:{port}" for port in links], BACKOFF_CAP
     )

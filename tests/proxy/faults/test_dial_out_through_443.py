@@ -19,13 +19,13 @@ from proxy.security import SESSION_COOKIE
 from tests.proxy.faults.replicas import (
     HOST,
     dial_out_agent,
-    dial_out_replica_yaml,
+    dial_out_replicas,
     haproxy,
     loopback_haproxy,
     pages_served,
     until_replicas_up,
 )
-from tests.support.daemons import PATIENCE, Daemon
+from tests.support.daemons import PATIENCE
 from tests.support.database import connect
 from tests.support.ports import free_port
 from tests.support.practice import SmallPractice, signed_in_session
@@ -35,11 +35,7 @@ from tests.support.sockets import listening_ports
 async def test_an_agent_allowed_only_port_443_links_to_every_replica_through_haproxy(
     practice_db: DatabaseSettings, link_keys: Path, tmp_path: Path
 ) -> None:
-    web, links = [free_port(), free_port()], [free_port(), free_port()]
-    replicas = [
-        Daemon.proxy(dial_out_replica_yaml(tmp_path, link_keys, w, lp, name=f"proxy{n}"), w)
-        for n, (w, lp) in enumerate(zip(web, links, strict=True), start=1)
-    ]
+    replicas, web, links = dial_out_replicas(tmp_path, link_keys, 2)
     https, http = free_port(), free_port()
     config = loopback_haproxy(tmp_path, https, http, web, links=links)
     balancer = haproxy(config, https)
