@@ -222,6 +222,14 @@ class Email(Section):
     )
     outbox_dir: Path = Field(Path("/var/lib/portico/outbox"), description="Folder mode's outbox.")
     smtp: SMTP | None = Field(None, description="Relay settings; required when mode is smtp.")
+    appointment_details: Literal["date_time", "with_provider"] = Field(
+        "date_time",
+        description=(
+            "What appointment emails and calendar files say: 'date_time' (the time only) or"
+            " 'with_provider' (adds the provider's and the appointment type's names)."
+            " Never a reason, diagnosis or note."
+        ),
+    )
 
     @model_validator(mode="after")
     def _smtp_when_needed(self) -> Self:

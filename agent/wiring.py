@@ -16,6 +16,7 @@ from agent.access.link import SessionCallers
 from agent.access.link import link_methods as access_methods
 from agent.access.passwords import PasswordHasher
 from agent.access.service import AccessService
+from agent.booking.confirmations import AppointmentCalendar, CalendarSettings
 from agent.booking.link import link_methods as booking_methods
 from agent.booking.reads import BookingRules
 from agent.booking.service import BookingService
@@ -115,6 +116,21 @@ def mail_templates(config: AgentConfig) -> MailTemplates:
     )
 
 
+def appointment_calendar(config: AgentConfig, store: PracticeStore) -> AppointmentCalendar:
+    """The appointment emails and calendar files (issue 16)."""
+    practice = config.practice
+    settings = CalendarSettings(
+        practice_name=practice.name,
+        practice_phone=practice.phone,
+        subdomain=practice.subdomain,
+        zone=ZoneInfo(practice.timezone),
+        from_address=config.email.from_address,
+        portal_url=config.portal.url.strip().rstrip("/"),
+        details=config.email.appointment_details,
+    )
+    return AppointmentCalendar(settings, mail_templates(config), store)
+
+
 def build_access(
     config: AgentConfig,
     db: Database,
@@ -154,6 +170,7 @@ def build_services(
         ZoneInfo(practice.timezone),
         clock,
         phone=practice.phone,
+        calendar=appointment_calendar(config, store),
     )
     access = build_access(config, db, clock, hasher, store)
     callers = SessionCallers(access)

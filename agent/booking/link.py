@@ -57,6 +57,10 @@ class CancelParams(Params):
     appointment_id: BigId
 
 
+class CalendarFileParams(Params):
+    appointment_id: BigId
+
+
 class RescheduleParams(Params):
     appointment_id: BigId
     provider_id: SmallId | None = None
@@ -110,6 +114,9 @@ def link_methods(context: DomainContext, booking: BookingService) -> MethodTable
             request.idempotency_key,
         )
 
+    async def calendar_file(request: Request, params: CalendarFileParams) -> Any:
+        return await booking.calendar_file(await callers.caller_for(request), params.appointment_id)
+
     async def appointments(request: Request, params: NoParams) -> Any:
         return await booking.list_appointments(await callers.caller_for(request))
 
@@ -120,5 +127,6 @@ def link_methods(context: DomainContext, booking: BookingService) -> MethodTable
         "booking.book": (BookParams, book),
         "booking.cancel": (CancelParams, cancel),
         "booking.reschedule": (RescheduleParams, reschedule),
+        "booking.calendar_file": (CalendarFileParams, calendar_file),
         "appointments.list": (NoParams, appointments),
     }

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from agent import audit
 from agent.booking.availability import SlotLabels, free_days
+from agent.booking.confirmations import AppointmentCalendar
 from agent.booking.slots import booking_window, from_minute, to_minute
 from agent.caller import Caller
 from agent.clock import Clock
@@ -56,12 +57,16 @@ class BookingReads:
         tz: ZoneInfo,
         clock: Clock,
         phone: str = "",
+        calendar: AppointmentCalendar | None = None,
     ) -> None:
+        """``calendar``: the appointment emails and calendar files (None: no emails, and no
+        calendar download; a test of the rules alone)."""
         self.store = store
         self.rules = rules
         self.tz = tz
         self.clock = clock
         self.phone = phone
+        self.calendar = calendar
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -165,6 +170,32 @@ class BookingReads:
             "upcoming": [self._view(r, now) for r in reversed(upcoming)],
             "past": [self._view(r, now) for r in past],
         }
+
+    async def calendar_file(self, caller: Caller, appointment_id: int) -> dict[str, str]:
+        """One of the patient's appointments as an .ics download. Someone else's appointment
+        and a missing one get the same answer; either way the attempt is audited as a read."""
+        now = self.clock.now()
+        calendar = self.calendar
+
+        def read(tx: Tx) -> dict[str, str] | None:
+            row = self.store.appointment(tx, appointment_id, caller.patient_id)
+            found = row is not None and calendar is not None
+            audit.by_patient(
+                tx,
+                caller,
+                now=now,
+                action="appointments.calendar_file",
+                outcome="ok" if found else ErrorCode.NOT_FOUND,
+                detail=f"appointment:{appointment_id}",
+            )
+            if row is None or calendar is None:
+                return None
+            return calendar.download(tx, row, now)
+
+        answer = await self.store.transaction(read)
+        if answer is None:
+            raise Refused(ErrorCode.NOT_FOUND, "That appointment was not found.")
+        return answer
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from agent import audit, idempotency
+from agent.booking.confirmations import Change
 from agent.booking.in_flight import BookingsInFlight, Claims, WaitFor
 from agent.booking.reads import DAY_MINUTES, BookingReads
 from agent.booking.slots import (
@@ -195,7 +196,7 @@ class BookingService(BookingReads):
                 "online. Please call the office to book another.",
             )
         appointment_id = self._take_slot(cursor, caller, now, claims, type_id, provider_id, start)
-        view = self._view(self.store.appointment(cursor, appointment_id, caller.patient_id), now)
+        view = self._told(cursor, caller, now, "booked", appointment_id)
         return view, f"appointment:{appointment_id}"
 
     def _cancel_tx(
@@ -205,7 +206,7 @@ class BookingService(BookingReads):
         row = self._changeable(cursor, caller, now, appointment_id)
         late = self._inside_fee_window(row.start, now)
         self.store.cancel_appointment(cursor, appointment_id, now, late=late)
-        view = self._view(self.store.appointment(cursor, appointment_id, caller.patient_id), now)
+        view = self._told(cursor, caller, now, "cancelled", appointment_id)
         return view, f"appointment:{appointment_id}" + (" late_cancel" if late else "")
 
     def _reschedule_tx(
@@ -224,10 +225,25 @@ class BookingService(BookingReads):
         # minutes with the same provider does not collide with the appointment being moved.
         self.store.cancel_appointment(cursor, appointment_id, now, late=False)
         new_id = self._take_slot(cursor, caller, now, claims, old.type_id, provider_id, start)
-        view = self._view(self.store.appointment(cursor, new_id, caller.patient_id), now)
+        view = self._told(cursor, caller, now, "moved", new_id, replaced=appointment_id)
         return {"appointment": view, "replaced_appointment_id": appointment_id}, (
             f"appointment:{appointment_id}->appointment:{new_id}"
         )
+
+    def _told(
+        self,
+        cursor: Tx,
+        caller: Caller,
+        now: int,
+        change: Change,
+        appointment_id: int,
+        replaced: int | None = None,
+    ) -> dict[str, Any]:
+        """The changed appointment as answered, its email queued in this same transaction."""
+        row = self.store.appointment(cursor, appointment_id, caller.patient_id)
+        if self.calendar is not None and row is not None:
+            self.calendar.changed(cursor, change, row, from_minute(now), replaced_id=replaced)
+        return self._view(row, now)
 
     def _changeable(self, cursor: Tx, caller: Caller, now: int, appointment_id: int) -> Appointment:
         row = self.store.lock_appointment(cursor, appointment_id, caller.patient_id)

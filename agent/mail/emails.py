@@ -1,7 +1,9 @@
 """The portal's emails, rendered from Jinja2 templates into plain-text + HTML bodies.
 
 Every email carries a link and the patient's first name, and nothing else about the patient:
-no last name, date of birth, appointment or message content (DESIGN.md "Mail"). Links are built
+no last name, date of birth or message content (DESIGN.md "Mail"). The appointment emails
+(issue 16) add the appointment's time, and the provider and type only when the office chose
+``email.appointment_details: with_provider``; never a diagnosis, reason or note. Links are built
 from the configured portal address only, never from the Host of whatever request caused the
 email, so a forged Host header cannot make the portal mail out a link to someone else's site.
 """
@@ -17,13 +19,27 @@ import jinja2
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """One file sent with an email, as text (an iCalendar file is text, RFC 5545).
+
+    ``content_type`` is the whole header value, parameters included, e.g.
+    ``text/calendar; method=REQUEST`` (RFC 6047: a calendar client reads the method there)."""
+
+    filename: str
+    content_type: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Mail:
-    """One email ready to send: the recipient and the rendered subject and bodies."""
+    """One email ready to send: the recipient, the rendered subject and bodies, and at most
+    one attachment (the appointment emails' calendar file)."""
 
     to: str
     subject: str
     text: str
     html: str
+    attachment: Attachment | None = None
 
 
 _environment = jinja2.Environment(
@@ -66,7 +82,15 @@ class MailTemplates:
             return f"{self._portal_url}{path}"
         return f"{self._portal_url}{path}?token={quote(token, safe='')}"
 
-    def _render(self, name: str, *, to: str, subject: str, **context: Any) -> Mail:
+    def _render(
+        self,
+        name: str,
+        *,
+        to: str,
+        subject: str,
+        attachment: Attachment | None = None,
+        **context: Any,
+    ) -> Mail:
         values = {
             "practice_name": self._practice_name,
             "practice_phone": self._practice_phone,
@@ -77,7 +101,7 @@ class MailTemplates:
         }
         text = _environment.get_template(f"{name}.txt").render(values)
         html = _environment.get_template(f"{name}.html").render(values)
-        return Mail(to=to, subject=subject, text=text, html=html)
+        return Mail(to=to, subject=subject, text=text, html=html, attachment=attachment)
 
     def invite(self, *, to: str, first_name: str, token: str, valid_hours: int = 72) -> Mail:
         return self._render(
@@ -168,3 +192,60 @@ class MailTemplates:
             first_name=first_name,
             link=self._link("/messages"),
         )
+
+    # -- appointments (issue 16): booked, moved, cancelled, each with its calendar file -----
+
+    def appointment_booked(
+        self, *, to: str, first_name: str, appointment: AppointmentWords, calendar: Attachment
+    ) -> Mail:
+        return self._appointment(
+            "appointment_booked", "is booked", to, first_name, appointment, calendar
+        )
+
+    def appointment_moved(
+        self, *, to: str, first_name: str, appointment: AppointmentWords, calendar: Attachment
+    ) -> Mail:
+        return self._appointment(
+            "appointment_moved", "has a new time", to, first_name, appointment, calendar
+        )
+
+    def appointment_cancelled(
+        self, *, to: str, first_name: str, appointment: AppointmentWords, calendar: Attachment
+    ) -> Mail:
+        return self._appointment(
+            "appointment_cancelled", "is cancelled", to, first_name, appointment, calendar
+        )
+
+    def _appointment(
+        self,
+        name: str,
+        done: str,
+        to: str,
+        first_name: str,
+        appointment: AppointmentWords,
+        calendar: Attachment,
+    ) -> Mail:
+        # The subject says no time: it shows on a locked phone's screen.
+        return self._render(
+            name,
+            to=to,
+            subject=f"Your appointment at {self._practice_name} {done}",
+            attachment=calendar,
+            first_name=first_name,
+            when=appointment.when,
+            provider=appointment.provider,
+            appointment_type=appointment.appointment_type,
+            link=self._link("/appointments"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentWords:
+    """What an appointment email may say about the appointment: its local date and time, and
+    the provider and type only when the office's ``email.appointment_details`` is
+    ``with_provider`` (None otherwise). There is no field for anything else, so a template
+    cannot show a reason or a note by mistake."""
+
+    when: str
+    provider: str | None = None
+    appointment_type: str | None = None

@@ -24,7 +24,7 @@ import structlog
 
 from agent.clock import Clock
 from agent.db.pool import Database, DatabaseUnavailable
-from agent.mail.emails import Mail
+from agent.mail.emails import Attachment, Mail
 from agent.mail.senders import (
     FolderSender,
     MailError,
@@ -55,14 +55,16 @@ log = structlog.get_logger("portico.mail")
 _Statement = tuple[str, tuple[Any, ...]]
 
 _CLAIM = (
-    "SELECT id, to_address, subject, body_text, body_html, attempts FROM portal_outbox"
+    "SELECT id, to_address, subject, body_text, body_html, attachment_name, attachment_type,"
+    " attachment_text, attempts FROM portal_outbox"
     " WHERE sent_at IS NULL AND dead = 0 AND next_attempt_at <= %s"
     " ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
 )
-# The bodies hold one-time links: once delivered there is no reason to keep them.
+# The bodies hold one-time links (and an appointment's time): once delivered there is no
+# reason to keep them.
 _SENT = (
-    "UPDATE portal_outbox SET sent_at = %s, body_text = '', body_html = '', last_error = NULL"
-    " WHERE id = %s AND sent_at IS NULL"
+    "UPDATE portal_outbox SET sent_at = %s, body_text = '', body_html = '',"
+    " attachment_text = NULL, last_error = NULL WHERE id = %s AND sent_at IS NULL"
 )
 _FAILED = (
     "UPDATE portal_outbox SET attempts = attempts + 1, next_attempt_at = %s, last_error = %s"
@@ -85,11 +87,24 @@ def enqueue(cursor: Any, mail: Mail, *, now: datetime) -> int:
     if len(mail.to) > 254:
         raise ValueError("an email address has at most 254 characters")
     stamp = _db_time(now)
+    attached = mail.attachment
+    if attached is not None and (len(attached.filename) > 100 or len(attached.content_type) > 100):
+        raise ValueError("an attachment's name and type have at most 100 characters each")
     cursor.execute(
-        "INSERT INTO portal_outbox"
-        " (to_address, subject, body_text, body_html, created_at, next_attempt_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (mail.to, mail.subject[:255], mail.text, mail.html, stamp, stamp),
+        "INSERT INTO portal_outbox (to_address, subject, body_text, body_html, attachment_name,"
+        " attachment_type, attachment_text, created_at, next_attempt_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            mail.to,
+            mail.subject[:255],
+            mail.text,
+            mail.html,
+            attached.filename if attached else None,
+            attached.content_type if attached else None,
+            attached.text if attached else None,
+            stamp,
+            stamp,
+        ),
     )
     return int(cursor.lastrowid)
 
@@ -129,10 +144,21 @@ def _claim(cursor: Any, now: datetime, lease_until: datetime, batch: int) -> lis
                 subject=row["subject"],
                 text=row["body_text"],
                 html=row["body_html"],
+                attachment=_attachment(row),
             ),
         )
         for row in rows
     ]
+
+
+def _attachment(row: dict[str, Any]) -> Attachment | None:
+    if row["attachment_name"] is None or row["attachment_text"] is None:
+        return None
+    return Attachment(
+        filename=row["attachment_name"],
+        content_type=row["attachment_type"] or "application/octet-stream",
+        text=row["attachment_text"],
+    )
 
 
 def _execute(cursor: Any, statements: list[_Statement]) -> None:

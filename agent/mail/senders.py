@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import aiosmtplib
 import structlog
 
-from agent.mail.emails import Mail
+from agent.mail.emails import Attachment, Mail
 
 if TYPE_CHECKING:
     from agent.config import Email
@@ -70,7 +70,8 @@ class MailSender(Protocol):
 
 
 def build_message(mail: Mail, *, from_address: str) -> EmailMessage:
-    """A multipart/alternative message (plain text first, then HTML) for ``mail``.
+    """A multipart/alternative message (plain text first, then HTML) for ``mail``; with an
+    attachment, that inside a multipart/mixed with the file after it.
 
     Raises MailUndeliverable if the recipient cannot be put in a header (e.g. a line break)."""
     message = EmailMessage()
@@ -87,7 +88,26 @@ def build_message(mail: Mail, *, from_address: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    if mail.attachment is not None:
+        _attach(message, mail.attachment)
     return message
+
+
+def _attach(message: EmailMessage, attachment: Attachment) -> None:
+    """The file as a text part, with its content type's parameters kept (a calendar client
+    reads ``method=REQUEST`` or ``CANCEL`` there, RFC 6047)."""
+    kind, _, rest = attachment.content_type.partition(";")
+    maintype, _, subtype = kind.strip().lower().partition("/")
+    params = {}
+    for item in rest.split(";"):
+        name, equals, value = item.strip().partition("=")
+        if equals and name.strip().lower() != "charset":
+            params[name.strip().lower()] = value.strip().strip('"')
+    if maintype != "text" or not subtype:
+        raise MailUndeliverable("bad_attachment")
+    message.add_attachment(
+        attachment.text, subtype=subtype, filename=attachment.filename, params=params
+    )
 
 
 class SMTPSender:

@@ -42,6 +42,7 @@ ROUTES = [
     web.post("/confirm-email", credentials.confirm_email, name="confirm_email"),
     web.get("/appointments", appointments.appointments_page, name="appointments"),
     web.get(f"{_APPOINTMENT}/booked", appointments.booked_page, name="booked"),
+    web.get(f"{_APPOINTMENT}/calendar.ics", appointments.calendar_file, name="calendar_file"),
     web.get(f"{_APPOINTMENT}/cancel", appointments.cancel_page, name="cancel_page"),
     web.post(f"{_APPOINTMENT}/cancel", appointments.cancel, name="cancel"),
     web.get(f"{_APPOINTMENT}/reschedule", booking.reschedule, name="reschedule_page"),

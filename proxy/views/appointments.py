@@ -23,6 +23,10 @@ NOTICES = {
     ),
 }
 _BIG_ID = re.compile(r"[1-9][0-9]{0,18}")
+# What the agent names the file ("appointment-2026-11-25.ics"); anything else is replaced, so
+# nothing from the agent lands in the header unchecked.
+_SAFE_ICS_NAME = re.compile(r"appointment-[0-9]{4}-[0-9]{2}-[0-9]{2}\.ics")
+CALENDAR_FALLBACK_NAME = "appointment.ics"
 # Status words for past appointments; the agent's own values are not shown raw.
 STATUS_WORDS = {"booked": "", "cancelled": "Cancelled", "completed": "", "no_show": "Missed"}
 
@@ -151,6 +155,32 @@ _REFUSAL_STATUS: dict[str, int] = {
     ErrorCode.OVERLAPS_OWN_APPOINTMENT: 409,
     ErrorCode.INVALID_PARAMS: 422,
 }
+
+
+async def calendar_file(request: web.Request) -> web.Response:
+    """The appointment as an .ics file ("Add to calendar"): a read that changes nothing. The
+    agent answers someone else's appointment as a missing one, so the page is the same."""
+    try:
+        found = await call(
+            request, "booking.calendar_file", {"appointment_id": appointment_id(request)}
+        )
+    except RemoteError as exc:
+        if exc.code == ErrorCode.NOT_FOUND:
+            return _not_found(request)
+        raise
+    text = found.get("calendar")
+    if not isinstance(text, str):
+        raise web.HTTPInternalServerError()
+    name = found.get("filename")
+    if not isinstance(name, str) or not _SAFE_ICS_NAME.fullmatch(name):
+        name = CALENDAR_FALLBACK_NAME
+    return web.Response(
+        body=text.encode("utf-8"),
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
 
 
 def change_refused(request: web.Request, exc: RemoteError) -> web.Response:

@@ -52,4 +52,4 @@ async def test_the_agent_starts_on_an_openemr_config_and_answers_practice_info(
     assert info["booking"]["horizon_days"] == 30
     # The pool's default database is Portico's own, not OpenEMR's.
     assert database == openemr_portal.portal.name != openemr_portal.openemr.settings.name
-    assert migrations == 11
+    assert migrations == 12

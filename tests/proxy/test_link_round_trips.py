@@ -85,7 +85,7 @@ async def test_every_signed_in_page_is_one_link_round_trip(
             assert page.status == status, (url, page.status, page.visible_text[:300])
             trips[url] = writes.batches
             seen.add(route)
-            if route not in ("message_attachment", "health_record"):
+            if route not in ("message_attachment", "health_record", "calendar_file"):
                 # The header's count came with the page's own requests, before it was drawn.
                 assert re.search(r"Messages \(\d unread\)", page.visible_text), url
             return page
@@ -93,6 +93,7 @@ async def test_every_signed_in_page_is_one_link_round_trip(
         home = await page_at("/appointments", "appointments")
         (move,) = home.links(rf"/appointments/{visit}/reschedule(\?|$)")
         await page_at(f"/appointments/{visit}/booked", "booked")
+        await page_at(f"/appointments/{visit}/calendar.ics", "calendar_file")
         await page_at(f"/appointments/{visit}/cancel", "cancel_page")
         for flow, first in (("/book", "/book"), (f"/appointments/{visit}/reschedule", move)):
             route = "book_page" if flow == "/book" else "reschedule_page"

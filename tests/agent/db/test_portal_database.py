@@ -23,7 +23,7 @@ from tests.support.openemr import OpenEMRDatabase
 from tests.support.openemr.portal import OpenEMRPortal
 from tests.support.practice import agent_config_data, write_config_file
 
-# The portal tables the shipped migrations make (0002-0011, and the runner's own record).
+# The portal tables the shipped migrations make (0002-0012, and the runner's own record).
 PORTAL_TABLES = {
     "portal_migrations",
     "portal_idempotency",
@@ -39,6 +39,7 @@ PORTAL_TABLES = {
     "portal_form_assignments",
     "portal_reset_requests",
     "portal_registrations",
+    "portal_appointment_calendar",
 }
 
 
@@ -170,7 +171,7 @@ def test_migrate_creates_the_portal_database_and_leaves_openemr_unchanged(
     assert {row["t"] for row in tables} == PORTAL_TABLES
     # Every shipped file is recorded, so `check` compares the same list on both systems.
     versions = query(server, f"SELECT version FROM `{portal_name}`.portal_migrations")
-    assert sorted(row["version"] for row in versions) == list(range(1, 12))
+    assert sorted(row["version"] for row in versions) == list(range(1, 13))
 
     assert main(["migrate", "--config", config]) == 0  # again: nothing to do
     assert not [line for line in capsys.readouterr().out.splitlines() if "applied" in line]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from agent.mail.emails import Mail, MailTemplates
+from agent.mail.emails import AppointmentWords, Attachment, Mail, MailTemplates
 
 PORTAL = "https://example-clinic.portal.example.com"
 PRACTICE, PHONE = "Example Family Clinic", "+1 555 0100"
@@ -17,6 +17,8 @@ TO = "ann.example@example.org"
 TOKEN = "Zx9-_a/b+c=d&e f"  # characters that must be escaped in a query string
 
 templates = MailTemplates(practice_name=PRACTICE, practice_phone=PHONE, portal_url=PORTAL + "/")
+WHEN = AppointmentWords("Wednesday, November 25, 2026 at 10:00 AM EST")
+ICS = Attachment("appointment.ics", "text/calendar; method=REQUEST", "BEGIN:VCALENDAR\r\n")
 
 # name -> (render(first_name), path of its link or None (notices carry no link: "call the
 # office" is what we want then), token in link, validity shown or None)
@@ -74,6 +76,30 @@ EMAILS: dict[str, tuple[Callable[[str], Mail], str | None, bool, str | None]] = 
     "portal_ready": (
         lambda first: templates.portal_ready(to=TO, first_name=first),
         "/sign-in",
+        False,
+        None,
+    ),
+    "appointment_booked": (
+        lambda first: templates.appointment_booked(
+            to=TO, first_name=first, appointment=WHEN, calendar=ICS
+        ),
+        "/appointments",
+        False,
+        None,
+    ),
+    "appointment_moved": (
+        lambda first: templates.appointment_moved(
+            to=TO, first_name=first, appointment=WHEN, calendar=ICS
+        ),
+        "/appointments",
+        False,
+        None,
+    ),
+    "appointment_cancelled": (
+        lambda first: templates.appointment_cancelled(
+            to=TO, first_name=first, appointment=WHEN, calendar=ICS
+        ),
+        "/appointments",
         False,
         None,
     ),

@@ -39,7 +39,8 @@ async def test_signed_in_patient_sees_appointments_in_local_time(
         assert "All times are New York time." in text
         assert page.links(rf"/appointments/{later}/cancel$")
         assert page.links(rf"/appointments/{later}/reschedule\?type={FOLLOW_UP}$")
-        assert not page.links(rf"/appointments/{soon}/")
+        # Too soon to change: no Cancel or Reschedule (it can still go into a calendar).
+        assert page.links(rf"/appointments/{soon}/") == [f"/appointments/{soon}/calendar.ics"]
         assert (
             "Too close to the appointment to change online \u2014 please call +1 555 0100" in text
         )
