@@ -23,7 +23,7 @@ from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 PRODID = "-//Portico//Patient portal//EN"
 # REQUEST: booked (a new event, or a new time for the same UID); CANCEL: remove it (RFC 5546).
-Method = Literal["REQUEST", "CANCEL"]
+Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
 # The VTIMEZONE covers this much around the appointment: enough for any calendar to place it,
 # without the zone's whole history (which would make the file long for nothing).
 _ZONE_MARGIN = timedelta(days=400)
@@ -74,11 +74,16 @@ def calendar_file(
     organizer: Organizer | None = None,
     attendee: str | None = None,
 ) -> str:
-    """The .ics text for ``entry``: METHOD:REQUEST while booked, METHOD:CANCEL with
-    STATUS:CANCELLED once cancelled, times in ``zone`` with its VTIMEZONE. ``stamp`` is
-    DTSTAMP (when this file was made); ``attendee`` the patient's address when the file is
-    mailed to them (an invitation names whom it invites)."""
-    method: Method = "CANCEL" if entry.cancelled else "REQUEST"
+    """The .ics text for ``entry``, times in ``zone`` with its VTIMEZONE; ``stamp`` is DTSTAMP
+    (when this file was made).
+
+    Mailed to the patient (``organizer`` and ``attendee`` given): METHOD:REQUEST while booked,
+    METHOD:CANCEL with STATUS:CANCELLED once cancelled, the patient as an attendee who has
+    already accepted and is asked for no reply (declining in a calendar cancels nothing: the
+    office never reads such replies). Downloaded ("Add to calendar": neither given):
+    METHOD:PUBLISH, a copy of the event with no one invited (RFC 5546)."""
+    invitation = organizer is not None and attendee is not None
+    method: Method = "PUBLISH" if not invitation else "CANCEL" if entry.cancelled else "REQUEST"
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -98,13 +103,14 @@ def calendar_file(
     event.add("location", entry.words.location)
     event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    if organizer is not None:
+    if organizer is not None and attendee is not None:
         who = vCalAddress(f"mailto:{organizer.address}")
         who.params["cn"] = vText(organizer.name)
         event.add("organizer", who)
-    if attendee is not None:
         guest = vCalAddress(f"mailto:{attendee}")
         guest.params["role"] = vText("REQ-PARTICIPANT")
+        guest.params["partstat"] = vText("ACCEPTED")
+        guest.params["rsvp"] = vText("FALSE")
         event.add("attendee", guest)
     calendar.add_component(event)
     return str(calendar.to_ical().decode("utf-8"))

@@ -207,7 +207,9 @@ class AppointmentCalendar:
             cancelled=appointment.status == "cancelled",
             words=self.event_words(appointment),
         )
-        organizer = Organizer(self.settings.practice_name, self.settings.from_address)
+        organizer = None
+        if attendee is not None:  # mailed: an invitation from the office (else a download)
+            organizer = Organizer(self.settings.practice_name, self.settings.from_address)
         return calendar_file(
             entry, zone=self.settings.zone, stamp=now, organizer=organizer, attendee=attendee
         )

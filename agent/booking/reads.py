@@ -172,13 +172,17 @@ class BookingReads:
         }
 
     async def calendar_file(self, caller: Caller, appointment_id: int) -> dict[str, str]:
-        """One of the patient's appointments as an .ics download. Someone else's appointment
-        and a missing one get the same answer; either way the attempt is audited as a read."""
+        """One of the patient's upcoming appointments as an .ics download. Someone else's
+        appointment, a missing one and one no longer upcoming (past, cancelled, or replaced by a
+        reschedule: its file would carry the live event's UID with an older state) get the same
+        answer; either way the attempt is audited as a read."""
         now = self.clock.now()
         calendar = self.calendar
 
         def read(tx: Tx) -> dict[str, str] | None:
             row = self.store.appointment(tx, appointment_id, caller.patient_id)
+            if row is not None and not (row.status == "booked" and row.start >= to_minute(now)):
+                row = None  # only what the appointments page offers it for
             found = row is not None and calendar is not None
             audit.by_patient(
                 tx,

@@ -98,6 +98,8 @@ async def test_sign_ins_booking_and_access_changes_are_audited_without_patient_d
         assert trail.new() == [(me, P, "booking.cancel", "not_found", ip)]
         await practice.call("booking.cancel", session, appointment_id=moved["appointment"]["id"])
         assert trail.new() == [(me, P, "booking.cancel", "ok", ip)]
+        # Booked, moved, cancelled: each mailed to the patient with its calendar file (issue 16).
+        assert len(await practice.deliver()) == 3
 
         await practice.call(
             "access.change_email", session, password=PASSWORD, new_email=NEW_BY_PATIENT

@@ -95,7 +95,13 @@ def test_booked_is_a_request_and_cancelled_a_cancel_of_the_same_uid() -> None:
         )
     )
     cancelled = Calendar.from_ical(
-        calendar_file(_entry(start, cancelled=True, sequence=2), zone=zone, stamp=STAMP)
+        calendar_file(
+            _entry(start, cancelled=True, sequence=2),
+            zone=zone,
+            stamp=STAMP,
+            organizer=organizer,
+            attendee="a@x.org",
+        )
     )
     assert booked["METHOD"] == "REQUEST" and cancelled["METHOD"] == "CANCEL"
     (first,), (last,) = booked.events, cancelled.events
@@ -106,9 +112,25 @@ def test_booked_is_a_request_and_cancelled_a_cancel_of_the_same_uid() -> None:
     assert str(first["ORGANIZER"]) == "mailto:portal@example-clinic.com"
     assert first["ORGANIZER"].params["CN"] == "Example, Family Clinic"
     assert str(first["ATTENDEE"]) == "mailto:a@x.org"
+    # Already accepted, no reply asked: a "decline" in the patient's calendar would go to an
+    # address nobody reads and cancel nothing.
+    assert first["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+    assert first["ATTENDEE"].params["RSVP"] == "FALSE"
     # Commas, semicolons and line breaks survive the escaping.
     assert str(first["SUMMARY"]) == WORDS.summary
     assert str(first["DESCRIPTION"]) == WORDS.description
+
+
+def test_a_download_is_a_published_copy_inviting_no_one() -> None:
+    """ "Add to calendar" (RFC 5546 PUBLISH): no ORGANIZER or ATTENDEE, so no client offers to
+    reply, and never a CANCEL (only upcoming, booked appointments are downloaded)."""
+    zone = ZoneInfo("America/New_York")
+    start = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    published = Calendar.from_ical(calendar_file(_entry(start), zone=zone, stamp=STAMP))
+    (event,) = published.events
+    assert published["METHOD"] == "PUBLISH"
+    assert "ORGANIZER" not in event and "ATTENDEE" not in event
+    assert event["STATUS"] == "CONFIRMED"
 
 
 def test_the_file_name_is_the_local_day_only() -> None:
