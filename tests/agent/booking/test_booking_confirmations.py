@@ -214,6 +214,40 @@ async def test_the_download_is_the_patients_own_and_audited(
     assert {row["patient_id"] for row in audit} == {ids.patient(1)}
 
 
+async def test_only_an_upcoming_booked_appointment_is_downloaded(
+    small_practice: SmallPractice, link_keys: Path
+) -> None:
+    """A replaced (rescheduled) or cancelled appointment's file would carry the live event's
+    UID in an older state, which a calendar could apply to the real appointment: it gets the
+    answer a missing one gets. What is still booked downloads as a PUBLISH copy."""
+    ids = small_practice
+    now, before, after = DST["us-fall"][1], DST["us-fall"][2], DST["us-fall"][3]
+    with mail_relay() as relay:
+        async with mailing_practice(ids, link_keys, relay, now=now) as practice:
+            first = await practice.call(
+                "booking.book",
+                appointment_type_id=ids.FOLLOW_UP,
+                provider_id=ids.DR_ADAMS,
+                start=before,
+            )
+            moved = await practice.call(
+                "booking.reschedule",
+                appointment_id=first["id"],
+                provider_id=ids.DR_ADAMS,
+                start=after,
+            )
+            live = await practice.call(
+                "booking.calendar_file", appointment_id=moved["appointment"]["id"]
+            )
+            replaced = await _refused(practice, first["id"])
+            await practice.call("booking.cancel", appointment_id=moved["appointment"]["id"])
+            cancelled = await _refused(practice, moved["appointment"]["id"])
+    calendar = Calendar.from_ical(live["calendar"])
+    assert calendar["METHOD"] == "PUBLISH"
+    assert "ORGANIZER" not in the_event(calendar)
+    assert replaced == cancelled == ("not_found", "That appointment was not found.")
+
+
 async def _refused(practice: MailingPractice, appointment_id: int) -> tuple[str, str]:
     with pytest.raises(RemoteError) as caught:
         await practice.call("booking.calendar_file", appointment_id=appointment_id)
