@@ -25,9 +25,8 @@ from agent.config import AgentConfig
 from agent.daemon import Agent
 from agent.db.pool import DatabaseSettings
 from protocol.aio import LinkClient, RemoteError
-from protocol.tls import client_config
 from tests.support.database import execute, query
-from tests.support.practice import NOW, SmallPractice, cheap_hasher
+from tests.support.practice import NOW, SmallPractice, cheap_hasher, link_to_agent
 from tests.support.smtp import Received, RecordingHandler, mail_relay
 
 PORTAL_URL = "http://example-clinic.localhost:8080"
@@ -251,17 +250,7 @@ async def access_practice(
         )
         await agent.start(port=0)
         try:
-            client = await LinkClient.connect(
-                "127.0.0.1",
-                agent.server.port,
-                tls=client_config(
-                    keys / "proxy" / "key.pem",
-                    keys / "proxy" / "cert.pem",
-                    [(keys / "agent.pin").read_text()],
-                ),
-                tenant="example-clinic",
-                requester_id="test-proxy",
-            )
+            client = await link_to_agent(agent, keys)
             try:
                 staff = StaffActions(agent.access, "staff:test", agent.booking.tz)
                 yield AccessPractice(agent, client, clock, small.settings, handler, staff, small)

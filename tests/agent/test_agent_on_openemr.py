@@ -8,10 +8,8 @@ from typing import Any
 
 from agent.clock import FixedClock
 from agent.daemon import Agent
-from protocol.aio import LinkClient
-from protocol.tls import client_config
 from tests.support.openemr.portal import OpenEMRPortal
-from tests.support.practice import NOW, TIMEZONE, cheap_hasher
+from tests.support.practice import NOW, TIMEZONE, cheap_hasher, link_to_agent
 
 
 async def test_the_agent_starts_on_an_openemr_config_and_answers_practice_info(
@@ -21,17 +19,7 @@ async def test_the_agent_starts_on_an_openemr_config_and_answers_practice_info(
     agent = Agent.build(config, clock=FixedClock(NOW), hasher=cheap_hasher())
     await agent.start(port=0)
     try:
-        client = await LinkClient.connect(
-            "127.0.0.1",
-            agent.server.port,
-            tls=client_config(
-                link_keys / "proxy" / "key.pem",
-                link_keys / "proxy" / "cert.pem",
-                [(link_keys / "agent.pin").read_text()],
-            ),
-            tenant="example-clinic",
-            requester_id="test-proxy",
-        )
+        client = await link_to_agent(agent, link_keys)
         try:
             info = await client.request("practice.info", {}, session=None, deadline=20)
         finally:

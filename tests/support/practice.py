@@ -218,6 +218,21 @@ def signed_in_session(connection: Any, email: str, patient: int, now: datetime) 
     return str(token)
 
 
+async def link_to_agent(agent: Agent, keys: Path, tenant: str = "example-clinic") -> LinkClient:
+    """A link to an in-process agent listening on its port, as the test proxy opens it."""
+    return await LinkClient.connect(
+        "127.0.0.1",
+        agent.server.port,
+        tls=client_config(
+            keys / "proxy" / "key.pem",
+            keys / "proxy" / "cert.pem",
+            [(keys / "agent.pin").read_text()],
+        ),
+        tenant=tenant,
+        requester_id="test-proxy",
+    )
+
+
 @dataclass
 class RunningPractice:
     agent: Agent
@@ -285,17 +300,7 @@ async def running_practice(
         config = agent_config(settings, keys, **booking)
     agent = Agent.build(config, clock=clock, hasher=cheap_hasher())
     await agent.start(port=0)
-    client = await LinkClient.connect(
-        "127.0.0.1",
-        agent.server.port,
-        tls=client_config(
-            keys / "proxy" / "key.pem",
-            keys / "proxy" / "cert.pem",
-            [(keys / "agent.pin").read_text()],
-        ),
-        tenant="example-clinic",
-        requester_id="test-proxy",
-    )
+    client = await link_to_agent(agent, keys)
     try:
         yield RunningPractice(agent, client, clock, direct or settings, small=small)
     finally:

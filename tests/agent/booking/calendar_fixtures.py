@@ -16,10 +16,9 @@ from agent.clock import FixedClock
 from agent.config import AgentConfig
 from agent.daemon import Agent
 from protocol.aio import LinkClient
-from protocol.tls import client_config
 from tests.agent.access_fixtures import config_dict, outbox_drained
 from tests.support.database import connect, execute
-from tests.support.practice import SmallPractice, cheap_hasher, signed_in_session
+from tests.support.practice import SmallPractice, cheap_hasher, link_to_agent, signed_in_session
 from tests.support.smtp import Received, RecordingHandler
 
 CANARY = "CANARY-7f3a diabetes mellitus note"
@@ -72,17 +71,7 @@ async def mailing_practice(
     agent = Agent.build(AgentConfig.model_validate(data), clock=clock, hasher=cheap_hasher())
     await agent.start(port=0)
     try:
-        client = await LinkClient.connect(
-            "127.0.0.1",
-            agent.server.port,
-            tls=client_config(
-                keys / "proxy" / "key.pem",
-                keys / "proxy" / "cert.pem",
-                [(keys / "agent.pin").read_text()],
-            ),
-            tenant="example-clinic",
-            requester_id="test-proxy",
-        )
+        client = await link_to_agent(agent, keys)
         try:
             yield MailingPractice(agent, client, clock, small, handler, len(handler.received))
         finally:
