@@ -66,6 +66,11 @@ def calendar_uid(appointment_id: int, subdomain: str) -> str:
     return f"{appointment_id}@{subdomain}.portico"
 
 
+def method_of(cancelled: bool, *, invitation: bool) -> Method:
+    """The iTIP METHOD of a file; a mail's Content-Type names the same one."""
+    return "PUBLISH" if not invitation else "CANCEL" if cancelled else "REQUEST"
+
+
 def calendar_file(
     entry: CalendarEntry,
     *,
@@ -83,7 +88,7 @@ def calendar_file(
     office never reads such replies). Downloaded ("Add to calendar": neither given):
     METHOD:PUBLISH, a copy of the event with no one invited (RFC 5546)."""
     invitation = organizer is not None and attendee is not None
-    method: Method = "PUBLISH" if not invitation else "CANCEL" if entry.cancelled else "REQUEST"
+    method = method_of(entry.cancelled, invitation=invitation)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

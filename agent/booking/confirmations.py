@@ -31,10 +31,12 @@ from agent.booking.calendar_file import (
     calendar_file,
     calendar_uid,
     file_name,
+    method_of,
 )
 from agent.booking.slots import from_minute
 from agent.mail.emails import AppointmentWords, Attachment, MailTemplates
 from agent.mail.outbox import enqueue
+from agent.mail.recipients import patient_recipient
 from agent.store.base import Appointment, Lookups, Tx
 
 Details = Literal["date_time", "with_provider"]
@@ -118,11 +120,11 @@ class AppointmentCalendar:
             uid, sequence = self.identity(tx, replaced_id or appointment.id)
             sequence += 1
         self._record(tx, appointment.id, uid, sequence, now)
-        address = self._address(tx, appointment.patient_id)
-        if address is None:
+        recipient = patient_recipient(tx, self._lookups, appointment.patient_id)
+        if recipient is None:  # no active, enabled account: nobody to write to
             return False
-        to, first_name = address
-        method = "CANCEL" if change == "cancelled" else "REQUEST"
+        to, first_name = recipient.email, recipient.first_name
+        method = method_of(appointment.status == "cancelled", invitation=True)
         attachment = Attachment(
             filename="appointment.ics",
             content_type=f"text/calendar; method={method}",
@@ -138,21 +140,6 @@ class AppointmentCalendar:
         )
         enqueue(tx, mail, now=now)
         return True
-
-    def _address(self, tx: Tx, patient_id: int) -> tuple[str, str] | None:
-        """Only a patient with an active account the office has enabled is written to (the
-        others could not sign in to see the appointment), as for the new-message notice."""
-        tx.execute(
-            "SELECT email FROM portal_accounts"
-            " WHERE patient_id = %s AND status = 'active' AND access_enabled = 1"
-            " AND email IS NOT NULL AND email <> ''",
-            (patient_id,),
-        )
-        row = tx.fetchone()
-        if row is None:
-            return None
-        name = self._lookups.patient_names(tx, [patient_id]).get(patient_id)
-        return (str(row["email"]), name.first_name) if name is not None else None
 
     # -- the download ------------------------------------------------------------------------
 

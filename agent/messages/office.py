@@ -12,6 +12,7 @@ from typing import Any
 from agent import audit
 from agent.mail.emails import Mail
 from agent.mail.outbox import enqueue
+from agent.mail.recipients import patient_recipient
 from agent.messages import queries as q
 from agent.messages.rules import Attachment, MessageRefused, check_attachment_count
 from agent.store.base import Lookups
@@ -89,10 +90,10 @@ def write_office_message(
     )
     q.insert_attachments(cursor, message_id, list(message.attachments))
     queued = False
-    address = q.notice_address(cursor, lookups, patient_id) if notice is not None else None
-    if notice is not None and address is not None:
+    recipient = patient_recipient(cursor, lookups, patient_id) if notice is not None else None
+    if notice is not None and recipient is not None:
         # The email says only that there is a message: no subject, no body, no file names.
-        enqueue(cursor, notice(to=address["email"], first_name=address["first_name"]), now=now)
+        enqueue(cursor, notice(to=recipient.email, first_name=recipient.first_name), now=now)
         queued = True
     audit.record(
         cursor,

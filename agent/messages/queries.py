@@ -129,22 +129,6 @@ def patient_author(cursor: Any, lookups: Lookups, patient_id: int) -> str:
     return (name.full if name is not None else "") or "Patient"
 
 
-def notice_address(cursor: Any, lookups: Lookups, patient_id: int) -> dict[str, Any] | None:
-    """Where the new-message notice goes: only a patient with an active account whose access
-    the office has enabled is told (the others could not sign in to read it)."""
-    cursor.execute(
-        "SELECT email FROM portal_accounts"
-        " WHERE patient_id = %s AND status = 'active' AND access_enabled = 1"
-        " AND email IS NOT NULL AND email <> ''",
-        (patient_id,),
-    )
-    row = cursor.fetchone()
-    name = lookups.patient_names(cursor, [patient_id]).get(patient_id) if row else None
-    if row is None or name is None:
-        return None
-    return {"email": row["email"], "first_name": name.first_name}
-
-
 # -- writing ---------------------------------------------------------------------------------
 
 
