@@ -42,7 +42,7 @@ from protocol.errors import ErrorCode, where_it_failed
 from protocol.tls import TLSConfig, client_config
 from protocol.transport import DEFAULT_TIMEOUTS, Timeouts
 from proxy.config import ProxyConfig, TenantConfig
-from proxy.dial_in import DialInLinks
+from proxy.dial_in import DialInLinks, close_retired
 from proxy.dial_in import close_quietly as _close_quietly
 from proxy.dialling import (
     ConnectFailed,
@@ -381,14 +381,11 @@ class AgentConnections:
             self._spawn(_close_quietly(client))
             return
         log.info("agent.link_retiring", tenant=link.name, reason=reason)
-        task = asyncio.get_running_loop().create_task(self._close_when_idle(link.name, client))
+        task = asyncio.get_running_loop().create_task(
+            close_retired(link.name, client, RETIRE_GRACE)
+        )
         self._retiring[client] = task
         task.add_done_callback(lambda _: self._retiring.pop(client, None))
-
-    async def _close_when_idle(self, tenant: str, client: LinkClient) -> None:
-        if await _close_quietly(client, grace=RETIRE_GRACE) is False:
-            log.warning("agent.link_retire_timeout", tenant=tenant, grace_seconds=RETIRE_GRACE)
-        log.info("agent.link_retired", tenant=tenant)
 
     # -- the link's life -------------------------------------------------------------------------
 

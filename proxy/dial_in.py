@@ -37,7 +37,13 @@ from protocol.tls import TLSConfig, server_config
 from protocol.transport import Timeouts
 from proxy.config import LinkIdentity, TenantConfig
 
-__all__ = ["MAX_LINKS_PER_OFFICE", "DialInChanges", "DialInLinks", "close_quietly"]
+__all__ = [
+    "MAX_LINKS_PER_OFFICE",
+    "DialInChanges",
+    "DialInLinks",
+    "close_quietly",
+    "close_retired",
+]
 
 log = structlog.get_logger("portico.proxy.agents")
 
@@ -330,9 +336,7 @@ class DialInLinks:
 
     async def _close_retired(self, tenant: str, client: LinkClient, grace: float) -> None:
         try:
-            if await close_quietly(client, grace) is False:
-                log.warning("agent.link_retire_timeout", tenant=tenant, grace_seconds=grace)
-            log.info("agent.link_retired", tenant=tenant)
+            await close_retired(tenant, client, grace)
         finally:
             self._retiring.discard(client)
 
@@ -340,6 +344,14 @@ class DialInLinks:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+async def close_retired(tenant: str, client: LinkClient, grace: float) -> None:
+    """Close a link taken out of use, after its requests are answered (at most ``grace``
+    seconds), and log how it went."""
+    if await close_quietly(client, grace) is False:
+        log.warning("agent.link_retire_timeout", tenant=tenant, grace_seconds=grace)
+    log.info("agent.link_retired", tenant=tenant)
 
 
 async def close_quietly(client: LinkClient, grace: float = 0.0) -> bool | None:
